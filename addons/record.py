@@ -1,0 +1,5 @@
+"""Record with mitmdump: mitmdump -s addons/record.py --set virt_db=recordings/api.db"""
+
+from virt.capture.addon import Recorder
+
+addons = [Recorder()]

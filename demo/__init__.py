@@ -1,0 +1,1 @@
+"""The bundled upstream and the `make demo` walk-through."""

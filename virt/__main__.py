@@ -1,0 +1,3 @@
+from virt.cli import main
+
+main()

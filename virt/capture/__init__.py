@@ -1,0 +1,1 @@
+"""Recording live traffic into a store."""

@@ -1,0 +1,58 @@
+"""Forwarder: passthrough for replay misses; sends the request upstream and records the exchange."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from virt import encoding
+from virt.mitm.convert import iso_utc
+from virt.model import HOP_BY_HOP, Interaction, Request, Response, Timings, header
+from virt.normalize import exact_key
+from virt.store.writer import Writer
+
+_NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length"}
+
+
+class Forwarder:
+    """Calls real upstreams with httpx, which honours HTTP(S)_PROXY, NO_PROXY and SSL_CERT_FILE."""
+
+    def __init__(self, writer: Writer, session: str, timeout: float = 30.0) -> None:
+        self.writer = writer
+        self.session = session
+        self.client = httpx.AsyncClient(trust_env=True, timeout=timeout, follow_redirects=False)
+
+    async def __call__(self, request: Request) -> Interaction:
+        headers = [(k, v) for k, v in request.headers if k.lower() not in _NOT_FORWARDED]
+        body = request.body
+        if request.encoding:
+            body = encoding.encode(body, request.encoding)
+        start = time.time()
+        async with self.client.stream(
+            request.method, request.url, headers=headers, content=body
+        ) as upstream:
+            response_start = time.time()
+            raw = b"".join([chunk async for chunk in upstream.aiter_raw()])
+        end = time.time()
+        resp_headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in upstream.headers.raw)
+        decoded, coding = encoding.decode_body(raw, header(resp_headers, "content-encoding"))
+        interaction = Interaction(
+            request=request,
+            response=Response(
+                status=upstream.status_code,
+                reason=upstream.reason_phrase,
+                headers=resp_headers,
+                body=decoded,
+                encoding=coding,
+                wire_body=raw if coding else None,
+                http_version=upstream.http_version,
+            ),
+            session=self.session,
+            recorded_at=iso_utc(start),
+            timings=Timings(start, start, response_start, end),
+        )
+        return await self.writer.write(interaction, exact_key(request))
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

@@ -1,0 +1,42 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def db_option(f: F) -> F:
+    return click.option(
+        "--db",
+        type=click.Path(path_type=Path, dir_okay=True),
+        required=True,
+        envvar="VIRT_DB",
+        help="The recordings database (SQLite). Env: VIRT_DB.",
+    )(f)
+
+
+def confdir_option(f: F) -> F:
+    return click.option(
+        "--confdir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=Path("~/.mitmproxy").expanduser(),
+        show_default="~/.mitmproxy",
+        envvar="VIRT_CONFDIR",
+        help="Where the proxy's CA lives (shared with mitmproxy). Env: VIRT_CONFDIR.",
+    )(f)
+
+
+def host_option(default: str = "127.0.0.1") -> Callable[[F], F]:
+    return click.option(
+        "--host",
+        default=default,
+        show_default=True,
+        envvar="VIRT_HOST",
+        help="Address to listen on; 0.0.0.0 exposes virt to the network. Env: VIRT_HOST.",
+    )

@@ -1,0 +1,39 @@
+"""virt record"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from virt.cli import cli
+from virt.cli.options import confdir_option, db_option, host_option
+from virt.server import RecordSettings, record
+
+
+@cli.command("record")
+@db_option
+@host_option()
+@click.option("-p", "--port", default=8080, show_default=True, envvar="VIRT_PROXY_PORT",
+              help="Proxy port. Env: VIRT_PROXY_PORT.")
+@click.option("--reverse", metavar="URL",
+              help="Reverse-proxy mode: clients call virt as if it were URL (https://api.example.com).")
+@click.option("--session", default="", help="Name of this recording session. Default: record-<UTC time>.")
+@click.option("--insecure", is_flag=True, help="Do not verify upstream TLS certificates.")
+@confdir_option
+def record_command(
+    db: Path, host: str, port: int, reverse: str | None, session: str, insecure: bool, confdir: Path
+) -> None:
+    """Record every call that goes through the proxy into --db, until Ctrl-C.
+
+    Point clients at the proxy with HTTP_PROXY/HTTPS_PROXY and trust its CA (see virt ca), or
+    use --reverse for clients that cannot use a proxy. Each response reaches the client only
+    after it is committed to the database.
+
+    \b
+      virt record --db recordings/api.db --port 8080
+      HTTPS_PROXY=http://127.0.0.1:8080 SSL_CERT_FILE=$(virt ca --bundle) python client.py
+      virt record --db recordings/api.db --reverse https://api.example.com
+    """
+    record(RecordSettings(db=db, host=host, port=port, reverse=reverse, session=session,
+                          confdir=confdir, insecure=insecure))

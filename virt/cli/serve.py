@@ -1,0 +1,63 @@
+"""virt serve"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from virt.cli import cli
+from virt.cli.options import confdir_option, db_option, host_option
+from virt.replay.routing import Route
+from virt.server import ServeSettings, serve
+
+
+@cli.command("serve")
+@db_option
+@host_option()
+@click.option("-p", "--port", default=8000, show_default=True, envvar="VIRT_PORT",
+              help="Direct door: clients use http://HOST:PORT as their base URL. Env: VIRT_PORT.")
+@click.option("--proxy-port", default=8080, show_default=True, envvar="VIRT_PROXY_PORT",
+              help="Proxy door, for clients that use HTTP_PROXY/HTTPS_PROXY. Env: VIRT_PROXY_PORT.")
+@click.option("--no-proxy", is_flag=True, help="Do not open the proxy door.")
+@click.option("--route", "routes", multiple=True, metavar="PREFIX=URL",
+              help="Direct door: requests under PREFIX stand for URL (repeatable), "
+                   "e.g. --route /github=https://api.github.com.")
+@click.option("--passthrough", is_flag=True, envvar="VIRT_PASSTHROUGH",
+              help="Forward requests with no recording to the real upstream and record the answer.")
+@click.option("--insecure", is_flag=True, help="With --passthrough: do not verify upstream TLS.")
+@confdir_option
+def serve_command(
+    db: Path,
+    host: str,
+    port: int,
+    proxy_port: int,
+    no_proxy: bool,
+    routes: tuple[str, ...],
+    passthrough: bool,
+    insecure: bool,
+    confdir: Path,
+) -> None:
+    """Answer requests from the recordings in --db, never from the real dependencies.
+
+    Two doors onto the same recordings: the direct door (a base URL) and the proxy door (the
+    same HTTP_PROXY/HTTPS_PROXY and CA as recording). A request with no recording gets status
+    599 with X-Virt-Match: miss and a JSON report of the nearest recordings.
+
+    \b
+      virt serve --db recordings/api.db
+      curl http://127.0.0.1:8000/users/1
+      curl --proxy http://127.0.0.1:8080 --cacert ~/.mitmproxy/mitmproxy-ca-cert.pem https://api.example.com/users/1
+    """
+    serve(
+        ServeSettings(
+            db=db,
+            host=host,
+            port=port,
+            proxy_port=None if no_proxy else proxy_port,
+            routes=[Route.parse(r) for r in routes],
+            passthrough=passthrough,
+            confdir=confdir,
+            insecure=insecure,
+        )
+    )

@@ -1,0 +1,58 @@
+"""Errors the user can fix: each carries a message that names the problem and a hint that says what to do.
+
+    VirtError              str(e) is the whole message; .hint says what to do
+    ├── StoreError         the recordings database cannot be used
+    │   ├── NotADatabase   the file is not an SQLite database, or not one of virt's
+    │   ├── SchemaTooNew   written by a newer virt
+    │   └── StoreReadOnly  the database or its folder cannot be written
+    ├── ConfigError        bad option values or combinations
+    └── NetworkError
+        ├── PortInUse      a port to listen on is taken
+        └── UpstreamUnreachable
+"""
+
+from __future__ import annotations
+
+
+class VirtError(Exception):
+    """Base of every error virt reports to the user as one line plus a hint."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class StoreError(VirtError):
+    """The recordings database cannot be opened, read or written."""
+
+
+class NotADatabase(StoreError):
+    """The path holds something other than a virt recordings database."""
+
+
+class SchemaTooNew(StoreError):
+    """The database was written by a newer virt than this one."""
+
+
+class StoreReadOnly(StoreError):
+    """The database, or the folder it lives in, cannot be written."""
+
+
+class ConfigError(VirtError):
+    """An option has a bad value, or options contradict each other."""
+
+
+class NetworkError(VirtError):
+    """A socket could not be opened or an upstream could not be reached."""
+
+
+class PortInUse(NetworkError):
+    """Another process already listens on the port."""
+
+
+class UpstreamUnreachable(NetworkError):
+    """The upstream to record from does not answer."""

@@ -1,0 +1,1 @@
+"""Finding the recording that answers a request."""

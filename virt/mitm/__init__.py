@@ -1,0 +1,4 @@
+"""The seam to mitmproxy: conversions and running a proxy in-process."""
+
+REPLAYED = "virt.replayed"
+"""flow.metadata key set on flows that virt answered from recordings, so recorders skip them."""

@@ -1,0 +1,142 @@
+"""Runs mitmproxy in-process: options, the CA, upstream trust, and startup errors as VirtErrors."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import os
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import certifi
+from mitmproxy import addons as mitm_addons
+from mitmproxy import options
+from mitmproxy.certs import CertStore
+from mitmproxy.master import Master
+
+from virt.errors import ConfigError, PortInUse
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONFDIR = Path("~/.mitmproxy").expanduser()
+CA_BASENAME = "mitmproxy"
+CA_ENV_VARS = (
+    "SSL_CERT_FILE",
+    "REQUESTS_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+    "AWS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CA:
+    """Where the proxy's CA lives: the certificate alone, and a bundle of it plus public roots."""
+
+    cert: Path
+    bundle: Path
+
+
+def ensure_ca(confdir: Path) -> CA:
+    """Create the CA in `confdir` if it is missing (as mitmproxy would) and return its paths.
+
+    The bundle adds the CA to certifi's public roots, so one SSL_CERT_FILE serves clients that
+    reach virt and hosts they reach directly (NO_PROXY).
+    """
+    confdir = Path(confdir).expanduser()
+    try:
+        confdir.mkdir(parents=True, exist_ok=True)
+        CertStore.from_store(str(confdir), CA_BASENAME, 2048)
+        cert = confdir / f"{CA_BASENAME}-ca-cert.pem"
+        bundle = confdir / "virt-ca-bundle.pem"
+        wanted = Path(certifi.where()).read_bytes() + b"\n" + cert.read_bytes()
+        if not bundle.exists() or bundle.read_bytes() != wanted:
+            bundle.write_bytes(wanted)
+    except OSError as e:
+        raise ConfigError(
+            f"cannot create the CA in {confdir}: {e.strerror or e}",
+            hint="pass a writable folder with --confdir",
+        ) from e
+    return CA(cert=cert, bundle=bundle)
+
+
+def upstream_trust() -> dict[str, Any]:
+    """mitmproxy options that make the proxy trust what SSL_CERT_FILE and friends name upstream.
+
+    mitmproxy alone trusts certifi's roots and ignores these variables.
+    """
+    opts: dict[str, Any] = {}
+    for var in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        value = os.environ.get(var)
+        if value and Path(value).is_file():
+            opts["ssl_verify_upstream_trusted_ca"] = value
+            break
+    cert_dir = os.environ.get("SSL_CERT_DIR")
+    if cert_dir and Path(cert_dir).is_dir():
+        opts["ssl_verify_upstream_trusted_confdir"] = cert_dir
+    return opts
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise PortInUse now, rather than let a server fail to bind later with a traceback."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise PortInUse(
+                    f"port {port} on {host} is already in use",
+                    hint="stop the process using it, or pick another port",
+                ) from e
+            raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror}") from e
+
+
+@dataclass(slots=True)
+class ProxySettings:
+    host: str
+    port: int
+    confdir: Path
+    mode: Sequence[str] = ("regular",)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Proxy:
+    """A mitmproxy master running on the current event loop with virt's addons."""
+
+    def __init__(self, settings: ProxySettings, addons: Sequence[object]) -> None:
+        self.settings = settings
+        self._addons = addons
+        self.master: Master | None = None
+
+    async def run(self) -> None:
+        """Serve until `shutdown` is called. Must be awaited on a running loop."""
+        s = self.settings
+        opts = options.Options()
+        master = Master(opts, event_loop=asyncio.get_running_loop())
+        master.addons.add(*mitm_addons.default_addons())
+        master.addons.add(*self._addons)
+        try:
+            # one update after every addon is loaded, so each addon's configure sees all of it
+            opts.update(
+                listen_host=s.host,
+                listen_port=s.port,
+                mode=list(s.mode),
+                confdir=str(s.confdir),
+                **s.extra,
+            )
+        except Exception as e:  # mitmproxy raises OptionsError with a clear text
+            raise ConfigError(f"cannot start the proxy: {e}") from e
+        self.master = master
+        await master.run()
+
+    def shutdown(self) -> None:
+        if self.master is not None:
+            self.master.shutdown()

@@ -1,0 +1,132 @@
+"""Request, Response and Interaction: what was on the wire, as immutable values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Self
+
+Headers = tuple[tuple[str, str], ...]
+"""Header fields in wire order, names in their recorded case, values latin-1 decoded (byte exact)."""
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+_SENSITIVE = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
+
+
+def header(headers: Headers, name: str) -> str | None:
+    """The first value of header `name` (case-insensitive), or None."""
+    lname = name.lower()
+    for k, v in headers:
+        if k.lower() == lname:
+            return v
+    return None
+
+
+def without_headers(headers: Headers, names: Iterable[str]) -> Headers:
+    """`headers` minus every field whose lower-cased name is in `names`."""
+    drop = {n.lower() for n in names}
+    return tuple((k, v) for k, v in headers if k.lower() not in drop)
+
+
+def _safe_headers(headers: Headers) -> Iterator[tuple[str, str]]:
+    for k, v in headers:
+        yield (k, "[secure]" if k.lower() in _SENSITIVE else v)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """An HTTP request as the client sent it. `body` is decoded; `encoding` is its Content-Encoding."""
+
+    method: str
+    scheme: str
+    host: str
+    port: int
+    path: str
+    query: str = ""
+    headers: Headers = ()
+    body: bytes = b""
+    encoding: str | None = None
+    http_version: str = "HTTP/1.1"
+
+    @property
+    def origin(self) -> str:
+        """scheme://host[:port], the port left out when it is the scheme's default."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        if DEFAULT_PORTS.get(self.scheme) == self.port:
+            return f"{self.scheme}://{host}"
+        return f"{self.scheme}://{host}:{self.port}"
+
+    @property
+    def target(self) -> str:
+        """The path with its query string, as in an HTTP/1.1 request line."""
+        return f"{self.path}?{self.query}" if self.query else self.path
+
+    @property
+    def url(self) -> str:
+        return self.origin + self.target
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.url} headers={list(_safe_headers(self.headers))}>"
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """An HTTP response. `body` is decoded; `wire_body` holds the encoded bytes when `encoding` is set."""
+
+    status: int
+    reason: str = ""
+    headers: Headers = ()
+    body: bytes = b""
+    encoding: str | None = None
+    wire_body: bytes | None = None
+    http_version: str = "HTTP/1.1"
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} headers={list(_safe_headers(self.headers))}>"
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """Wall-clock timestamps (seconds since the epoch) of one exchange, as the recorder saw them."""
+
+    request_start: float
+    request_end: float | None = None
+    response_start: float | None = None
+    response_end: float | None = None
+
+    @property
+    def duration_ms(self) -> float | None:
+        if self.response_end is None:
+            return None
+        return round((self.response_end - self.request_start) * 1000, 3)
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    """One recorded exchange. `id` is None until the store has written it."""
+
+    request: Request
+    response: Response
+    session: str = "default"
+    seq: int = 0
+    recorded_at: str = ""
+    timings: Timings | None = None
+    source: str | None = None
+    source_format: str | None = None
+    id: int | None = field(default=None, compare=False)
+
+    def with_id(self, id: int, seq: int | None = None) -> Self:
+        return replace(self, id=id, seq=self.seq if seq is None else seq)

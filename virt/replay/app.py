@@ -1,0 +1,120 @@
+"""The direct door: a plain ASGI callable that answers from recordings (the hot path)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from virt import encoding
+from virt.match.engine import Engine
+from virt.model import Headers, Request, header
+from virt.replay.miss import miss_reply
+from virt.replay.reply import Reply
+from virt.replay.respond import Forward, respond
+from virt.replay.routing import Router
+
+log = logging.getLogger("virt.replay")
+
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+
+ADMIN_PREFIX = "/__virt"
+
+
+class ReplayApp:
+    """Answers every request from the engine; /__virt/ goes to the admin app."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        router: Router,
+        admin: ASGIApp | None = None,
+        forward: Forward | None = None,
+    ) -> None:
+        self.engine = engine
+        self.router = router
+        self.admin = admin
+        self.forward = forward
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if kind != "http":
+            return  # websockets are not replayed; uvicorn closes the connection
+        if self.admin is not None and (
+            scope["path"] == ADMIN_PREFIX or scope["path"].startswith(ADMIN_PREFIX + "/")
+        ):
+            await self.admin(scope, receive, send)
+            return
+        raw = await _read_body(receive)
+        reply = await self.answer(scope, raw)
+        await _send(send, reply)
+
+    async def answer(self, scope: dict[str, Any], raw_body: bytes) -> Reply:
+        headers: Headers = tuple(
+            (k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
+        )
+        path = (scope.get("raw_path") or scope["path"].encode()).decode("utf-8", "surrogateescape")
+        path = path.partition("?")[0]
+        query = scope["query_string"].decode("utf-8", "surrogateescape")
+        method = scope["method"]
+        resolved = self.router.resolve(path, header(headers, "host"))
+        body, coding = encoding.decode_body(raw_body, header(headers, "content-encoding"))
+        if isinstance(resolved, str):
+            client_view = Request(method, scope.get("scheme", "http"), "virt", 0, path, query)
+            log.warning("miss %s %s: %s", method, client_view.target, resolved)
+            return miss_reply(client_view, [], why=resolved)
+        origin, upstream_path = resolved
+        request = Request(
+            method=method,
+            scheme=origin.scheme,
+            host=origin.host,
+            port=origin.port,
+            path=upstream_path,
+            query=query,
+            headers=headers,
+            body=body,
+            encoding=coding,
+            http_version="HTTP/" + scope.get("http_version", "1.1"),
+        )
+        return await respond(self.engine, request, self.forward)
+
+
+async def _read_body(receive: Any) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _send(send: Any, reply: Reply) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": reply.status,
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers],
+        }
+    )
+    if reply.chunked:
+        # no Content-Length: the server frames it chunked, as the recording was
+        await send({"type": "http.response.body", "body": reply.body, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    else:
+        await send({"type": "http.response.body", "body": reply.body})
+
+
+async def _lifespan(receive: Any, send: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,39 @@
+"""The one documented miss response: status 599, X-Virt-Match: miss, and a JSON report.
+
+599 is outside every registered status code, so no real API sends it for success or failure:
+a test that sees it knows virt had no recording, never that the dependency said no.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from virt.model import Request
+from virt.replay.reply import MATCH_HEADER, Reply
+from virt.store import Summary
+
+MISS_STATUS = 599
+MISS_REASON = "Virt Miss"
+
+
+def miss_reply(request: Request, nearest: list[Summary], why: str = "") -> Reply:
+    """The miss response for `request`, naming the nearest recordings by method, host and path."""
+    report = {
+        "error": "virt: no recording matches this request",
+        "why": why or "no recorded request has this method, URL, query and body",
+        "request": {"method": request.method, "url": request.url},
+        "nearest": [s.as_dict() for s in nearest],
+        "hint": "record this call (virt record, or virt serve --passthrough), "
+        "or check the URL, query and body your client sends",
+    }
+    body = orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n"
+    return Reply(
+        status=MISS_STATUS,
+        reason=MISS_REASON,
+        headers=(
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            (MATCH_HEADER, "miss"),
+        ),
+        body=body,
+    )

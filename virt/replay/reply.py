@@ -1,0 +1,63 @@
+"""Reply: the bytes a door sends back for a request, built the same way for both doors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from virt import encoding
+from virt.match.engine import Match
+from virt.model import HOP_BY_HOP, Headers, Interaction, header
+
+MATCH_HEADER = "X-Virt-Match"
+RECORDING_HEADER = "X-Virt-Recording"
+_NO_BODY_STATUS = frozenset({204, 304})
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A response ready for the wire: `body` is encoded as its headers say."""
+
+    status: int
+    reason: str
+    headers: Headers
+    body: bytes
+    chunked: bool = False
+    """The recording had no Content-Length (chunked or streamed): send it the same way."""
+
+
+def wire_body(interaction: Interaction) -> bytes:
+    """The response body as it was on the wire: the recorded encoded bytes, else re-encoded."""
+    resp = interaction.response
+    if resp.encoding is None:
+        return resp.body
+    if resp.wire_body is not None:
+        return resp.wire_body
+    return encoding.encode(resp.body, resp.encoding)
+
+
+def from_match(match: Match, method: str) -> Reply:
+    """The recorded response of a matched interaction, byte for byte, plus virt's headers."""
+    interaction = match.interaction
+    assert interaction is not None and interaction.id is not None
+    resp = interaction.response
+    body = wire_body(interaction)
+    recorded_length = header(resp.headers, "content-length")
+    if method.upper() == "HEAD" or resp.status in _NO_BODY_STATUS or 100 <= resp.status < 200:
+        body = b""
+    headers: list[tuple[str, str]] = []
+    for name, value in resp.headers:
+        lname = name.lower()
+        if lname in HOP_BY_HOP:
+            continue
+        if lname == "content-length" and method.upper() != "HEAD":
+            value = str(len(body))
+        headers.append((name, value))
+    headers.append((MATCH_HEADER, match.kind.value))
+    headers.append((RECORDING_HEADER, str(interaction.id)))
+    return Reply(
+        status=resp.status,
+        reason=resp.reason,
+        headers=tuple(headers),
+        body=body,
+        chunked=recorded_length is None and bool(body),
+    )

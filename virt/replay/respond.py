@@ -1,0 +1,43 @@
+"""respond: the reply to a request, the same for both doors: recording, passthrough, or miss."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from virt.match.engine import Engine, Match, MatchKind
+from virt.model import Interaction, Request
+from virt.replay.miss import miss_reply
+from virt.replay.reply import Reply, from_match
+
+log = logging.getLogger("virt.replay")
+
+Forward = Callable[[Request], Awaitable[Interaction]]
+"""Sends a request to its real upstream and records the exchange (passthrough)."""
+
+
+async def respond(engine: Engine, request: Request, forward: Forward | None) -> Reply:
+    """The reply for `request`: its recording, else passthrough when enabled, else the miss."""
+    match = engine.match(request)
+    if match.kind is MatchKind.EXACT:
+        assert match.interaction is not None
+        log.info(
+            "%s %s %s -> #%s %d",
+            match.kind.value,
+            request.method,
+            request.url,
+            match.interaction.id,
+            match.interaction.response.status,
+        )
+        return from_match(match, request.method)
+    if forward is not None:
+        try:
+            recorded = await forward(request)
+        except Exception as e:
+            log.error("passthrough failed: %s %s: %s", request.method, request.url, e)
+            return miss_reply(request, engine.nearest(request), why=f"passthrough failed: {e}")
+        engine.learned(recorded)
+        log.info("passthrough %s %s -> recorded #%s", request.method, request.url, recorded.id)
+        return from_match(Match(MatchKind.PASSTHROUGH, match.key, recorded), request.method)
+    log.warning("miss %s %s", request.method, request.url)
+    return miss_reply(request, engine.nearest(request))

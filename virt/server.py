@@ -1,0 +1,230 @@
+"""One process per job: `record` runs the recording proxy; `serve` runs both replay doors and admin."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import Coroutine, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import uvicorn
+
+from virt.admin.api import create_admin
+from virt.capture.addon import Recorder, default_session
+from virt.capture.forward import Forwarder
+from virt.errors import ConfigError, StoreReadOnly, UpstreamUnreachable
+from virt.match.engine import Engine
+from virt.mitm.master import Proxy, ProxySettings, check_port_free, ensure_ca, upstream_trust
+from virt.replay.app import ReplayApp
+from virt.replay.proxy import PROXY_OPTIONS, Responder
+from virt.replay.routing import Route, Router
+from virt.store import Store
+from virt.store.writer import Writer
+
+log = logging.getLogger("virt")
+
+
+@dataclass(slots=True)
+class RecordSettings:
+    db: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    reverse: str | None = None
+    session: str = ""
+    confdir: Path = Path("~/.mitmproxy").expanduser()
+    insecure: bool = False
+
+
+@dataclass(slots=True)
+class ServeSettings:
+    db: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    proxy_port: int | None = 8080
+    routes: Sequence[Route] = field(default_factory=list)
+    passthrough: bool = False
+    confdir: Path = Path("~/.mitmproxy").expanduser()
+    insecure: bool = False
+
+
+def record(settings: RecordSettings) -> None:
+    """Run the recording proxy until SIGINT or SIGTERM. Raises VirtError before serving on bad input."""
+    mode = ["regular"]
+    if settings.reverse:
+        mode = [f"reverse:{settings.reverse}"]
+        _check_reachable(settings.reverse)
+    check_port_free(settings.host, settings.port)
+    ca = ensure_ca(settings.confdir)
+    recorder = Recorder()
+    extra: dict[str, Any] = {"virt_db": str(settings.db), "virt_session": settings.session}
+    extra.update(upstream_trust())
+    if settings.insecure:
+        extra["ssl_insecure"] = True
+    # opening the writer here turns a bad --db into a VirtError before anything listens
+    Writer(settings.db).close()
+    proxy = Proxy(
+        ProxySettings(settings.host, settings.port, settings.confdir, mode, extra), [recorder]
+    )
+
+    async def main() -> None:
+        with _stop_on_signals(proxy.shutdown):
+            task = proxy.run()
+            log.info(
+                "recording into %s; proxy %s on http://%s:%d; CA %s",
+                settings.db,
+                settings.reverse and f"for {settings.reverse}" or "",
+                settings.host,
+                settings.port,
+                ca.cert,
+            )
+            await task
+
+    asyncio.run(main())
+
+
+def serve(settings: ServeSettings) -> None:
+    """Serve recordings on the direct door (and the proxy door) until SIGINT or SIGTERM."""
+    store = _open_for_serving(settings.db, settings.passthrough)
+    check_port_free(settings.host, settings.port)
+    if settings.proxy_port is not None:
+        check_port_free(settings.host, settings.proxy_port)
+        ca = ensure_ca(settings.confdir)
+    engine = Engine(store)
+    writer = Writer(settings.db) if settings.passthrough else None
+
+    async def main() -> None:
+        forwarder = None
+        if writer is not None:
+            forwarder = Forwarder(writer, "passthrough-" + default_session().removeprefix("record-"))
+        app = ReplayApp(
+            engine,
+            Router(settings.routes, engine.origins),
+            admin=create_admin(engine),
+            forward=forwarder,
+        )
+        server = _Uvicorn(
+            uvicorn.Config(
+                app,
+                log_config=None,
+                access_log=False,
+                server_header=False,
+                date_header=False,
+                lifespan="off",
+            )
+        )
+        sock = _bind(settings.host, settings.port)
+        proxy = None
+        if settings.proxy_port is not None:
+            extra: dict[str, Any] = dict(PROXY_OPTIONS)
+            proxy = Proxy(
+                ProxySettings(settings.host, settings.proxy_port, settings.confdir, ["regular"], extra),
+                [Responder(engine, forwarder)],
+            )
+
+        def stop() -> None:
+            server.should_exit = True
+            if proxy is not None:
+                proxy.shutdown()
+
+        with _stop_on_signals(stop):
+            jobs: list[Coroutine[Any, Any, None]] = [server.serve(sockets=[sock])]
+            if proxy is not None:
+                jobs.append(proxy.run())
+            log.info(
+                "serving %d interactions from %s; direct http://%s:%d%s%s",
+                store.count(),
+                settings.db,
+                settings.host,
+                sock.getsockname()[1],
+                f"; proxy http://{settings.host}:{settings.proxy_port} (CA {ca.cert})"
+                if proxy
+                else "",
+                "; passthrough on" if forwarder else "",
+            )
+            try:
+                await _until_first_ends(jobs, stop)
+            finally:
+                if forwarder is not None:
+                    await forwarder.aclose()
+
+    try:
+        asyncio.run(main())
+    finally:
+        if writer is not None:
+            writer.close()
+        store.close()
+
+
+def _open_for_serving(db: Path, passthrough: bool) -> Store:
+    """Read-write when possible (passthrough, admin edits); read-only on a read-only mount."""
+    try:
+        return Store.open(db, create=passthrough)
+    except StoreReadOnly:
+        if passthrough:
+            raise
+        log.warning("%s is read-only: serving it as is", db)
+        return Store.open(db, readonly=True)
+
+
+async def _until_first_ends(jobs: list[Coroutine[Any, Any, None]], stop: Any) -> None:
+    """Run `jobs` together; when one ends (or fails), stop the rest and re-raise its error."""
+    tasks = [asyncio.ensure_future(j) for j in jobs]
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    stop()
+    if pending:
+        await asyncio.wait(pending, timeout=10)
+    for t in tasks:
+        if t.done() and not t.cancelled() and t.exception() is not None:
+            raise t.exception()  # type: ignore[misc]
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn without its own signal handling: virt stops both doors together."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: Any) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    try:
+        yield
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _check_reachable(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"bad --reverse URL {url!r}", hint="write it as https://host[:port], e.g. https://api.example.com"
+        )
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=5).close()
+    except OSError as e:
+        raise UpstreamUnreachable(
+            f"cannot reach {url}: {e.strerror or e}",
+            hint="check the URL and that the service is up; nothing was recorded",
+        ) from e

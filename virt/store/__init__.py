@@ -1,0 +1,240 @@
+"""Store: opens, checks, reads and writes a recordings database. The only code that speaks SQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import sqlite_utils
+
+from virt.errors import NotADatabase, SchemaTooNew, StoreError, StoreReadOnly
+from virt.model import Interaction
+from virt.store import tables
+from virt.store.tables import SCHEMA_VERSION
+
+__all__ = ["SCHEMA_VERSION", "Origin", "Store", "Summary"]
+
+_SQLITE_MAGIC = b"SQLite format 3\0"
+_READ_ONLY_HINT = "record into a writable folder, or fix the file's permissions"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Origin:
+    """A recorded upstream: scheme, host and port."""
+
+    scheme: str
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        default = {"http": 80, "https": 443}.get(self.scheme)
+        return f"{self.scheme}://{self.host}" + ("" if self.port == default else f":{self.port}")
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """One line about an interaction: enough to name it in a report without loading bodies."""
+
+    id: int
+    method: str
+    url: str
+    status: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "method": self.method, "url": self.url, "status": self.status}
+
+
+class Store:
+    """A recordings database. Not thread-safe: each thread opens its own Store."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path, readonly: bool) -> None:
+        self.db = db
+        self.path = path
+        self.readonly = readonly
+
+    @classmethod
+    def open(cls, path: Path, *, readonly: bool = False, create: bool = True) -> Self:
+        """Open `path`, creating it and its folder when missing if `create` (and not `readonly`).
+
+        Raises a StoreError subclass naming the problem; never modifies a file it refuses.
+        """
+        path = Path(path)
+        _check_file(path, create=create and not readonly)
+        try:
+            if readonly:
+                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            else:
+                conn = sqlite3.connect(path, timeout=30)
+            db = sqlite_utils.Database(conn)
+            db.execute("PRAGMA busy_timeout = 30000")
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            names = set(db.table_names())
+        except sqlite3.DatabaseError as e:
+            raise _translate(e, path) from e
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise SchemaTooNew(
+                f"{path} was written by a newer virt (schema {version}; "
+                f"this one reads up to {SCHEMA_VERSION})",
+                hint="upgrade virt: pip install -U virt",
+            )
+        if version == 0 and names:
+            conn.close()
+            raise NotADatabase(
+                f"{path} is an SQLite database but not a virt recording "
+                f"(it has tables {', '.join(sorted(names)[:5])})",
+                hint="pass a new file name; virt left this one untouched",
+            )
+        store = cls(db, path, readonly)
+        if not readonly:
+            store._prepare(version)
+        return store
+
+    def _prepare(self, version: int) -> None:
+        try:
+            self.db.enable_wal()
+            self.db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL survives a killed process
+            with self.db.conn:
+                self.db.execute("BEGIN IMMEDIATE")
+                if version == 0:
+                    tables.create(self.db)
+                    version = SCHEMA_VERSION
+                while version < SCHEMA_VERSION:
+                    tables.MIGRATIONS[version](self.db)
+                    version += 1
+                    self.db.execute(f"PRAGMA user_version = {version}")
+        except sqlite3.DatabaseError as e:
+            raise _translate(e, self.path) from e
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    # writing
+
+    def insert_many(self, batch: Sequence[tuple[Interaction, str]]) -> list[tuple[int, int]]:
+        """Write `(interaction, exact_key)` pairs in one transaction; returns (id, seq) for each.
+
+        Each interaction's seq is set to the next number in its recording session.
+        """
+        if self.readonly:
+            raise StoreReadOnly(f"{self.path} is open read-only", hint=_READ_ONLY_HINT)
+        out: list[tuple[int, int]] = []
+        conn = self.db.conn
+        try:
+            with conn:
+                conn.execute("BEGIN IMMEDIATE")
+                next_seq: dict[str, int] = {}
+                for interaction, key in batch:
+                    session = interaction.session
+                    if session not in next_seq:
+                        row = conn.execute(
+                            "SELECT COALESCE(MAX(seq), 0) FROM interactions WHERE session = ?",
+                            (session,),
+                        ).fetchone()
+                        next_seq[session] = int(row[0]) + 1
+                    seq = next_seq[session]
+                    next_seq[session] = seq + 1
+                    cur = conn.execute(tables.INSERT_SQL, tables.to_row(interaction, key, seq))
+                    out.append((int(cur.lastrowid or 0), seq))
+        except sqlite3.DatabaseError as e:
+            raise _translate(e, self.path) from e
+        return out
+
+    def insert(self, interaction: Interaction, exact_key: str) -> Interaction:
+        ((id, seq),) = self.insert_many([(interaction, exact_key)])
+        return interaction.with_id(id, seq)
+
+    # reading
+
+    def get(self, id: int) -> Interaction | None:
+        rows = list(self.db.query("SELECT * FROM interactions WHERE id = ?", [id]))
+        return tables.from_row(rows[0]) if rows else None
+
+    def exact_ids(self, exact_key: str) -> list[int]:
+        """Ids of the interactions with `exact_key`, in recorded order."""
+        cur = self.db.execute(
+            "SELECT id FROM interactions WHERE exact_key = ? ORDER BY id", [exact_key]
+        )
+        return [r[0] for r in cur.fetchall()]
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM interactions").fetchone()[0])
+
+    def origins(self) -> list[Origin]:
+        """Every recorded upstream, sorted."""
+        cur = self.db.execute("SELECT DISTINCT scheme, host, port FROM interactions")
+        return sorted(Origin(s, h, p) for s, h, p in cur.fetchall())
+
+    def nearest(self, method: str, host: str, path: str, limit: int = 5) -> list[Summary]:
+        """Recordings closest to a request by method, host and path, without scanning the table.
+
+        Same host and path first (any method, the same method first), then same host and method.
+        """
+        found: dict[int, Summary] = {}
+        queries: Iterable[tuple[str, list[Any]]] = (
+            (
+                "SELECT id, method, scheme, host, port, path, query, status FROM interactions "
+                "WHERE host = ? AND path = ? ORDER BY method != ?, id LIMIT ?",
+                [host, path, method, limit],
+            ),
+            (
+                "SELECT id, method, scheme, host, port, path, query, status FROM interactions "
+                "WHERE host = ? AND method = ? ORDER BY id LIMIT ?",
+                [host, method, limit],
+            ),
+        )
+        for sql, params in queries:
+            for row in self.db.query(sql, params):
+                if len(found) >= limit:
+                    break
+                origin = Origin(row["scheme"], row["host"], row["port"]).url
+                target = row["path"] + (f"?{row['query']}" if row["query"] else "")
+                found.setdefault(
+                    row["id"], Summary(row["id"], row["method"], origin + target, row["status"])
+                )
+        return list(found.values())[:limit]
+
+
+def _check_file(path: Path, *, create: bool) -> None:
+    if path.is_dir():
+        raise NotADatabase(
+            f"{path} is a directory", hint="pass a database file, such as recordings/api.db"
+        )
+    if path.exists():
+        try:
+            with path.open("rb") as f:
+                head = f.read(len(_SQLITE_MAGIC))
+        except OSError as e:
+            raise StoreError(f"cannot read {path}: {e.strerror}", hint=_READ_ONLY_HINT) from e
+        if head and head != _SQLITE_MAGIC:
+            raise NotADatabase(
+                f"{path} is not an SQLite database",
+                hint="pass a new file name, or a database virt wrote; virt left this one untouched",
+            )
+        return
+    if not create:
+        raise StoreError(f"{path} does not exist", hint="record into it first with virt record")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StoreReadOnly(
+            f"cannot create folder {path.parent}: {e.strerror}", hint=_READ_ONLY_HINT
+        ) from e
+
+
+def _translate(e: sqlite3.DatabaseError, path: Path) -> StoreError:
+    msg = str(e)
+    if "readonly" in msg or "read-only" in msg or "unable to open" in msg:
+        return StoreReadOnly(f"cannot write to {path}: {msg}", hint=_READ_ONLY_HINT)
+    if "not a database" in msg or "malformed" in msg or "corrupt" in msg:
+        return NotADatabase(
+            f"{path} is damaged or not an SQLite database: {msg}",
+            hint="restore it from a copy, or record into a new file; virt left this one untouched",
+        )
+    if "disk is full" in msg or "disk I/O" in msg:
+        return StoreError(f"cannot write to {path}: {msg}", hint="free some disk space")
+    return StoreError(f"{path}: {msg}")

@@ -1,0 +1,171 @@
+"""The recordings schema: table definitions, SCHEMA_VERSION, and rows to and from model values.
+
+Documented in docs/storage.md; a change here bumps SCHEMA_VERSION and adds a step to MIGRATIONS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import sqlite_utils
+
+from virt.model import Headers, Interaction, Request, Response, Timings
+
+SCHEMA_VERSION = 1
+"""Stored in PRAGMA user_version. A database with a larger number was written by a newer virt."""
+
+INTERACTION_COLUMNS: dict[str, type] = {
+    "id": int,
+    "session": str,
+    "seq": int,
+    "recorded_at": str,
+    "scheme": str,
+    "host": str,
+    "port": int,
+    "method": str,
+    "path": str,
+    "query": str,
+    "request_http_version": str,
+    "request_headers": str,
+    "request_body": bytes,
+    "request_encoding": str,
+    "status": int,
+    "reason": str,
+    "response_http_version": str,
+    "response_headers": str,
+    "response_body": bytes,
+    "response_encoding": str,
+    "response_wire_body": bytes,
+    "timings": str,
+    "duration_ms": float,
+    "source": str,
+    "source_format": str,
+    "exact_key": str,
+}
+NOT_NULL = {
+    "session",
+    "seq",
+    "recorded_at",
+    "scheme",
+    "host",
+    "port",
+    "method",
+    "path",
+    "query",
+    "request_headers",
+    "request_body",
+    "status",
+    "response_headers",
+    "response_body",
+    "exact_key",
+}
+INSERT_COLUMNS = [c for c in INTERACTION_COLUMNS if c != "id"]
+INSERT_SQL = (
+    f"INSERT INTO interactions ({', '.join(INSERT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in INSERT_COLUMNS)})"
+)
+
+
+def create(db: sqlite_utils.Database) -> None:
+    """Create every table and index of SCHEMA_VERSION in an empty database."""
+    db.create_table("meta", {"key": str, "value": str}, pk="key")
+    db.create_table("interactions", INTERACTION_COLUMNS, pk="id", not_null=NOT_NULL)
+    table = db.table("interactions")
+    # exact matching: one index seek returns the recorded sequence for a request, in order
+    table.create_index(["exact_key", "id"], index_name="interactions_exact")
+    # nearest recordings for a miss report, and per-route listings
+    table.create_index(["host", "path", "method"], index_name="interactions_route")
+    table.create_index(["session", "seq"], index_name="interactions_session_seq", unique=True)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {}
+"""from-version -> step that brings a database to from-version + 1."""
+
+
+def _headers_json(headers: Headers) -> str:
+    return orjson.dumps([list(h) for h in headers]).decode()
+
+
+def _headers(value: str) -> Headers:
+    return tuple((str(k), str(v)) for k, v in orjson.loads(value))
+
+
+def to_row(interaction: Interaction, exact_key: str, seq: int) -> tuple[Any, ...]:
+    """The INSERT_SQL parameters for `interaction`, numbered `seq` in its session."""
+    req, resp, t = interaction.request, interaction.response, interaction.timings
+    timings = None
+    if t is not None:
+        timings = orjson.dumps(
+            {
+                "request_start": t.request_start,
+                "request_end": t.request_end,
+                "response_start": t.response_start,
+                "response_end": t.response_end,
+            }
+        ).decode()
+    values: dict[str, Any] = {
+        "session": interaction.session,
+        "seq": seq,
+        "recorded_at": interaction.recorded_at,
+        "scheme": req.scheme,
+        "host": req.host,
+        "port": req.port,
+        "method": req.method,
+        "path": req.path,
+        "query": req.query,
+        "request_http_version": req.http_version,
+        "request_headers": _headers_json(req.headers),
+        "request_body": req.body,
+        "request_encoding": req.encoding,
+        "status": resp.status,
+        "reason": resp.reason,
+        "response_http_version": resp.http_version,
+        "response_headers": _headers_json(resp.headers),
+        "response_body": resp.body,
+        "response_encoding": resp.encoding,
+        "response_wire_body": resp.wire_body,
+        "timings": timings,
+        "duration_ms": t.duration_ms if t else None,
+        "source": interaction.source,
+        "source_format": interaction.source_format,
+        "exact_key": exact_key,
+    }
+    return tuple(values[c] for c in INSERT_COLUMNS)
+
+
+def from_row(row: dict[str, Any]) -> Interaction:
+    """The Interaction stored in `row` (a dict of every column)."""
+    t = orjson.loads(row["timings"]) if row["timings"] else None
+    return Interaction(
+        id=row["id"],
+        session=row["session"],
+        seq=row["seq"],
+        recorded_at=row["recorded_at"],
+        timings=Timings(**t) if t else None,
+        source=row["source"],
+        source_format=row["source_format"],
+        request=Request(
+            method=row["method"],
+            scheme=row["scheme"],
+            host=row["host"],
+            port=row["port"],
+            path=row["path"],
+            query=row["query"],
+            headers=_headers(row["request_headers"]),
+            body=bytes(row["request_body"]),
+            encoding=row["request_encoding"],
+            http_version=row["request_http_version"] or "HTTP/1.1",
+        ),
+        response=Response(
+            status=row["status"],
+            reason=row["reason"] or "",
+            headers=_headers(row["response_headers"]),
+            body=bytes(row["response_body"]),
+            encoding=row["response_encoding"],
+            wire_body=None if row["response_wire_body"] is None else bytes(row["response_wire_body"]),
+            http_version=row["response_http_version"] or "HTTP/1.1",
+        ),
+    )

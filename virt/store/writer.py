@@ -1,0 +1,93 @@
+"""Writer: one thread that owns a write connection and commits interactions in groups.
+
+Callers on an event loop get a future per interaction that resolves only after its row is
+COMMITted, so a proxy can hold a response until it is durable without blocking its loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+
+from virt.errors import StoreError
+from virt.model import Interaction
+from virt.store import Store
+
+log = logging.getLogger(__name__)
+
+_MAX_GROUP = 256
+_STOP = object()
+
+
+class Writer:
+    """Group-commits interactions on a background thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        opened: Future[None] = Future()
+        self._thread = threading.Thread(
+            target=self._run, args=(opened,), name=f"virt-writer:{self.path.name}", daemon=True
+        )
+        self._thread.start()
+        opened.result()  # raises the StoreError from opening, in the caller's thread
+
+    def submit(self, interaction: Interaction, exact_key: str) -> Future[Interaction]:
+        """Queue `interaction`; the future resolves to it, with id and seq, once committed."""
+        fut: Future[Interaction] = Future()
+        if not self._thread.is_alive():
+            fut.set_exception(StoreError(f"the writer for {self.path} has stopped"))
+            return fut
+        self._queue.put((interaction, exact_key, fut))
+        return fut
+
+    async def write(self, interaction: Interaction, exact_key: str) -> Interaction:
+        """Write `interaction` and wait, without blocking the loop, until it is committed."""
+        return await asyncio.wrap_future(self.submit(interaction, exact_key))
+
+    def close(self) -> None:
+        """Commit everything queued so far, then stop the thread."""
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join()
+
+    def _run(self, opened: Future[None]) -> None:
+        try:
+            store = Store.open(self.path)
+        except BaseException as e:  # the caller waits on `opened`: it must always be set
+            opened.set_exception(e)
+            return
+        opened.set_result(None)
+        try:
+            stopping = False
+            while not stopping:
+                group = [self._queue.get()]
+                while len(group) < _MAX_GROUP:
+                    try:
+                        group.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                if _STOP in group:
+                    stopping = True
+                    group = [g for g in group if g is not _STOP]
+                if group:
+                    self._commit(store, group)  # type: ignore[arg-type]
+        finally:
+            store.close()
+
+    def _commit(
+        self, store: Store, group: list[tuple[Interaction, str, Future[Interaction]]]
+    ) -> None:
+        try:
+            ids = store.insert_many([(i, k) for i, k, _ in group])
+        except StoreError as e:
+            log.error("could not record %d interaction(s): %s", len(group), e)
+            for _, _, fut in group:
+                fut.set_exception(e)
+            return
+        for (interaction, _, fut), (id, seq) in zip(group, ids, strict=True):
+            fut.set_result(interaction.with_id(id, seq))
