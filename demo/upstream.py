@@ -1,7 +1,7 @@
-"""A small real upstream for the demo and the tests: JSON, form, binary, gzip, chunked, SSE, polling.
+"""A small real upstream for the demo and tests: JSON, form, binary, gzip, chunked, SSE, polling.
 
-    python -m demo.upstream --port 8443 --tls-dir /tmp/virt-demo-tls   # HTTPS, CA in ca.pem
-    python -m demo.upstream --port 8081                                # plain HTTP
+python -m demo.upstream --port 8443 --tls-dir /tmp/virt-demo-tls   # HTTPS, CA in ca.pem
+python -m demo.upstream --port 8081                                # plain HTTP
 """
 
 from __future__ import annotations
@@ -166,7 +166,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8443)
-    parser.add_argument("--tls-dir", type=Path, help="serve HTTPS; writes ca.pem, cert.pem, key.pem")
+    parser.add_argument(
+        "--tls-dir", type=Path, help="serve HTTPS; writes ca.pem, cert.pem, key.pem"
+    )
     args = parser.parse_args()
     ssl: dict[str, str] = {}
     if args.tls_dir:

@@ -23,7 +23,7 @@ class CodingError(ValueError):
 def normalize_coding(value: str | None) -> str | None:
     """The single content coding named by a Content-Encoding value, or None for identity.
 
-    Stacked codings ("gzip, br") are rare; virt keeps those bodies as wire bytes (returns the raw value).
+    Stacked codings ("gzip, br") are rare; their bodies fail to decode and are kept as wire bytes.
     """
     if value is None:
         return None
@@ -32,7 +32,7 @@ def normalize_coding(value: str | None) -> str | None:
 
 
 def decode(data: bytes, coding: str) -> bytes:
-    """Decode `data` from `coding`. Raises CodingError when the coding is unknown or the data corrupt."""
+    """Decode `data` from `coding`. Raises CodingError for an unknown coding or corrupt data."""
     try:
         if coding in ("gzip", "x-gzip"):
             return gzip.decompress(data)

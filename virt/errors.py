@@ -1,14 +1,14 @@
-"""Errors the user can fix: each carries a message that names the problem and a hint that says what to do.
+"""Errors the user can fix: each has a message naming the problem and a hint saying what to do.
 
-    VirtError              str(e) is the whole message; .hint says what to do
-    ├── StoreError         the recordings database cannot be used
-    │   ├── NotADatabase   the file is not an SQLite database, or not one of virt's
-    │   ├── SchemaTooNew   written by a newer virt
-    │   └── StoreReadOnly  the database or its folder cannot be written
-    ├── ConfigError        bad option values or combinations
-    └── NetworkError
-        ├── PortInUse      a port to listen on is taken
-        └── UpstreamUnreachable
+VirtError              str(e) is the whole message; .hint says what to do
+├── StoreError         the recordings database cannot be used
+│   ├── NotADatabase   the file is not an SQLite database, or not one of virt's
+│   ├── SchemaTooNew   written by a newer virt
+│   └── StoreReadOnly  the database or its folder cannot be written
+├── ConfigError        bad option values or combinations
+└── NetworkError
+    ├── PortInUse      a port to listen on is taken
+    └── UpstreamUnreachable
 """
 
 from __future__ import annotations

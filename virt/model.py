@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Self
 
 Headers = tuple[tuple[str, str], ...]
-"""Header fields in wire order, names in their recorded case, values latin-1 decoded (byte exact)."""
+"""Header fields in wire order, names in recorded case, values latin-1 decoded (byte exact)."""
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 HOP_BY_HOP = frozenset(
@@ -23,7 +23,9 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-_SENSITIVE = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
+_SENSITIVE = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
+)
 
 
 def header(headers: Headers, name: str) -> str | None:
@@ -48,7 +50,7 @@ def _safe_headers(headers: Headers) -> Iterator[tuple[str, str]]:
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """An HTTP request as the client sent it. `body` is decoded; `encoding` is its Content-Encoding."""
+    """An HTTP request as the client sent it; `body` decoded from `encoding` (Content-Encoding)."""
 
     method: str
     scheme: str
@@ -84,7 +86,7 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """An HTTP response. `body` is decoded; `wire_body` holds the encoded bytes when `encoding` is set."""
+    """An HTTP response; `body` decoded, `wire_body` the bytes sent when `encoding` is set."""
 
     status: int
     reason: str = ""

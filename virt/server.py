@@ -1,4 +1,4 @@
-"""One process per job: `record` runs the recording proxy; `serve` runs both replay doors and admin."""
+"""One process per job: `record` runs the recording proxy; `serve` runs both doors and admin."""
 
 from __future__ import annotations
 
@@ -20,7 +20,14 @@ from virt.capture.addon import Recorder, default_session
 from virt.capture.forward import Forwarder
 from virt.errors import ConfigError, StoreReadOnly, UpstreamUnreachable
 from virt.match.engine import Engine
-from virt.mitm.master import Proxy, ProxySettings, check_port_free, ensure_ca, upstream_trust
+from virt.mitm.master import (
+    DEFAULT_CONFDIR,
+    Proxy,
+    ProxySettings,
+    check_port_free,
+    ensure_ca,
+    upstream_trust,
+)
 from virt.replay.app import ReplayApp
 from virt.replay.proxy import PROXY_OPTIONS, Responder
 from virt.replay.routing import Route, Router
@@ -37,7 +44,7 @@ class RecordSettings:
     port: int = 8080
     reverse: str | None = None
     session: str = ""
-    confdir: Path = Path("~/.mitmproxy").expanduser()
+    confdir: Path = DEFAULT_CONFDIR
     insecure: bool = False
 
 
@@ -49,12 +56,12 @@ class ServeSettings:
     proxy_port: int | None = 8080
     routes: Sequence[Route] = field(default_factory=list)
     passthrough: bool = False
-    confdir: Path = Path("~/.mitmproxy").expanduser()
+    confdir: Path = DEFAULT_CONFDIR
     insecure: bool = False
 
 
 def record(settings: RecordSettings) -> None:
-    """Run the recording proxy until SIGINT or SIGTERM. Raises VirtError before serving on bad input."""
+    """Record until SIGINT or SIGTERM. Raises VirtError, before listening, on bad input."""
     mode = ["regular"]
     if settings.reverse:
         mode = [f"reverse:{settings.reverse}"]
@@ -78,7 +85,7 @@ def record(settings: RecordSettings) -> None:
             log.info(
                 "recording into %s; proxy %s on http://%s:%d; CA %s",
                 settings.db,
-                settings.reverse and f"for {settings.reverse}" or "",
+                f"for {settings.reverse}" if settings.reverse else "",
                 settings.host,
                 settings.port,
                 ca.cert,
@@ -101,7 +108,9 @@ def serve(settings: ServeSettings) -> None:
     async def main() -> None:
         forwarder = None
         if writer is not None:
-            forwarder = Forwarder(writer, "passthrough-" + default_session().removeprefix("record-"))
+            forwarder = Forwarder(
+                writer, "passthrough-" + default_session().removeprefix("record-")
+            )
         app = ReplayApp(
             engine,
             Router(settings.routes, engine.origins),
@@ -123,7 +132,9 @@ def serve(settings: ServeSettings) -> None:
         if settings.proxy_port is not None:
             extra: dict[str, Any] = dict(PROXY_OPTIONS)
             proxy = Proxy(
-                ProxySettings(settings.host, settings.proxy_port, settings.confdir, ["regular"], extra),
+                ProxySettings(
+                    settings.host, settings.proxy_port, settings.confdir, ["regular"], extra
+                ),
                 [Responder(engine, forwarder)],
             )
 
@@ -175,7 +186,7 @@ def _open_for_serving(db: Path, passthrough: bool) -> Store:
 async def _until_first_ends(jobs: list[Coroutine[Any, Any, None]], stop: Any) -> None:
     """Run `jobs` together; when one ends (or fails), stop the rest and re-raise its error."""
     tasks = [asyncio.ensure_future(j) for j in jobs]
-    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     stop()
     if pending:
         await asyncio.wait(pending, timeout=10)
@@ -218,7 +229,8 @@ def _check_reachable(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
-            f"bad --reverse URL {url!r}", hint="write it as https://host[:port], e.g. https://api.example.com"
+            f"bad --reverse URL {url!r}",
+            hint="write it as https://host[:port], e.g. https://api.example.com",
         )
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:

@@ -18,7 +18,7 @@ class Reset(BaseModel):
 
 
 def create_admin(engine: Engine) -> FastAPI:
-    """The admin app; its routes start with /__virt/ so the replay app can hand requests over as is."""
+    """The admin app. Routes keep the /__virt/ prefix: the replay app hands requests over as is."""
     app = FastAPI(
         title="virt admin API",
         openapi_url="/__virt/openapi.json",

@@ -35,7 +35,9 @@ class Forwarder:
             response_start = time.time()
             raw = b"".join([chunk async for chunk in upstream.aiter_raw()])
         end = time.time()
-        resp_headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in upstream.headers.raw)
+        resp_headers = tuple(
+            (k.decode("latin-1"), v.decode("latin-1")) for k, v in upstream.headers.raw
+        )
         decoded, coding = encoding.decode_body(raw, header(resp_headers, "content-encoding"))
         interaction = Interaction(
             request=request,

@@ -30,7 +30,9 @@ def setup_logging(verbose: int, quiet: bool) -> None:
 
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version")
-@click.option("-v", "--verbose", count=True, help="More logging on stderr; -vv includes mitmproxy's.")
+@click.option(
+    "-v", "--verbose", count=True, help="More logging on stderr; -vv includes mitmproxy's."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
 def cli(verbose: int, quiet: bool) -> None:
     """virt records the HTTP(S) calls a service makes, then stands in for those dependencies.

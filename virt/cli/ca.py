@@ -14,9 +14,15 @@ from virt.mitm.master import CA_ENV_VARS, ensure_ca
 
 @cli.command("ca")
 @confdir_option
-@click.option("--bundle", "bundle_only", is_flag=True,
-              help="Print only the path of the bundle (public roots plus virt's CA).")
-@click.option("--cert", "cert_only", is_flag=True, help="Print only the path of virt's CA certificate.")
+@click.option(
+    "--bundle",
+    "bundle_only",
+    is_flag=True,
+    help="Print only the path of the bundle (public roots plus virt's CA).",
+)
+@click.option(
+    "--cert", "cert_only", is_flag=True, help="Print only the path of virt's CA certificate."
+)
 def ca_command(confdir: Path, bundle_only: bool, cert_only: bool) -> None:
     """Print where the proxy's CA is and the variables that make common clients trust it.
 

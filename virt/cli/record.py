@@ -14,11 +14,22 @@ from virt.server import RecordSettings, record
 @cli.command("record")
 @db_option
 @host_option()
-@click.option("-p", "--port", default=8080, show_default=True, envvar="VIRT_PROXY_PORT",
-              help="Proxy port. Env: VIRT_PROXY_PORT.")
-@click.option("--reverse", metavar="URL",
-              help="Reverse-proxy mode: clients call virt as if it were URL (https://api.example.com).")
-@click.option("--session", default="", help="Name of this recording session. Default: record-<UTC time>.")
+@click.option(
+    "-p",
+    "--port",
+    default=8080,
+    show_default=True,
+    envvar="VIRT_PROXY_PORT",
+    help="Proxy port. Env: VIRT_PROXY_PORT.",
+)
+@click.option(
+    "--reverse",
+    metavar="URL",
+    help="Reverse-proxy mode: clients call virt as if it were URL (https://api.example.com).",
+)
+@click.option(
+    "--session", default="", help="Name of this recording session. Default: record-<UTC time>."
+)
 @click.option("--insecure", is_flag=True, help="Do not verify upstream TLS certificates.")
 @confdir_option
 def record_command(
@@ -35,5 +46,14 @@ def record_command(
       HTTPS_PROXY=http://127.0.0.1:8080 SSL_CERT_FILE=$(virt ca --bundle) python client.py
       virt record --db recordings/api.db --reverse https://api.example.com
     """
-    record(RecordSettings(db=db, host=host, port=port, reverse=reverse, session=session,
-                          confdir=confdir, insecure=insecure))
+    record(
+        RecordSettings(
+            db=db,
+            host=host,
+            port=port,
+            reverse=reverse,
+            session=session,
+            confdir=confdir,
+            insecure=insecure,
+        )
+    )

@@ -15,16 +15,36 @@ from virt.server import ServeSettings, serve
 @cli.command("serve")
 @db_option
 @host_option()
-@click.option("-p", "--port", default=8000, show_default=True, envvar="VIRT_PORT",
-              help="Direct door: clients use http://HOST:PORT as their base URL. Env: VIRT_PORT.")
-@click.option("--proxy-port", default=8080, show_default=True, envvar="VIRT_PROXY_PORT",
-              help="Proxy door, for clients that use HTTP_PROXY/HTTPS_PROXY. Env: VIRT_PROXY_PORT.")
+@click.option(
+    "-p",
+    "--port",
+    default=8000,
+    show_default=True,
+    envvar="VIRT_PORT",
+    help="Direct door: clients use http://HOST:PORT as their base URL. Env: VIRT_PORT.",
+)
+@click.option(
+    "--proxy-port",
+    default=8080,
+    show_default=True,
+    envvar="VIRT_PROXY_PORT",
+    help="Proxy door, for clients that use HTTP_PROXY/HTTPS_PROXY. Env: VIRT_PROXY_PORT.",
+)
 @click.option("--no-proxy", is_flag=True, help="Do not open the proxy door.")
-@click.option("--route", "routes", multiple=True, metavar="PREFIX=URL",
-              help="Direct door: requests under PREFIX stand for URL (repeatable), "
-                   "e.g. --route /github=https://api.github.com.")
-@click.option("--passthrough", is_flag=True, envvar="VIRT_PASSTHROUGH",
-              help="Forward requests with no recording to the real upstream and record the answer.")
+@click.option(
+    "--route",
+    "routes",
+    multiple=True,
+    metavar="PREFIX=URL",
+    help="Direct door: requests under PREFIX stand for URL (repeatable), "
+    "e.g. --route /github=https://api.github.com.",
+)
+@click.option(
+    "--passthrough",
+    is_flag=True,
+    envvar="VIRT_PASSTHROUGH",
+    help="Forward requests with no recording to the real upstream and record the answer.",
+)
 @click.option("--insecure", is_flag=True, help="With --passthrough: do not verify upstream TLS.")
 @confdir_option
 def serve_command(

@@ -71,6 +71,8 @@ class Engine:
 
     def learned(self, interaction: Interaction) -> None:
         """Note an interaction written while serving (passthrough), so it can answer from now on."""
-        origin = Origin(interaction.request.scheme, interaction.request.host, interaction.request.port)
+        origin = Origin(
+            interaction.request.scheme, interaction.request.host, interaction.request.port
+        )
         if self._origins is not None and origin not in self._origins:
             self._origins = sorted([*self._origins, origin])

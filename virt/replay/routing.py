@@ -1,4 +1,4 @@
-"""Which upstream a request to the direct door stands for: --route prefixes, Host, or the only one."""
+"""Which upstream a direct-door request stands for: a --route prefix, the Host, or the only one."""
 
 from __future__ import annotations
 
@@ -31,21 +31,20 @@ class Route:
         if not parts.hostname:
             raise ConfigError(f"bad --route {spec!r}: no host in {url!r}")
         port = parts.port or DEFAULT_PORTS[parts.scheme]
-        return cls(prefix.rstrip("/"), Origin(parts.scheme, parts.hostname, port), parts.path.rstrip("/"))
+        return cls(
+            prefix.rstrip("/"), Origin(parts.scheme, parts.hostname, port), parts.path.rstrip("/")
+        )
 
     def strip(self, path: str) -> str | None:
         """The upstream path for `path`, or None when the route does not cover it."""
-        if path == self.prefix or self.prefix == "":
-            rest = path[len(self.prefix) :]
-        elif path.startswith(self.prefix + "/"):
-            rest = path[len(self.prefix) :]
-        else:
+        if not (self.prefix == "" or path == self.prefix or path.startswith(self.prefix + "/")):
             return None
+        rest = path[len(self.prefix) :]
         return (self.base_path + rest) or "/"
 
 
 class Router:
-    """Resolves the upstream of a direct request, in order: routes, the Host header, the only host."""
+    """Resolves a direct request's upstream: by route, else by Host header, else the only host."""
 
     def __init__(self, routes: Sequence[Route], origins: Callable[[], list[Origin]]) -> None:
         # longest prefix first, so /api/v2 wins over /api

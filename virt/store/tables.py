@@ -165,7 +165,9 @@ def from_row(row: dict[str, Any]) -> Interaction:
             headers=_headers(row["response_headers"]),
             body=bytes(row["response_body"]),
             encoding=row["response_encoding"],
-            wire_body=None if row["response_wire_body"] is None else bytes(row["response_wire_body"]),
+            wire_body=None
+            if row["response_wire_body"] is None
+            else bytes(row["response_wire_body"]),
             http_version=row["response_http_version"] or "HTTP/1.1",
         ),
     )

@@ -1,0 +1,44 @@
+# The two commands of the README: `make demo` and `make test`. Both build .venv when missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint typecheck unit bench clean system-deps
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "virt needs Python 3.11 or newer (found $$($(PYTHON) --version))" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# curl is one of the real clients the tests drive; install it where it is missing
+system-deps:
+	@command -v curl >/dev/null 2>&1 || { \
+		echo "installing curl" >&2; \
+		(apt-get update -qq && apt-get install -y -qq curl) >/dev/null || \
+		{ echo "curl is missing and could not be installed: apt-get install curl" >&2; exit 1; }; }
+
+demo: $(STAMP)
+	$(BIN)/python -m demo.run
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP) system-deps
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
