@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -181,3 +182,8 @@ def health_ok(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/__virt/health", timeout=0.5).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def trusting(ca_file: Path) -> ssl.SSLContext:
+    """An SSL context for httpx that trusts `ca_file` alone."""
+    return ssl.create_default_context(cafile=str(ca_file))
