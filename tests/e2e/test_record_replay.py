@@ -35,7 +35,7 @@ def recording(
     upstream_ca_path: Path,
     confdir: Path,
 ) -> Iterator[Recording]:
-    """Every CALL and a polled job, recorded over HTTPS through the proxy; the upstream is then off."""
+    """Every CALL and a polled job, recorded over HTTPS via the proxy; then the upstream is off."""
     tmp = tmp_path_factory.mktemp("recording")
     cert = upstream_ca.issue_cert("127.0.0.1")
     cert.cert_chain_pems[0].write_to_path(str(tmp / "cert.pem"))
@@ -364,7 +364,8 @@ def test_two_fresh_servers_answer_the_same_requests_byte_identically(
     )
     # plain-HTTP absolute-form requests to the proxy door, for an origin that was recorded as https
     proxied = [
-        f"GET http://{origin}/users/1 HTTP/1.1\r\nHost: {origin}\r\nConnection: close\r\n\r\n".encode()
+        f"GET http://{origin}/users/1 HTTP/1.1\r\nHost: {origin}\r\n"
+        "Connection: close\r\n\r\n".encode()
     ]
 
     db_copy = tmp_path / "copy.db"
