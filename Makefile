@@ -1,6 +1,6 @@
 # The two commands of the README: `make demo` and `make test`. Both build .venv when missing.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 

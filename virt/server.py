@@ -82,14 +82,13 @@ def record(settings: RecordSettings) -> None:
     async def main() -> None:
         with _stop_on_signals(proxy.shutdown):
             task = proxy.run()
-            log.info(
-                "recording into %s; proxy %s on http://%s:%d; CA %s",
-                settings.db,
-                f"for {settings.reverse}" if settings.reverse else "",
-                settings.host,
-                settings.port,
-                ca.cert,
-            )
+            where = f"http://{settings.host}:{settings.port}"
+            log.info("recording into %s; Ctrl-C stops", settings.db)
+            if settings.reverse:
+                log.info("reverse proxy for %s: clients call %s instead", settings.reverse, where)
+            else:
+                log.info("proxy %s: set HTTP_PROXY and HTTPS_PROXY to it", where)
+                log.info("CA %s: trust it in clients (virt ca prints how)", ca.cert)
             await task
 
     asyncio.run(main())

@@ -17,7 +17,19 @@ Forward = Callable[[Request], Awaitable[Interaction]]
 
 
 async def respond(engine: Engine, request: Request, forward: Forward | None) -> Reply:
-    """The reply for `request`: its recording, else passthrough when enabled, else the miss."""
+    """The reply for `request`: its recording, else passthrough when enabled, else the miss.
+
+    Never raises: a request that fails inside virt (a damaged database, say) is logged and
+    answered with the miss response saying why, and the server goes on serving.
+    """
+    try:
+        return await _respond(engine, request, forward)
+    except Exception as e:
+        log.exception("cannot answer %s %s", request.method, request.url)
+        return miss_reply(request, [], why=f"virt could not read its recordings: {e}")
+
+
+async def _respond(engine: Engine, request: Request, forward: Forward | None) -> Reply:
     match = engine.match(request)
     if match.kind is MatchKind.EXACT:
         assert match.interaction is not None
