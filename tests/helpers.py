@@ -115,10 +115,10 @@ class VirtProcess:
 
     def start(self, ready: Callable[[], bool], timeout: float = 30.0) -> VirtProcess:
         self.log_path = self.cwd / f"virt-{os.getpid()}-{time.monotonic_ns()}.log"
-        log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
-            VIRT + self.args, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT
-        )
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                VIRT + self.args, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
