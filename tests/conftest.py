@@ -104,7 +104,7 @@ class Virt:
             str(self.confdir),
             *extra,
         ]
-        environment = clean_env(SSL_CERT_FILE=str(self.upstream_ca_path), **(env or {}))
+        environment = clean_env(**{"SSL_CERT_FILE": str(self.upstream_ca_path), **(env or {})})
         proc = VirtProcess(args, environment, self.tmp_path).start(lambda: port_open(port))
         self.procs.append(proc)
         return proc, port
@@ -125,7 +125,7 @@ class Virt:
             str(self.confdir),
             *extra,
         ]
-        environment = clean_env(SSL_CERT_FILE=str(self.upstream_ca_path), **(env or {}))
+        environment = clean_env(**{"SSL_CERT_FILE": str(self.upstream_ca_path), **(env or {})})
         proc = VirtProcess(args, environment, self.tmp_path).start(
             lambda: health_ok(port) and port_open(proxy_port)
         )

@@ -107,9 +107,8 @@ def serve(settings: ServeSettings) -> None:
     async def main() -> None:
         forwarder = None
         if writer is not None:
-            forwarder = Forwarder(
-                writer, "passthrough-" + default_session().removeprefix("record-")
-            )
+            session = "passthrough-" + default_session().removeprefix("record-")
+            forwarder = Forwarder(writer, session, verify=not settings.insecure)
         app = ReplayApp(
             engine,
             Router(settings.routes, engine.origins),

@@ -90,11 +90,18 @@ class Recorder:
     def error(self, flow: http.HTTPFlow) -> None:
         if flow.error is None or flow.metadata.get(REPLAYED):
             return
+        msg = flow.error.msg
+        hint = ""
+        if "certificate" in msg.lower():
+            hint = " (set SSL_CERT_FILE to the CA that signed it, or record with --insecure)"
+        elif "connect" in msg.lower() or "resolve" in msg.lower():
+            hint = " (is the service up and its address right?)"
         log.warning(
-            "upstream error, nothing recorded: %s %s: %s",
+            "upstream error, nothing recorded: %s %s: %s%s",
             flow.request.method,
             flow.request.pretty_url,
-            flow.error.msg,
+            msg,
+            hint,
         )
 
     def done(self) -> None:

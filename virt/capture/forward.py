@@ -18,10 +18,14 @@ _NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length"}
 class Forwarder:
     """Calls real upstreams with httpx, which honours HTTP(S)_PROXY, NO_PROXY and SSL_CERT_FILE."""
 
-    def __init__(self, writer: Writer, session: str, timeout: float = 30.0) -> None:
+    def __init__(
+        self, writer: Writer, session: str, *, verify: bool = True, timeout: float = 30.0
+    ) -> None:
         self.writer = writer
         self.session = session
-        self.client = httpx.AsyncClient(trust_env=True, timeout=timeout, follow_redirects=False)
+        self.client = httpx.AsyncClient(
+            trust_env=True, verify=verify, timeout=timeout, follow_redirects=False
+        )
 
     async def __call__(self, request: Request) -> Interaction:
         headers = [(k, v) for k, v in request.headers if k.lower() not in _NOT_FORWARDED]

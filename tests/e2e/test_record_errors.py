@@ -1,0 +1,54 @@
+"""Upstream failures while recording are logged with a hint, recorded as nothing, and survived."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import httpx
+
+from tests.helpers import Upstream, free_port, trusting
+
+
+def _rows(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM interactions").fetchone()[0])
+
+
+def test_unreachable_upstream_is_logged_and_the_recorder_keeps_going(
+    virt,
+    http_upstream: Upstream,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    db = tmp_path / "unreachable.db"
+    proc, port = virt.record(db)
+    proxy = f"http://127.0.0.1:{port}"
+    dead = httpx.get(f"http://127.0.0.1:{free_port()}/x", proxy=proxy)
+    assert dead.status_code == 502
+    alive = httpx.get(f"{http_upstream.url}/users/1", proxy=proxy)
+    assert alive.status_code == 200
+    assert proc.stop() == 0
+    log = proc.output()
+    assert "upstream error, nothing recorded: GET http://127.0.0.1:" in log
+    assert "is the service up" in log
+    assert _rows(db) == 1
+
+
+def test_untrusted_upstream_certificate_says_which_variable_to_set(
+    virt,
+    https_upstream: Upstream,
+    virt_ca,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    db = tmp_path / "untrusted.db"
+    # SSL_CERT_FILE names virt's own CA, not the one that signed the upstream's certificate
+    proc, port = virt.record(db, env={"SSL_CERT_FILE": str(virt_ca.cert)})
+    r = httpx.get(
+        f"{https_upstream.url}/users/1",
+        proxy=f"http://127.0.0.1:{port}",
+        verify=trusting(virt_ca.cert),
+    )
+    assert r.status_code == 502
+    assert proc.stop() == 0
+    assert "SSL_CERT_FILE" in proc.output()
+    assert _rows(db) == 0
