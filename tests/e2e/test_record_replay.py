@@ -66,6 +66,11 @@ def recording(
         assert recorder.stop() == 0, recorder.output()
         upstream.stop()
     assert rec.polls == ["pending", "pending", "done"]
+    statuses = {k: s.status for k, s in rec.seen.items()}
+    assert all(s < 500 for s in statuses.values()), (
+        f"the upstream failed while recording: {statuses}"
+    )
+    assert rec.seen[key("POST", "/login")].content.startswith(b'{"user":"ada"')
     assert not port_open(upstream.port), "the upstream must be off during replay"
     yield rec
 
