@@ -12,6 +12,7 @@ import queue
 import threading
 from concurrent.futures import Future
 from pathlib import Path
+from typing import cast
 
 from virt.errors import StoreError
 from virt.model import Interaction
@@ -74,8 +75,14 @@ class Writer:
                 if _STOP in group:
                     stopping = True
                     group = [g for g in group if g is not _STOP]
-                if group:
-                    self._commit(store, group)  # type: ignore[arg-type]
+                items = cast(list[tuple[Interaction, str, Future[Interaction]]], group)
+                for _, _, fut in items:
+                    # A caller that gives up cancels its future (asyncio.wrap_future does); once
+                    # running, it cannot be cancelled, so setting it cannot raise and kill this
+                    # thread. A row whose caller left first is written all the same.
+                    fut.set_running_or_notify_cancel()
+                if items:
+                    self._commit(store, items)
         finally:
             store.close()
 
@@ -84,10 +91,19 @@ class Writer:
     ) -> None:
         try:
             ids = store.insert_many([(i, k) for i, k, _ in group])
-        except StoreError as e:
-            log.error("could not record %d interaction(s): %s", len(group), e)
-            for _, _, fut in group:
-                fut.set_exception(e)
+        except Exception as e:
+            if len(group) > 1:
+                # grouping is only for speed: one row the store cannot take fails alone
+                for item in group:
+                    self._commit(store, [item])
+                return
+            # anything escaping here would end the thread and leave every caller waiting forever
+            error = e if isinstance(e, StoreError) else StoreError(f"cannot record: {e}")
+            interaction, _, fut = group[0]
+            log.error("could not record %s: %s", interaction.request.url, error)
+            if not fut.cancelled():
+                fut.set_exception(error)
             return
         for (interaction, _, fut), (id, seq) in zip(group, ids, strict=True):
-            fut.set_result(interaction.with_id(id, seq))
+            if not fut.cancelled():
+                fut.set_result(interaction.with_id(id, seq))
