@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
+from urllib.parse import quote
 
 import sqlite_utils
 
@@ -64,16 +66,16 @@ class Store:
         """
         path = Path(path)
         _check_file(path, create=create and not readonly)
+        conn: sqlite3.Connection | None = None
         try:
-            if readonly:
-                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-            else:
-                conn = sqlite3.connect(path, timeout=30)
+            conn = _connect(path, readonly)
             db = sqlite_utils.Database(conn)
             db.execute("PRAGMA busy_timeout = 30000")
             version = int(db.execute("PRAGMA user_version").fetchone()[0])
             names = set(db.table_names())
         except sqlite3.DatabaseError as e:
+            if conn is not None:
+                conn.close()  # an open handle would keep -wal/-shm files and the mount busy
             raise _translate(e, path) from e
         if version > SCHEMA_VERSION:
             conn.close()
@@ -91,7 +93,11 @@ class Store:
             )
         store = cls(db, path, readonly)
         if not readonly:
-            store._prepare(version)
+            try:
+                store._prepare(version)
+            except StoreError:
+                store.close()
+                raise
         return store
 
     def _prepare(self, version: int) -> None:
@@ -175,7 +181,7 @@ class Store:
         Same host and path first (any method, the same method first), then same host and method.
         """
         found: dict[int, Summary] = {}
-        queries: Iterable[tuple[str, list[Any]]] = (
+        queries: list[tuple[str, list[Any]]] = [
             (
                 "SELECT id, method, scheme, host, port, path, query, status FROM interactions "
                 "WHERE host = ? AND path = ? ORDER BY method != ?, id LIMIT ?",
@@ -186,7 +192,10 @@ class Store:
                 "WHERE host = ? AND method = ? ORDER BY id LIMIT ?",
                 [host, method, limit],
             ),
-        )
+        ]
+        if not _is_utf8(path):
+            # a path decoded with surrogateescape cannot be bound, nor equal any stored one
+            del queries[0]
         for sql, params in queries:
             for row in self.db.query(sql, params):
                 if len(found) >= limit:
@@ -197,6 +206,31 @@ class Store:
                     row["id"], Summary(row["id"], row["method"], origin + target, row["status"])
                 )
         return list(found.values())[:limit]
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    if not readonly:
+        return sqlite3.connect(path, timeout=30)
+    uri = f"file:{quote(str(path.absolute()))}?mode=ro"  # ?, # and % in a name are not URI syntax
+    conn = sqlite3.connect(uri, uri=True)
+    try:
+        conn.execute("PRAGMA user_version")
+    except sqlite3.DatabaseError as e:
+        conn.close()
+        if not isinstance(e, sqlite3.OperationalError) or os.access(path.parent, os.W_OK):
+            raise
+        # A WAL database on a read-only volume: SQLite cannot create the -shm file that readers
+        # share, and nothing can write the file there, so it is safe to read it as immutable.
+        return sqlite3.connect(uri + "&immutable=1", uri=True)
+    return conn
 
 
 def _check_file(path: Path, *, create: bool) -> None:
