@@ -44,10 +44,23 @@ def decode(data: bytes, coding: str) -> bytes:
         if coding == "br":
             return bytes(brotli.decompress(data))
         if coding == "zstd":
-            return bytes(zstandard.ZstdDecompressor().decompressobj().decompress(data))
+            return _zstd_decode(data)
     except Exception as e:
         raise CodingError(f"body is not valid {coding}: {e}") from e
     raise CodingError(f"unknown content coding {coding!r}")
+
+
+def _zstd_decode(data: bytes) -> bytes:
+    # A decompressobj stops after one frame and returns what it has of a cut one without a
+    # word; a body may hold several frames (RFC 8878), and a cut one is corrupt.
+    out = []
+    while data:
+        frame = zstandard.ZstdDecompressor().decompressobj()
+        out.append(frame.decompress(data))
+        if not frame.eof:
+            raise ValueError("the body ends inside a frame")
+        data = frame.unused_data
+    return b"".join(out)
 
 
 def encode(data: bytes, coding: str) -> bytes:
