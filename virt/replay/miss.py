@@ -20,8 +20,8 @@ def miss_reply(request: Request, nearest: list[Summary], why: str = "") -> Reply
     """The miss response for `request`, naming the nearest recordings by method, host and path."""
     report = {
         "error": "virt: no recording matches this request",
-        "why": why or "no recorded request has this method, URL, query and body",
-        "request": {"method": request.method, "url": request.url},
+        "why": _json_safe(why) or "no recorded request has this method, URL, query and body",
+        "request": {"method": request.method, "url": _json_safe(request.url)},
         "nearest": [s.as_dict() for s in nearest],
         "hint": "record this call (virt record, or virt serve --passthrough), "
         "or check the URL, query and body your client sends",
@@ -37,3 +37,8 @@ def miss_reply(request: Request, nearest: list[Summary], why: str = "") -> Reply
         ),
         body=body,
     )
+
+
+def _json_safe(text: str) -> str:
+    """`text` with non-UTF-8 bytes (surrogate-escaped) shown as \\xNN, which JSON can hold."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
