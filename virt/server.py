@@ -225,12 +225,13 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def _check_reachable(url: str) -> None:
     parts = urlsplit(url)
+    hint = "write it as https://host[:port], e.g. https://api.example.com"
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"bad --reverse URL {url!r}",
-            hint="write it as https://host[:port], e.g. https://api.example.com",
-        )
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+        raise ConfigError(f"bad --reverse URL {url!r}", hint=hint)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as e:  # a port that is not a number, or out of range
+        raise ConfigError(f"bad --reverse URL {url!r}: {e}", hint=hint) from e
     try:
         socket.create_connection((parts.hostname, port), timeout=5).close()
     except OSError as e:

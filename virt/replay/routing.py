@@ -30,7 +30,10 @@ class Route:
             )
         if not parts.hostname:
             raise ConfigError(f"bad --route {spec!r}: no host in {url!r}")
-        port = parts.port or DEFAULT_PORTS[parts.scheme]
+        try:
+            port = parts.port or DEFAULT_PORTS[parts.scheme]
+        except ValueError as e:  # a port that is not a number, or out of range
+            raise ConfigError(f"bad --route {spec!r}: {e}") from e
         return cls(
             prefix.rstrip("/"), Origin(parts.scheme, parts.hostname, port), parts.path.rstrip("/")
         )
