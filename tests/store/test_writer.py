@@ -254,3 +254,12 @@ def test_a_caller_that_gives_up_does_not_stop_the_writer(tmp_path: Path) -> None
     # the exchange happened, so its row is kept even though nobody waited for it
     assert sorted(rows(db).values()) == ["/abandoned", "/after"]
     assert after.id in rows(db)
+
+
+def test_submit_after_close_fails_at_once_instead_of_waiting_forever(tmp_path: Path) -> None:
+    writer = Writer(tmp_path / "closed.db")
+    writer.close()
+    fut = submit(writer, make("/late"))
+    with pytest.raises(StoreError, match="stopped"):
+        fut.result(timeout=5)
+    writer.close()  # closing twice is harmless

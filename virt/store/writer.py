@@ -30,6 +30,8 @@ class Writer:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._lock = threading.Lock()  # orders submit() against close(): nothing queued after _STOP
+        self._closed = False
         opened: Future[None] = Future()
         self._thread = threading.Thread(
             target=self._run, args=(opened,), name=f"virt-writer:{self.path.name}", daemon=True
@@ -40,10 +42,11 @@ class Writer:
     def submit(self, interaction: Interaction, exact_key: str) -> Future[Interaction]:
         """Queue `interaction`; the future resolves to it, with id and seq, once committed."""
         fut: Future[Interaction] = Future()
-        if not self._thread.is_alive():
-            fut.set_exception(StoreError(f"the writer for {self.path} has stopped"))
-            return fut
-        self._queue.put((interaction, exact_key, fut))
+        with self._lock:
+            if self._closed or not self._thread.is_alive():
+                fut.set_exception(StoreError(f"the writer for {self.path} has stopped"))
+                return fut
+            self._queue.put((interaction, exact_key, fut))
         return fut
 
     async def write(self, interaction: Interaction, exact_key: str) -> Interaction:
@@ -52,9 +55,13 @@ class Writer:
 
     def close(self) -> None:
         """Commit everything queued so far, then stop the thread."""
-        if self._thread.is_alive():
-            self._queue.put(_STOP)
-            self._thread.join()
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._thread.is_alive():
+                self._queue.put(_STOP)
+        self._thread.join()
 
     def _run(self, opened: Future[None]) -> None:
         try:
