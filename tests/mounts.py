@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import subprocess
 from collections.abc import Callable, Iterator
@@ -80,3 +81,15 @@ def small_disk(where: Path, size: str) -> Iterator[Path]:
         yield where
     finally:
         _umount(where)
+
+
+def fill(folder: Path) -> Path:
+    """A file that takes every free byte of `folder`'s file system."""
+    filler = folder / "filler"
+    with filler.open("wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError as e:
+            assert e.errno == errno.ENOSPC, e
+    return filler

@@ -28,6 +28,18 @@ _SENSITIVE = frozenset(
 )
 
 
+def url_text(raw: bytes) -> str:
+    """A request target's bytes as text: UTF-8, with any byte that is not UTF-8 percent-escaped.
+
+    Both doors and the recorder read paths through this, so a path that is not UTF-8 (rare, but
+    legal on the wire) is stored, matched and reported as the same valid text everywhere.
+    """
+    text = raw.decode("utf-8", "surrogateescape")
+    if text.isascii() or not any("\udc80" <= c <= "\udcff" for c in text):
+        return text
+    return "".join(f"%{ord(c) - 0xDC00:02X}" if "\udc80" <= c <= "\udcff" else c for c in text)
+
+
 def header(headers: Headers, name: str) -> str | None:
     """The first value of header `name` (case-insensitive), or None."""
     lname = name.lower()

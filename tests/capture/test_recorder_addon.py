@@ -15,6 +15,7 @@ from mitmproxy.exceptions import OptionsError
 from mitmproxy.http import HTTPFlow
 from mitmproxy.test import taddons, tflow, tutils
 
+from tests.mounts import fill, small_disk
 from virt.capture.addon import Recorder
 from virt.mitm import REPLAYED
 from virt.model import Interaction
@@ -167,21 +168,43 @@ def test_a_flow_without_a_response_is_not_recorded(tmp_path: Path) -> None:
 
 
 def test_a_response_that_cannot_be_recorded_becomes_a_502_saying_why(tmp_path: Path) -> None:
+    rec = Recorder()
+    flow = tflow.tflow(resp=True)
+    flow.response.content = b"x" * 200_000  # type: ignore[union-attr]
+
+    with small_disk(tmp_path / "disk", "256k") as disk:
+        db = disk / "rec.db"
+
+        async def body(tctx: taddons.context) -> list[dict[str, Any]]:
+            filler = fill(disk)  # the database exists; now nothing more fits
+            try:
+                await rec.response(flow)
+            finally:
+                filler.unlink()
+            return committed(db)
+
+        rows = run_with(rec, {"virt_db": str(db)}, body)
+    assert rows == []
+    assert flow.response is not None
+    assert flow.response.status_code == 502
+    assert flow.response.content is not None
+    assert flow.response.content.startswith(b"virt could not record this response: ")
+    assert b"full" in flow.response.content
+
+
+def test_a_non_utf8_path_is_recorded_percent_escaped(tmp_path: Path) -> None:
     db = tmp_path / "rec.db"
     rec = Recorder()
     flow = tflow.tflow(resp=True)
-    flow.request.path = "/caf\udce9"  # a non-UTF-8 path, as mitmproxy decodes one
+    flow.request.data.path = b"/caf\xe9?q=\xff"  # legal bytes on the wire, not UTF-8
 
     async def body(tctx: taddons.context) -> list[dict[str, Any]]:
         await rec.response(flow)
         return committed(db)
 
     rows = run_with(rec, {"virt_db": str(db)}, body)
-    assert rows == []
-    assert flow.response is not None
-    assert flow.response.status_code == 502
-    assert flow.response.content is not None
-    assert flow.response.content.startswith(b"virt could not record this response: ")
+    assert [(r["path"], r["query"]) for r in rows] == [("/caf%E9", "q=%FF")]
+    assert flow.response is not None and flow.response.status_code == 200
 
 
 @pytest.mark.parametrize("kind", ["text file", "directory", "foreign database"])

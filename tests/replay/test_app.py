@@ -283,7 +283,7 @@ def test_an_empty_database_misses_saying_it_is_empty(store: Store) -> None:
     assert orjson.loads(resp.content)["why"] == "the database has no recordings yet"
 
 
-def test_a_non_utf8_request_path_gets_the_miss_response_not_a_crash(store: Store) -> None:
+def test_a_non_utf8_request_path_is_percent_escaped_in_the_miss_report(store: Store) -> None:
     # httpx percent-encodes what it sends, so speak ASGI directly with the raw bytes a
     # hand-written client could put on the request line
     near = record(store, "GET", "/caf", Response(200))
@@ -311,6 +311,6 @@ def test_a_non_utf8_request_path_gets_the_miss_response_not_a_crash(store: Store
     asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 599
     report = orjson.loads(sent[1]["body"])
-    assert report["request"]["url"] == "https://api.example.com/caf\\xe9"
+    assert report["request"]["url"] == "https://api.example.com/caf%E9"
     assert report["why"] == "no recorded request has this method, URL, query and body"
     assert [n["id"] for n in report["nearest"]] == [near]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 import sqlite3
 import threading
 from concurrent.futures import Future
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.mounts import small_disk
+from tests.mounts import fill, small_disk
 from virt.errors import NotADatabase, StoreError
 from virt.model import Interaction, Request, Response
 from virt.normalize import exact_key
@@ -176,18 +175,6 @@ def test_a_row_the_store_cannot_take_fails_its_future_and_the_writer_goes_on(
     assert rows(db) == {good.id: "/fine"}
 
 
-def _fill(folder: Path) -> Path:
-    """A file that takes every free byte of `folder`'s file system."""
-    filler = folder / "filler"
-    with filler.open("wb", buffering=0) as f:
-        try:
-            while True:
-                f.write(b"\0" * 4096)
-        except OSError as e:
-            assert e.errno == errno.ENOSPC, e
-    return filler
-
-
 def test_a_full_disk_fails_futures_loses_nothing_committed_and_recovers(tmp_path: Path) -> None:
     with small_disk(tmp_path / "disk", "1m") as disk:
         db = disk / "rec.db"
@@ -195,7 +182,7 @@ def test_a_full_disk_fails_futures_loses_nothing_committed_and_recovers(tmp_path
         try:
             kept = [submit(writer, make(f"/kept/{n}", body=bytes([n]) * 2000)) for n in range(5)]
             committed = [f.result(DEADLINE) for f in kept]
-            filler = _fill(disk)
+            filler = fill(disk)
 
             failed = [submit(writer, make(f"/lost/{n}", body=b"y" * 20000)) for n in range(5)]
             errors = []

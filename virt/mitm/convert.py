@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from mitmproxy import http
 
 from virt import encoding
-from virt.model import Headers, Interaction, Request, Response, Timings, header
+from virt.model import Headers, Interaction, Request, Response, Timings, header, url_text
 
 
 def _headers(h: http.Headers) -> Headers:
@@ -23,7 +23,7 @@ def to_request(req: http.Request) -> Request:
     """The model of a mitmproxy request; the body decoded from its Content-Encoding."""
     headers = _headers(req.headers)
     body, coding = encoding.decode_body(req.raw_content or b"", header(headers, "content-encoding"))
-    path, _, query = req.path.partition("?")
+    path, _, query = url_text(req.data.path).partition("?")
     return Request(
         method=req.method,
         scheme=req.scheme,

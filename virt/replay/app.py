@@ -8,7 +8,7 @@ from typing import Any
 
 from virt import encoding
 from virt.match.engine import Engine
-from virt.model import Headers, Request, header
+from virt.model import Headers, Request, header, url_text
 from virt.replay.miss import miss_reply
 from virt.replay.reply import Reply
 from virt.replay.respond import Forward, respond
@@ -56,9 +56,9 @@ class ReplayApp:
         headers: Headers = tuple(
             (k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
         )
-        path = (scope.get("raw_path") or scope["path"].encode()).decode("utf-8", "surrogateescape")
+        path = url_text(scope.get("raw_path") or scope["path"].encode())
         path = path.partition("?")[0]
-        query = scope["query_string"].decode("utf-8", "surrogateescape")
+        query = url_text(scope["query_string"])
         method = scope["method"]
         resolved = self.router.resolve(path, header(headers, "host"))
         body, coding = encoding.decode_body(raw_body, header(headers, "content-encoding"))
