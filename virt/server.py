@@ -96,11 +96,11 @@ def record(settings: RecordSettings) -> None:
 
 def serve(settings: ServeSettings) -> None:
     """Serve recordings on the direct door (and the proxy door) until SIGINT or SIGTERM."""
-    store = _open_for_serving(settings.db, settings.passthrough)
     check_port_free(settings.host, settings.port)
     if settings.proxy_port is not None:
         check_port_free(settings.host, settings.proxy_port)
         ca = ensure_ca(settings.confdir)
+    store = _open_for_serving(settings.db, settings.passthrough)
     engine = Engine(store)
     writer = Writer(settings.db) if settings.passthrough else None
 
