@@ -8,7 +8,6 @@ import click
 
 from virt.cli import cli
 from virt.cli.options import confdir_option, db_option, host_option
-from virt.server import RecordSettings, record
 
 
 @cli.command("record")
@@ -46,6 +45,8 @@ def record_command(
       HTTPS_PROXY=http://127.0.0.1:8080 SSL_CERT_FILE=$(virt ca --bundle) python client.py
       virt record --db recordings/api.db --reverse https://api.example.com
     """
+    from virt.server import RecordSettings, record  # mitmproxy loads only when it is needed
+
     record(
         RecordSettings(
             db=db,

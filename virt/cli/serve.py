@@ -9,7 +9,6 @@ import click
 from virt.cli import cli
 from virt.cli.options import confdir_option, db_option, host_option
 from virt.replay.routing import Route
-from virt.server import ServeSettings, serve
 
 
 @cli.command("serve")
@@ -69,6 +68,8 @@ def serve_command(
       curl http://127.0.0.1:8000/users/1
       curl --proxy http://127.0.0.1:8080 --cacert ~/.mitmproxy/mitmproxy-ca-cert.pem https://api.example.com/users/1
     """
+    from virt.server import ServeSettings, serve  # the servers load only when they are needed
+
     serve(
         ServeSettings(
             db=db,

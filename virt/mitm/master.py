@@ -10,15 +10,15 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import certifi
-from mitmproxy import addons as mitm_addons
-from mitmproxy import options
 from mitmproxy.certs import CertStore
-from mitmproxy.master import Master
 
 from virt.errors import ConfigError, PortInUse
+
+if TYPE_CHECKING:
+    from mitmproxy.master import Master
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,11 @@ class Proxy:
 
     async def run(self) -> None:
         """Serve until `shutdown` is called. Must be awaited on a running loop."""
+        # heavy imports, loaded only to run a proxy: `virt ca` and --help stay quick
+        from mitmproxy import addons as mitm_addons
+        from mitmproxy import options
+        from mitmproxy.master import Master
+
         s = self.settings
         opts = options.Options()
         master = Master(opts, event_loop=asyncio.get_running_loop())
