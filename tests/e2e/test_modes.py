@@ -74,11 +74,14 @@ def test_passthrough_forwards_misses_and_records_them(
     virt,
     https_upstream: Upstream,
     confdir: Path,
+    upstream_ca_path: Path,
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     db = tmp_path / "passthrough.db"
+    # trust for the upstream comes from REQUESTS_CA_BUNDLE alone, as a requests user would set it
+    trust = {"SSL_CERT_FILE": "", "REQUESTS_CA_BUNDLE": str(upstream_ca_path)}
     proc, port, proxy_port = virt.serve(
-        db, "--passthrough", "--route", f"/api={https_upstream.url}"
+        db, "--passthrough", "--route", f"/api={https_upstream.url}", env=trust
     )
     first = httpx.get(f"http://127.0.0.1:{port}/api/users/1")
     assert first.status_code == 200

@@ -7,6 +7,7 @@ import time
 import httpx
 
 from virt import encoding
+from virt.config import UpstreamTrust
 from virt.mitm.convert import iso_utc
 from virt.model import HOP_BY_HOP, Interaction, Request, Response, Timings, header
 from virt.normalize import exact_key
@@ -23,8 +24,12 @@ class Forwarder:
     ) -> None:
         self.writer = writer
         self.session = session
+        # the same upstream trust as recording (SSL_CERT_FILE, REQUESTS_CA_BUNDLE, ...)
         self.client = httpx.AsyncClient(
-            trust_env=True, verify=verify, timeout=timeout, follow_redirects=False
+            trust_env=True,
+            verify=UpstreamTrust.from_env().ssl_context() if verify else False,
+            timeout=timeout,
+            follow_redirects=False,
         )
 
     async def __call__(self, request: Request) -> Interaction:

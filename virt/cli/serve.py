@@ -42,7 +42,8 @@ from virt.replay.routing import Route
     "--passthrough",
     is_flag=True,
     envvar="VIRT_PASSTHROUGH",
-    help="Forward requests with no recording to the real upstream and record the answer.",
+    help="Forward requests with no recording to the real upstream and record the answer. "
+    "Env: VIRT_PASSTHROUGH.",
 )
 @click.option("--insecure", is_flag=True, help="With --passthrough: do not verify upstream TLS.")
 @confdir_option

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-import os
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import certifi
 from mitmproxy.certs import CertStore
 
+from virt.config import UpstreamTrust
 from virt.errors import ConfigError, PortInUse
 
 if TYPE_CHECKING:
@@ -69,15 +69,12 @@ def upstream_trust() -> dict[str, Any]:
 
     mitmproxy alone trusts certifi's roots and ignores these variables.
     """
+    trust = UpstreamTrust.from_env()
     opts: dict[str, Any] = {}
-    for var in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        value = os.environ.get(var)
-        if value and Path(value).is_file():
-            opts["ssl_verify_upstream_trusted_ca"] = value
-            break
-    cert_dir = os.environ.get("SSL_CERT_DIR")
-    if cert_dir and Path(cert_dir).is_dir():
-        opts["ssl_verify_upstream_trusted_confdir"] = cert_dir
+    if trust.ca_file:
+        opts["ssl_verify_upstream_trusted_ca"] = trust.ca_file
+    if trust.ca_dir:
+        opts["ssl_verify_upstream_trusted_confdir"] = trust.ca_dir
     return opts
 
 

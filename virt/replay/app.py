@@ -60,11 +60,18 @@ class ReplayApp:
         path = path.partition("?")[0]
         query = url_text(scope["query_string"])
         method = scope["method"]
-        resolved = self.router.resolve(path, header(headers, "host"))
+        try:
+            resolved = self.router.resolve(path, header(headers, "host"))
+        except Exception as e:  # the recordings could not be read: answer, and keep serving
+            log.exception("cannot route %s %s", method, path)
+            resolved = f"virt could not read its recordings: {e}"
         body, coding = encoding.decode_body(raw_body, header(headers, "content-encoding"))
         if isinstance(resolved, str):
-            client_view = Request(method, scope.get("scheme", "http"), "virt", 0, path, query)
-            log.warning("miss %s %s: %s", method, client_view.target, resolved)
+            host, port = scope.get("server") or ("127.0.0.1", 0)
+            client_view = Request(
+                method, scope.get("scheme", "http"), host, port, path, query, headers
+            )
+            log.warning("miss %s %s: %s", method, client_view.url, resolved)
             return miss_reply(client_view, [], why=resolved)
         origin, upstream_path = resolved
         request = Request(
