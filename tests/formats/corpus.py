@@ -2,6 +2,22 @@
 
 Tests find it at ../shared/corpus from the repository root (CI lays it there too). A test that
 needs it and cannot find it fails, naming the path it looked for.
+
+Each format's test module (tests/formats/test_<module>.py) covers:
+- every corpus file of the format as a parametrized case (ids = path): it imports, yields at
+  least one Interaction (request-only files: only Skipped, each with a reason), and each
+  interaction is sane (method; scheme http or https; a host; a path starting with "/";
+  100 <= status <= 599). Files marked malformed raise ImportFormatError naming the path;
+- self-replay of every file in-process: its interactions inserted into a real Store in
+  tmp_path, then each request, in order, matched by Engine to the interaction it came from
+  (same status and decoded body), with the count per corpus folder printed;
+- exact details read from a few hand-picked files (a URL, a status, a header, a body, a
+  binary body's hash, gzip handled right);
+- random bytes and structures fed to the reader raise ImportFormatError and nothing else
+  (hypothesis);
+- for a format virt exports: export then import keeps every interaction's method, URL,
+  request body, status, headers in order and response body, over the corpus and over
+  interactions built with tricky bytes (binary, gzip, non-ASCII text, repeated headers).
 """
 
 from __future__ import annotations

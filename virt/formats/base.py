@@ -1,4 +1,24 @@
-"""The Reader and Writer protocols every format implements, and the errors they raise."""
+"""The Reader and Writer protocols every format implements, and the errors they raise.
+
+What every reader (virt/formats/<name>.py, registered in virt/formats/__init__.py as READER,
+or READERS for several, plus WRITER when virt can export the format) promises:
+
+- It streams: interactions are yielded as they are read, in the order they were recorded, so
+  repeated identical requests replay their responses in sequence.
+- sniff(path) is cheap (the name and base.head(path)), never raises, and does not claim other
+  formats' files: many formats are YAML or JSON.
+- Bodies are stored decoded. A body the format kept as it was on the wire (gzip bytes, base64
+  of the wire bytes) goes through response_from(..., encoded=True), which keeps the exact wire
+  bytes too; a body kept decoded while headers still name a Content-Encoding (HAR, most JSON
+  formats) uses encoded=False, and replay re-encodes it deterministically. Binary bodies stay
+  bytes, byte for byte; text is UTF-8 unless a charset says otherwise.
+- Every header is kept, in order, with repeats; the reason phrase where the format has one;
+  recorded_at as ISO 8601 UTC ("2024-01-02T03:04:05.000Z") where the format records a time.
+- Malformed input of any kind raises ImportFormatError naming the file, the entry that broke
+  ("log.entries[12].response") and what was expected, and nothing else escapes a reader.
+- An entry passed over on purpose (no response, not HTTP) is yielded as Skipped(where, why),
+  never dropped silently: import reports count and explain them.
+"""
 
 from __future__ import annotations
 
