@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -14,10 +15,11 @@ import sqlite_utils
 
 from virt.errors import NotADatabase, SchemaTooNew, StoreError, StoreReadOnly
 from virt.model import Interaction
-from virt.store import tables
+from virt.store import query, tables
+from virt.store.query import Filter
 from virt.store.tables import SCHEMA_VERSION
 
-__all__ = ["SCHEMA_VERSION", "Origin", "Store", "Summary"]
+__all__ = ["SCHEMA_VERSION", "Filter", "Origin", "Store", "Summary"]
 
 _SQLITE_MAGIC = b"SQLite format 3\0"
 _READ_ONLY_HINT = "record into a writable folder, or fix the file's permissions"
@@ -108,7 +110,7 @@ class Store:
                 self.db.execute("BEGIN IMMEDIATE")
                 if version == 0:
                     tables.create(self.db)
-                    version = SCHEMA_VERSION
+                    version = 1
                 while version < SCHEMA_VERSION:
                     tables.MIGRATIONS[version](self.db)
                     version += 1
@@ -153,6 +155,100 @@ class Store:
     def insert(self, interaction: Interaction, exact_key: str) -> Interaction:
         ((id, seq),) = self.insert_many([(interaction, exact_key)])
         return interaction.with_id(id, seq)
+
+    def update(self, id: int, interaction: Interaction, exact_key: str) -> Interaction | None:
+        """Replace interaction `id` (keeping its session and seq); None when there is none."""
+        self._writable()
+        existing = self.get(id)
+        if existing is None:
+            return None
+        params = dict(
+            zip(
+                tables.INSERT_COLUMNS,
+                tables.to_row(interaction, exact_key, existing.seq),
+                strict=True,
+            )
+        )
+        params["session"] = existing.session
+        sets = ", ".join(f"{c} = :{c}" for c in params)
+        with self._transaction() as conn:
+            conn.execute(f"UPDATE interactions SET {sets} WHERE id = :id", {**params, "id": id})
+        return self.get(id)
+
+    def delete(self, id: int) -> bool:
+        self._writable()
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM tags WHERE interaction_id = ?", (id,))
+            deleted = conn.execute("DELETE FROM interactions WHERE id = ?", (id,)).rowcount
+        return deleted > 0
+
+    def tags(self, ids: Sequence[int]) -> dict[int, list[str]]:
+        """Tags of each of `ids`, sorted; ids without tags are left out."""
+        out: dict[int, list[str]] = {}
+        for chunk_start in range(0, len(ids), 500):
+            chunk = list(ids[chunk_start : chunk_start + 500])
+            marks = ", ".join("?" for _ in chunk)
+            for iid, tag in self.db.execute(
+                f"SELECT interaction_id, tag FROM tags WHERE interaction_id IN ({marks}) "
+                "ORDER BY interaction_id, tag",
+                chunk,
+            ):
+                out.setdefault(iid, []).append(tag)
+        return out
+
+    def set_tags(self, id: int, tags: Iterable[str]) -> None:
+        self._writable()
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM tags WHERE interaction_id = ?", (id,))
+            conn.executemany(
+                "INSERT OR IGNORE INTO tags (interaction_id, tag) VALUES (?, ?)",
+                [(id, t) for t in tags],
+            )
+
+    def find(self, f: Filter, *, after: int | None = None, limit: int = 50) -> list[Interaction]:
+        """Interactions matching `f` with ids above `after`, in id order, at most `limit`."""
+        clause, params = query.where(f, after)
+        rows = self.db.query(
+            f"SELECT * FROM interactions{clause} ORDER BY id LIMIT ?", [*params, limit]
+        )
+        try:
+            return [tables.from_row(r) for r in rows]
+        except sqlite3.DatabaseError as e:
+            raise _translate(e, self.path) from e
+
+    def route_counts(self) -> list[tuple[str, str, str, int]]:
+        """(host, method, path, interactions) for every recorded route, most recorded first."""
+        cur = self.db.execute(
+            "SELECT host, method, path, COUNT(*) AS n FROM interactions "
+            "GROUP BY host, method, path ORDER BY n DESC, host, path, method"
+        )
+        return [(h, m, p, int(n)) for h, m, p, n in cur.fetchall()]
+
+    def journal(self, entries: Sequence[dict[str, Any]]) -> None:
+        """Append served-request records (at, door, method, url, match, interaction_id, status,
+        detail) to the persisted journal."""
+        self._writable()
+        with self._transaction() as conn:
+            conn.executemany(
+                "INSERT INTO journal (at, door, method, url, match, interaction_id, status, "
+                "detail) VALUES (:at, :door, :method, :url, :match, :interaction_id, :status, "
+                ":detail)",
+                entries,
+            )
+
+    def _writable(self) -> None:
+        if self.readonly:
+            raise StoreReadOnly(f"{self.path} is open read-only", hint=_READ_ONLY_HINT)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self.db.conn
+        try:
+            with conn:
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+        except sqlite3.DatabaseError as e:
+            raise _translate(e, self.path) from e
 
     # reading
 

@@ -13,7 +13,7 @@ import sqlite_utils
 
 from virt.model import Headers, Interaction, Request, Response, Timings
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Stored in PRAGMA user_version. A database with a larger number was written by a newer virt."""
 
 INTERACTION_COLUMNS: dict[str, type] = {
@@ -69,7 +69,7 @@ INSERT_SQL = (
 
 
 def create(db: sqlite_utils.Database) -> None:
-    """Create every table and index of SCHEMA_VERSION in an empty database."""
+    """Create the tables of schema 1 in an empty database; MIGRATIONS take it from there."""
     db.create_table("meta", {"key": str, "value": str}, pk="key")
     db.create_table("interactions", INTERACTION_COLUMNS, pk="id", not_null=NOT_NULL)
     table = db.table("interactions")
@@ -78,10 +78,52 @@ def create(db: sqlite_utils.Database) -> None:
     # nearest recordings for a miss report, and per-route listings
     table.create_index(["host", "path", "method"], index_name="interactions_route")
     table.create_index(["session", "seq"], index_name="interactions_session_seq", unique=True)
-    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    db.execute("PRAGMA user_version = 1")
 
 
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {}
+FTS_COLUMNS = ("host", "path", "query", "request_body", "response_body")
+
+
+def _to_v2(db: sqlite_utils.Database) -> None:
+    """Schema 2: tags, full-text search over URLs and bodies, and the persisted journal."""
+    db.execute(
+        "CREATE TABLE tags (interaction_id INTEGER NOT NULL, tag TEXT NOT NULL, "
+        "PRIMARY KEY (interaction_id, tag)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX tags_tag ON tags (tag, interaction_id)")
+    # external content: the index refers to interactions rows instead of copying their text
+    cols = ", ".join(FTS_COLUMNS)
+    new = ", ".join(f"new.{c}" for c in FTS_COLUMNS)
+    old = ", ".join(f"old.{c}" for c in FTS_COLUMNS)
+    db.execute(
+        f"CREATE VIRTUAL TABLE interactions_fts USING fts5({cols}, "
+        "content='interactions', content_rowid='id')"
+    )
+    db.execute(
+        "CREATE TRIGGER interactions_fts_ai AFTER INSERT ON interactions BEGIN "
+        f"INSERT INTO interactions_fts (rowid, {cols}) VALUES (new.id, {new}); END"
+    )
+    db.execute(
+        "CREATE TRIGGER interactions_fts_ad AFTER DELETE ON interactions BEGIN "
+        f"INSERT INTO interactions_fts (interactions_fts, rowid, {cols}) "
+        f"VALUES ('delete', old.id, {old}); END"
+    )
+    db.execute(
+        "CREATE TRIGGER interactions_fts_au AFTER UPDATE ON interactions BEGIN "
+        f"INSERT INTO interactions_fts (interactions_fts, rowid, {cols}) "
+        f"VALUES ('delete', old.id, {old}); "
+        f"INSERT INTO interactions_fts (rowid, {cols}) VALUES (new.id, {new}); END"
+    )
+    db.execute("INSERT INTO interactions_fts (interactions_fts) VALUES ('rebuild')")
+    db.execute(
+        "CREATE TABLE journal (id INTEGER PRIMARY KEY, at TEXT NOT NULL, door TEXT NOT NULL, "
+        "method TEXT NOT NULL, url TEXT NOT NULL, match TEXT NOT NULL, "
+        "interaction_id INTEGER, status INTEGER NOT NULL, detail TEXT)"
+    )
+    db.execute("CREATE INDEX interactions_recorded_at ON interactions (recorded_at)")
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _to_v2}
 """from-version -> step that brings a database to from-version + 1."""
 
 
