@@ -47,7 +47,7 @@ def cli(verbose: int, quiet: bool) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: VirtErrors become `virt: message` plus a hint on stderr and exit status 1."""
-    from virt.cli import ca, record, serve  # noqa: F401  (registers the commands)
+    from virt.cli import ca, formats, record, serve  # noqa: F401  (registers the commands)
 
     try:
         return cli.main(args=argv, prog_name="virt", standalone_mode=False)

@@ -1,0 +1,146 @@
+"""virt import, virt export"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+import orjson
+
+from virt.cli import cli
+from virt.cli.options import db_option
+
+if TYPE_CHECKING:
+    from virt.transfer import ImportReport, Problem
+
+
+@cli.command("import")
+@db_option
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    metavar="NAME",
+    help="Read every file as this format instead of detecting each one.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+def import_command(db: Path, paths: tuple[Path, ...], fmt: str | None, as_json: bool) -> None:
+    """Import recordings from other tools into --db; folders are walked.
+
+    Formats: HAR (also YAML and .zhar), VCR.py, Ruby VCR, Betamax, WireMock, Hoverfly,
+    mitmproxy flows, Keploy, nock, go-vcr and Go httpreplay; each file's format is detected.
+    A file that cannot be read is reported with the entry that broke, and nothing of it is
+    imported; the other files go on. Exit status 1 when any file failed.
+
+    \b
+      virt import --db recordings/api.db cassettes/ fixtures/github.har
+      virt import --db recordings/api.db --format wiremock src/test/resources/wiremock
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from virt import formats
+    from virt.store import Store
+    from virt.transfer import import_paths
+
+    if fmt is not None:
+        formats.reader(fmt)  # an unknown name fails before anything is opened
+    files = list(formats.expand(paths))
+    store = Store.open(db)
+    err = Console(stderr=True)
+    try:
+        with Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as progress:
+            task = progress.add_task("", total=len(files))
+
+            def on_file(path: Path) -> None:
+                progress.update(task, advance=1, description=path.name)
+
+            report = import_paths(store, files, format=fmt, on_file=on_file)
+    finally:
+        store.close()
+    if as_json:
+        data = {
+            "files": report.files,
+            "imported": report.imported,
+            "by_format": dict(report.by_format),
+            "skipped": [vars_of(p) for p in report.skipped],
+            "failed": [vars_of(p) for p in report.failed],
+        }
+        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        _print_report(report)
+    if report.failed:
+        click.echo(
+            f"virt: {len(report.failed)} file(s) could not be imported (see above)", err=True
+        )
+        sys.exit(1)
+
+
+def vars_of(problem: Problem) -> dict[str, str]:
+    return {k: getattr(problem, k) for k in ("path", "where", "why")}
+
+
+def _print_report(report: ImportReport) -> None:
+    from collections import Counter
+
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Console(highlight=False, soft_wrap=True)
+    table = Table(title=f"imported {report.imported} interaction(s) from {report.files} file(s)")
+    table.add_column("format")
+    table.add_column("imported", justify="right")
+    for name, n in sorted(report.by_format.items()):
+        table.add_row(name, str(n))
+    out.print(table)
+    if report.skipped:
+        reasons = Counter(p.why for p in report.skipped)
+        out.print(f"skipped {len(report.skipped)}:")
+        for why, n in reasons.most_common():
+            out.print(f"  {n:>5}  {why}")
+    for problem in report.failed:
+        click.echo(f"virt: cannot import {problem}", err=True)
+
+
+@cli.command("export")
+@db_option
+@click.option(
+    "--format", "fmt", required=True, metavar="NAME", help="har, vcr, wiremock or hoverfly."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="File to write (a folder for wiremock).",
+)
+@click.option("--host", help="Only interactions with this host.")
+@click.option("--session", help="Only interactions from this recording session.")
+def export_command(db: Path, fmt: str, output: Path, host: str | None, session: str | None) -> None:
+    """Export the interactions in --db to another tool's format.
+
+    \b
+      virt export --db recordings/api.db --format har -o api.har
+      virt export --db recordings/api.db --format wiremock -o src/test/resources/wiremock
+    """
+    from virt import formats
+    from virt.store import Filter, Store
+    from virt.transfer import export
+
+    formats.writer(fmt)
+    store = Store.open(db, create=False)
+    try:
+        n = export(store, fmt, output, Filter(host=host, session=session))
+    finally:
+        store.close()
+    click.echo(f"exported {n} interaction(s) to {output}", err=True)
