@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Self
 
 Headers = tuple[tuple[str, str], ...]
@@ -26,6 +27,11 @@ HOP_BY_HOP = frozenset(
 _SENSITIVE = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
 )
+
+
+def iso_utc(ts: float) -> str:
+    """An epoch timestamp as ISO 8601 in UTC with milliseconds: 2026-11-25T12:00:00.000Z."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def url_text(raw: bytes) -> str:

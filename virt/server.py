@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import signal
 import socket
@@ -58,6 +59,7 @@ class ServeSettings:
     passthrough: bool = False
     confdir: Path = DEFAULT_CONFDIR
     insecure: bool = False
+    admin_token: str | None = None
 
 
 def record(settings: RecordSettings) -> None:
@@ -96,6 +98,11 @@ def record(settings: RecordSettings) -> None:
 
 def serve(settings: ServeSettings) -> None:
     """Serve recordings on the direct door (and the proxy door) until SIGINT or SIGTERM."""
+    if not settings.admin_token and not _is_loopback(settings.host):
+        raise ConfigError(
+            f"--host {settings.host} exposes the admin API beyond this machine without a token",
+            hint="set --admin-token or VIRT_ADMIN_TOKEN (the replay routes stay open)",
+        )
     check_port_free(settings.host, settings.port)
     if settings.proxy_port is not None:
         check_port_free(settings.host, settings.proxy_port)
@@ -112,7 +119,7 @@ def serve(settings: ServeSettings) -> None:
         app = ReplayApp(
             engine,
             Router(settings.routes, engine.origins),
-            admin=create_admin(engine),
+            admin=create_admin(engine, token=settings.admin_token),
             forward=forwarder,
         )
         server = _Uvicorn(
@@ -239,3 +246,12 @@ def _check_reachable(url: str) -> None:
             f"cannot reach {url}: {e.strerror or e}",
             hint="check the URL and that the service is up; nothing was recorded",
         ) from e
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything

@@ -8,8 +8,7 @@ import httpx
 
 from virt import encoding
 from virt.config import UpstreamTrust
-from virt.mitm.convert import iso_utc
-from virt.model import HOP_BY_HOP, Interaction, Request, Response, Timings, header
+from virt.model import HOP_BY_HOP, Interaction, Request, Response, Timings, header, iso_utc
 from virt.normalize import exact_key
 from virt.store.writer import Writer
 

@@ -46,6 +46,13 @@ from virt.replay.routing import Route
     "Env: VIRT_PASSTHROUGH.",
 )
 @click.option("--insecure", is_flag=True, help="With --passthrough: do not verify upstream TLS.")
+@click.option(
+    "--admin-token",
+    envvar="VIRT_ADMIN_TOKEN",
+    metavar="TOKEN",
+    help="Require Authorization: Bearer TOKEN on the admin API (/__virt/). Needed when --host "
+    "is not a loopback address. Env: VIRT_ADMIN_TOKEN.",
+)
 @confdir_option
 def serve_command(
     db: Path,
@@ -56,6 +63,7 @@ def serve_command(
     routes: tuple[str, ...],
     passthrough: bool,
     insecure: bool,
+    admin_token: str | None,
     confdir: Path,
 ) -> None:
     """Answer requests from the recordings in --db, never from the real dependencies.
@@ -81,5 +89,6 @@ def serve_command(
             passthrough=passthrough,
             confdir=confdir,
             insecure=insecure,
+            admin_token=admin_token,
         )
     )

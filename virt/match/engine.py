@@ -6,6 +6,7 @@ import enum
 import threading
 from dataclasses import dataclass
 
+from virt.match.journal import Journal
 from virt.model import Interaction, Request
 from virt.normalize import exact_key
 from virt.store import Origin, Store, Summary
@@ -40,6 +41,7 @@ class Engine:
         self._cursors: dict[str, int] = {}
         self._origins: list[Origin] | None = None
         self._lock = threading.Lock()
+        self.journal = Journal()
 
     def match(self, request: Request) -> Match:
         key = exact_key(request)
@@ -68,6 +70,10 @@ class Engine:
         if self._origins is None:
             self._origins = self.store.origins()
         return self._origins
+
+    def changed(self) -> None:
+        """Recordings were edited, added or removed (admin API, import): drop cached views."""
+        self._origins = None
 
     def learned(self, interaction: Interaction) -> None:
         """Note an interaction written while serving (passthrough), so it can answer from now on."""

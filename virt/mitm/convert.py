@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 from mitmproxy import http
 
 from virt import encoding
-from virt.model import Headers, Interaction, Request, Response, Timings, header, url_text
+from virt.model import Headers, Interaction, Request, Response, Timings, header, iso_utc, url_text
 
 
 def _headers(h: http.Headers) -> Headers:
@@ -69,11 +68,6 @@ def to_interaction(flow: http.HTTPFlow, session: str) -> Interaction:
             response_end=resp.timestamp_end,
         ),
     )
-
-
-def iso_utc(ts: float) -> str:
-    """An epoch timestamp as ISO 8601 in UTC with milliseconds: 2026-11-25T12:00:00.000Z."""
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def make_response(

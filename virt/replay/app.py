@@ -67,12 +67,24 @@ class ReplayApp:
             resolved = f"virt could not read its recordings: {e}"
         body, coding = encoding.decode_body(raw_body, header(headers, "content-encoding"))
         if isinstance(resolved, str):
-            host, port = scope.get("server") or ("127.0.0.1", 0)
+            server_host, server_port = scope.get("server") or ("127.0.0.1", 0)
+            host, _, port = (header(headers, "host") or server_host).rpartition(":")
+            if not port.isdigit():
+                host, port = header(headers, "host") or server_host, str(server_port or 80)
             client_view = Request(
-                method, scope.get("scheme", "http"), host, port, path, query, headers
+                method, scope.get("scheme", "http"), host, int(port), path, query, headers
             )
             log.warning("miss %s %s: %s", method, client_view.url, resolved)
-            return miss_reply(client_view, [], why=resolved)
+            reply = miss_reply(client_view, [], why=resolved)
+            self.engine.journal.add(
+                door="direct",
+                method=method,
+                url=client_view.url,
+                match="miss",
+                status=reply.status,
+                why=resolved,
+            )
+            return reply
         origin, upstream_path = resolved
         request = Request(
             method=method,

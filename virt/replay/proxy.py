@@ -22,7 +22,7 @@ class Responder:
         self.forward = forward
 
     async def request(self, flow: http.HTTPFlow) -> None:
-        reply = await respond(self.engine, to_request(flow.request), self.forward)
+        reply = await respond(self.engine, to_request(flow.request), self.forward, "proxy")
         headers = reply.headers
         if reply.chunked and flow.request.http_version == "HTTP/1.1":
             headers = (*headers, ("Transfer-Encoding", "chunked"))

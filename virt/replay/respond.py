@@ -16,20 +16,36 @@ Forward = Callable[[Request], Awaitable[Interaction]]
 """Sends a request to its real upstream and records the exchange (passthrough)."""
 
 
-async def respond(engine: Engine, request: Request, forward: Forward | None) -> Reply:
+async def respond(
+    engine: Engine, request: Request, forward: Forward | None, door: str = "direct"
+) -> Reply:
     """The reply for `request`: its recording, else passthrough when enabled, else the miss.
 
-    Never raises: a request that fails inside virt (a damaged database, say) is logged and
-    answered with the miss response saying why, and the server goes on serving.
+    Every answer goes into the engine's journal. Never raises: a request that fails inside virt
+    (a damaged database, say) is logged and answered with the miss response saying why, and the
+    server goes on serving.
     """
     try:
-        return await _respond(engine, request, forward)
+        reply, kind, interaction_id, why = await _respond(engine, request, forward)
     except Exception as e:
         log.exception("cannot answer %s %s", request.method, request.url)
-        return miss_reply(request, [], why=f"virt could not read its recordings: {e}")
+        why = f"virt could not read its recordings: {e}"
+        reply, kind, interaction_id = miss_reply(request, [], why=why), MatchKind.MISS, None
+    engine.journal.add(
+        door=door,
+        method=request.method,
+        url=request.url,
+        match=kind.value,
+        status=reply.status,
+        interaction_id=interaction_id,
+        why=why,
+    )
+    return reply
 
 
-async def _respond(engine: Engine, request: Request, forward: Forward | None) -> Reply:
+async def _respond(
+    engine: Engine, request: Request, forward: Forward | None
+) -> tuple[Reply, MatchKind, int | None, str]:
     match = engine.match(request)
     if match.kind is MatchKind.EXACT:
         assert match.interaction is not None
@@ -41,15 +57,17 @@ async def _respond(engine: Engine, request: Request, forward: Forward | None) ->
             match.interaction.id,
             match.interaction.response.status,
         )
-        return from_match(match, request.method)
+        return from_match(match, request.method), match.kind, match.interaction.id, ""
     if forward is not None:
         try:
             recorded = await forward(request)
         except Exception as e:
             log.error("passthrough failed: %s %s: %s", request.method, request.url, e)
-            return miss_reply(request, engine.nearest(request), why=f"passthrough failed: {e}")
+            why = f"passthrough failed: {e}"
+            return miss_reply(request, engine.nearest(request), why=why), MatchKind.MISS, None, why
         engine.learned(recorded)
         log.info("passthrough %s %s -> recorded #%s", request.method, request.url, recorded.id)
-        return from_match(Match(MatchKind.PASSTHROUGH, match.key, recorded), request.method)
+        passed = Match(MatchKind.PASSTHROUGH, match.key, recorded)
+        return from_match(passed, request.method), passed.kind, recorded.id, ""
     log.warning("miss %s %s", request.method, request.url)
-    return miss_reply(request, engine.nearest(request))
+    return miss_reply(request, engine.nearest(request)), MatchKind.MISS, None, ""

@@ -1,0 +1,311 @@
+"""Pydantic bodies of the admin API, and their conversions to and from model values."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from virt.model import Headers, Interaction, header
+from virt.store import Summary
+
+HeaderList = list[tuple[str, str]]
+
+
+def _check_headers(value: HeaderList) -> HeaderList:
+    for name, v in value:
+        if not name or any(c in name for c in " \t\r\n:") or not name.isascii():
+            raise ValueError(f"header name {name!r} is not a valid HTTP token")
+        if "\r" in v or "\n" in v:
+            raise ValueError(f"header {name!r}: a value cannot hold CR or LF")
+        try:
+            v.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError(f"header {name!r}: the value must be latin-1 text") from None
+    return value
+
+
+class _Body(BaseModel):
+    """A body as text (`body`, UTF-8) or bytes (`body_base64`); at most one of them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    headers: HeaderList = Field(default_factory=list, description="[name, value] pairs, in order.")
+    body: str | None = Field(default=None, description="The body as UTF-8 text.")
+    body_base64: str | None = Field(default=None, description="The body's bytes, base64.")
+
+    _headers = field_validator("headers")(_check_headers)
+
+    @field_validator("body")
+    @classmethod
+    def _utf8(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("body must be valid Unicode text; use body_base64") from None
+        return value
+
+    @field_validator("body_base64")
+    @classmethod
+    def _base64(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                raise ValueError("body_base64 is not valid base64") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_body(self) -> _Body:
+        if self.body is not None and self.body_base64 is not None:
+            raise ValueError("give body or body_base64, not both")
+        return self
+
+    def content(self) -> bytes:
+        if self.body_base64 is not None:
+            return base64.b64decode(self.body_base64)
+        return (self.body or "").encode("utf-8")
+
+
+class RequestIn(_Body):
+    method: Annotated[str, Field(pattern=r"^[A-Za-z]{1,20}$", examples=["GET"])]
+    url: Annotated[
+        str,
+        Field(
+            pattern=r"^https?://[^/?#\s]+(/[^\s]*)?$",
+            max_length=8192,
+            examples=["https://api.example.com/users/1?x=1"],
+        ),
+    ]
+
+
+class ResponseIn(_Body):
+    status: Annotated[int, Field(ge=100, le=599)]
+    reason: Annotated[str, Field(max_length=200, pattern=r"^[^\r\n]*$")] = ""
+
+
+class InteractionIn(BaseModel):
+    """A hand-written interaction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request: RequestIn
+    response: ResponseIn
+    tags: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list)
+    session: Annotated[str, Field(min_length=1, max_length=200)] = "admin"
+
+
+class _BodyPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    headers: HeaderList | None = None
+    body: str | None = None
+    body_base64: str | None = None
+
+    _headers = field_validator("headers")(lambda v: None if v is None else _check_headers(v))
+    _utf8 = field_validator("body")(_Body._utf8.__func__)  # type: ignore[attr-defined]
+    _base64 = field_validator("body_base64")(_Body._base64.__func__)  # type: ignore[attr-defined]
+
+
+class RequestPatch(_BodyPatch):
+    method: Annotated[str, Field(pattern=r"^[A-Za-z]{1,20}$")] | None = None
+    url: (
+        Annotated[str, Field(pattern=r"^https?://[^/?#\s]+(/[^\s]*)?$", max_length=8192)] | None
+    ) = None
+
+
+class ResponsePatch(_BodyPatch):
+    status: Annotated[int, Field(ge=100, le=599)] | None = None
+    reason: Annotated[str, Field(max_length=200, pattern=r"^[^\r\n]*$")] | None = None
+
+
+class InteractionPatch(BaseModel):
+    """Fields to change; anything left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request: RequestPatch | None = None
+    response: ResponsePatch | None = None
+    tags: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = None
+
+
+class MessageOut(BaseModel):
+    headers: HeaderList
+    body: str | None = Field(description="The decoded body as text, when it is UTF-8.")
+    body_base64: str | None = Field(description="The decoded body's bytes, when not UTF-8.")
+    size: int = Field(description="Decoded body size in bytes.")
+    encoding: str | None = Field(description="Content-Encoding the body was decoded from.")
+
+
+class RequestOut(MessageOut):
+    method: str
+    url: str
+
+
+class ResponseOut(MessageOut):
+    status: int
+    reason: str
+
+
+class InteractionOut(BaseModel):
+    id: int
+    session: str
+    seq: int
+    recorded_at: str
+    tags: list[str]
+    source: str | None
+    source_format: str | None
+    request: RequestOut
+    response: ResponseOut
+
+
+class InteractionSummary(BaseModel):
+    id: int
+    session: str
+    seq: int
+    recorded_at: str
+    method: str
+    url: str
+    status: int
+    content_type: str | None
+    request_size: int
+    response_size: int
+    tags: list[str]
+    source_format: str | None
+
+
+class Page(BaseModel):
+    items: list[InteractionOut] | list[InteractionSummary]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class ServedOut(BaseModel):
+    seq: int
+    at: str
+    door: str
+    method: str
+    url: str
+    match: str
+    status: int
+    interaction_id: int | None
+    why: str
+
+
+class Journal(BaseModel):
+    started: str
+    entries: list[ServedOut]
+
+
+class RouteCount(BaseModel):
+    host: str
+    method: str
+    path: str
+    interactions: int
+
+
+class Stats(BaseModel):
+    interactions: int
+    hosts: dict[str, int]
+    routes: list[RouteCount]
+    served: dict[str, int] = Field(description="Answers since start, by match kind.")
+    started: str
+
+
+class Health(BaseModel):
+    status: Literal["ok", "ready"]
+    interactions: int
+
+
+class Reset(BaseModel):
+    reset: bool
+
+
+class Deleted(BaseModel):
+    deleted: int
+
+
+class Problem(BaseModel):
+    path: str
+    where: str
+    why: str
+
+
+class ImportResult(BaseModel):
+    files: int
+    imported: int
+    by_format: dict[str, int]
+    skipped: list[Problem]
+    failed: list[Problem]
+    ids: list[int]
+
+
+class Error(BaseModel):
+    detail: str
+
+
+# conversions
+
+
+def _message(headers: Headers, body: bytes, encoding: str | None) -> dict[str, Any]:
+    try:
+        text: str | None = body.decode("utf-8")
+        b64 = None
+    except UnicodeDecodeError:
+        text, b64 = None, base64.b64encode(body).decode()
+    return {
+        "headers": [list(h) for h in headers],
+        "body": text,
+        "body_base64": b64,
+        "size": len(body),
+        "encoding": encoding,
+    }
+
+
+def interaction_out(i: Interaction, tags: list[str]) -> InteractionOut:
+    assert i.id is not None
+    return InteractionOut(
+        id=i.id,
+        session=i.session,
+        seq=i.seq,
+        recorded_at=i.recorded_at,
+        tags=tags,
+        source=i.source,
+        source_format=i.source_format,
+        request=RequestOut(
+            method=i.request.method,
+            url=i.request.url,
+            **_message(i.request.headers, i.request.body, i.request.encoding),
+        ),
+        response=ResponseOut(
+            status=i.response.status,
+            reason=i.response.reason,
+            **_message(i.response.headers, i.response.body, i.response.encoding),
+        ),
+    )
+
+
+def summary_out(i: Interaction, tags: list[str]) -> InteractionSummary:
+    assert i.id is not None
+    return InteractionSummary(
+        id=i.id,
+        session=i.session,
+        seq=i.seq,
+        recorded_at=i.recorded_at,
+        method=i.request.method,
+        url=i.request.url,
+        status=i.response.status,
+        content_type=header(i.response.headers, "content-type"),
+        request_size=len(i.request.body),
+        response_size=len(i.response.body),
+        tags=tags,
+        source_format=i.source_format,
+    )
+
+
+def summary_dict(s: Summary) -> dict[str, Any]:
+    return s.as_dict()

@@ -1,0 +1,81 @@
+"""Journal: the requests served recently, each with how it was matched; bounded in memory."""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import threading
+import time
+from dataclasses import dataclass
+
+from virt.model import iso_utc
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """One answered request."""
+
+    seq: int
+    at: str
+    door: str
+    """"direct" or "proxy"."""
+    method: str
+    url: str
+    match: str
+    """exact | passthrough | miss (later: fuzzy, fallback)."""
+    status: int
+    interaction_id: int | None = None
+    why: str = ""
+
+
+class Journal:
+    """The last `size` answered requests, and counts by match kind since start."""
+
+    def __init__(self, size: int = 1000) -> None:
+        self.started = iso_utc(time.time())
+        self._entries: collections.deque[Served] = collections.deque(maxlen=size)
+        self._counts: collections.Counter[str] = collections.Counter()
+        self._seq = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def add(
+        self,
+        *,
+        door: str,
+        method: str,
+        url: str,
+        match: str,
+        status: int,
+        interaction_id: int | None = None,
+        why: str = "",
+    ) -> Served:
+        with self._lock:
+            served = Served(
+                next(self._seq),
+                iso_utc(time.time()),
+                door,
+                method,
+                url,
+                match,
+                status,
+                interaction_id,
+                why,
+            )
+            self._entries.append(served)
+            self._counts[match] += 1
+        return served
+
+    def entries(self, *, limit: int = 100, match: str | None = None) -> list[Served]:
+        """The newest entries first, at most `limit`, optionally of one match kind."""
+        with self._lock:
+            newest = reversed(self._entries)
+            chosen = [e for e in newest if match is None or e.match == match]
+        return chosen[:limit]
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
