@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import io
+import re
 import shutil
 import tempfile
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Path as FastAPIPath
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -32,6 +34,7 @@ from virt.store import Filter, Store
 from virt.transfer import export, import_paths
 
 PREFIX = "/__virt"
+InteractionId = Annotated[int, FastAPIPath(ge=1, le=2**63 - 1, description="Interaction id.")]
 MAX_IMPORT_BYTES = 256 * 1024 * 1024
 _bearer = HTTPBearer(auto_error=False, description="The token given with --admin-token.")
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -51,7 +54,10 @@ def create_admin(engine: Engine, *, token: str | None = None) -> FastAPI:
         openapi_url=f"{PREFIX}/openapi.json",
         docs_url=f"{PREFIX}/docs",
         redoc_url=None,
-        responses={401: {"model": p.Error, "description": "Missing or wrong admin token."}},
+        responses={
+            400: {"model": p.Error, "description": "The body is not valid JSON, or a bad value."},
+            401: {"model": p.Error, "description": "Missing or wrong admin token."},
+        },
     )
 
     async def check_token(
@@ -125,7 +131,7 @@ def create_admin(engine: Engine, *, token: str | None = None) -> FastAPI:
         return p.interaction_out(i, store.tags([i.id]).get(i.id, []))
 
     @guarded.get("/interactions/{id}", responses=_NOT_FOUND)
-    async def get_interaction(id: int) -> p.InteractionOut:
+    async def get_interaction(id: InteractionId) -> p.InteractionOut:
         """One interaction with its bodies."""
         return _out(_get(id))
 
@@ -140,7 +146,7 @@ def create_admin(engine: Engine, *, token: str | None = None) -> FastAPI:
         return _out(_get(written.id))
 
     @guarded.put("/interactions/{id}", responses=_NOT_FOUND)
-    async def replace_interaction(id: int, body: p.InteractionIn) -> p.InteractionOut:
+    async def replace_interaction(id: InteractionId, body: p.InteractionIn) -> p.InteractionOut:
         """Replace an interaction (it keeps its id, session and place in its sequence)."""
         _get(id)
         interaction = _from_payload(body)
@@ -150,7 +156,7 @@ def create_admin(engine: Engine, *, token: str | None = None) -> FastAPI:
         return _out(_get(id))
 
     @guarded.patch("/interactions/{id}", responses=_NOT_FOUND)
-    async def patch_interaction(id: int, body: p.InteractionPatch) -> p.InteractionOut:
+    async def patch_interaction(id: InteractionId, body: p.InteractionPatch) -> p.InteractionOut:
         """Change some fields of an interaction: status, headers, a body, tags..."""
         current = _get(id)
         patched = _patched(current, body)
@@ -162,7 +168,7 @@ def create_admin(engine: Engine, *, token: str | None = None) -> FastAPI:
         return _out(_get(id))
 
     @guarded.delete("/interactions/{id}", responses=_NOT_FOUND)
-    async def delete_interaction(id: int) -> p.Deleted:
+    async def delete_interaction(id: InteractionId) -> p.Deleted:
         """Delete an interaction; it stops answering at once."""
         if not store.delete(id):
             raise HTTPException(404, f"no interaction {id}")
@@ -223,7 +229,8 @@ def create_admin(engine: Engine, *, token: str | None = None) -> FastAPI:
             Query(pattern=r"^[A-Za-z0-9._-]{1,200}$", description="Name to detect the format by."),
         ] = "upload",
         format: Annotated[
-            str | None, Query(description="Force a format instead of detecting.")
+            str | None,
+            Query(pattern=_one_of(formats.FORMATS), description="Force a format, not detecting."),
         ] = None,
     ) -> p.ImportResult:
         """Import one recording file sent as the request body (HAR, VCR, WireMock mapping...)."""
@@ -248,10 +255,15 @@ def create_admin(engine: Engine, *, token: str | None = None) -> FastAPI:
     @guarded.get(
         "/export",
         response_class=Response,
-        responses={200: {"content": {"application/octet-stream": {}}}, 400: {"model": p.Error}},
+        responses={
+            200: {"content": {"application/octet-stream": {}, "application/zip": {}}},
+            400: {"model": p.Error},
+        },
     )
     async def export_recordings(
-        format: Annotated[str, Query(description="har, vcr, wiremock or hoverfly")],
+        format: Annotated[
+            str, Query(pattern=_one_of(formats.WRITERS), description="The format to write.")
+        ],
         host: str | None = None,
         session: str | None = None,
     ) -> Response:
@@ -274,6 +286,11 @@ def create_admin(engine: Engine, *, token: str | None = None) -> FastAPI:
     return app
 
 
+def _one_of(names: Any) -> str:
+    """A regex accepting exactly `names`, so the OpenAPI document lists what is valid."""
+    return "^(" + "|".join(re.escape(n) for n in sorted(names)) + ")$"
+
+
 def _fields(obj: Any) -> dict[str, Any]:
     return {name: getattr(obj, name) for name in obj.__slots__}
 
@@ -283,7 +300,7 @@ def _from_payload(body: p.InteractionIn) -> Interaction:
     try:
         request = request_from_url(req.method, req.url, tuple(req.headers))
     except ValueError as e:
-        raise HTTPException(422, f"request.url: {e}") from e
+        raise HTTPException(400, f"request.url: {e}") from e
     request = with_body(request, req.content(), encoded=False)
     response = response_from(
         resp.status, tuple(resp.headers), resp.content(), encoded=False, reason=resp.reason
@@ -300,7 +317,7 @@ def _patched(current: Interaction, patch: p.InteractionPatch) -> Interaction:
             try:
                 moved = request_from_url(request.method, rp.url)
             except ValueError as e:
-                raise HTTPException(422, f"request.url: {e}") from e
+                raise HTTPException(400, f"request.url: {e}") from e
             request = replace(
                 request,
                 scheme=moved.scheme,
