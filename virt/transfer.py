@@ -113,6 +113,7 @@ def _roll_back(store: Store, ids: list[int]) -> None:
 def export(store: Store, format: str, path: Path, f: Filter | None = None) -> int:
     """Write the interactions matching `f` (all by default) to `path` in `format`."""
     writer = formats.writer(format)
+    path.parent.mkdir(parents=True, exist_ok=True)
     return writer.write(stored(store, f or Filter()), path)
 
 

@@ -1,4 +1,4 @@
-"""schemathesis against a real `virt serve`: no 5xx, and every response fits the OpenAPI document."""
+"""schemathesis against a real `virt serve`: no 5xx, every response fits the OpenAPI document."""
 
 from __future__ import annotations
 

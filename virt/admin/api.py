@@ -148,8 +148,15 @@ def create_admin(engine: Engine, *, token: str | None = None) -> FastAPI:
     @guarded.put("/interactions/{id}", responses=_NOT_FOUND)
     async def replace_interaction(id: InteractionId, body: p.InteractionIn) -> p.InteractionOut:
         """Replace an interaction (it keeps its id, session and place in its sequence)."""
-        _get(id)
-        interaction = _from_payload(body)
+        current = _get(id)
+        # the exchange is replaced; where and when it came from stays
+        interaction = replace(
+            _from_payload(body),
+            recorded_at=current.recorded_at,
+            timings=current.timings,
+            source=current.source,
+            source_format=current.source_format,
+        )
         store.update(id, interaction, exact_key(interaction.request))
         store.set_tags(id, body.tags)
         engine.changed()
@@ -371,16 +378,22 @@ def _import_bytes(db: Path, data: bytes, filename: str, format: str | None) -> A
         path.write_bytes(data)
         store = Store.open(db, create=False)
         try:
-            return import_paths(store, [path], format=format)
+            report = import_paths(
+                store, [path], format=format, transform=lambda i: replace(i, source=filename)
+            )
         finally:
             store.close()
+    # reports name the upload, never the temporary folder it was written to
+    report.skipped = [replace(x, path=filename) for x in report.skipped]
+    report.failed = [replace(x, path=filename) for x in report.failed]
+    return report
 
 
 def _export_bytes(
     db: Path, format: str, host: str | None, session: str | None
 ) -> tuple[bytes, str, str]:
     """Export in a worker thread; a format that writes a folder comes back as a zip."""
-    store = Store.open(db, create=False)
+    store = Store.open(db, readonly=True)
     try:
         with tempfile.TemporaryDirectory(prefix="virt-export-") as tmp:
             out = Path(tmp) / f"export.{format}"

@@ -58,7 +58,7 @@ def import_command(db: Path, paths: tuple[Path, ...], fmt: str | None, as_json: 
             TextColumn("{task.description}"),
             console=err,
             transient=True,
-            disable=not err.is_terminal,
+            disable=not err.is_terminal or click.get_current_context().find_root().params["quiet"],
         ) as progress:
             task = progress.add_task("", total=len(files))
 
@@ -79,10 +79,10 @@ def import_command(db: Path, paths: tuple[Path, ...], fmt: str | None, as_json: 
         sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         _print_report(report)
+    for problem in report.failed:
+        click.echo(f"virt: cannot import {problem}", err=True)
     if report.failed:
-        click.echo(
-            f"virt: {len(report.failed)} file(s) could not be imported (see above)", err=True
-        )
+        click.echo(f"virt: {len(report.failed)} file(s) could not be imported", err=True)
         sys.exit(1)
 
 
@@ -108,8 +108,6 @@ def _print_report(report: ImportReport) -> None:
         out.print(f"skipped {len(report.skipped)}:")
         for why, n in reasons.most_common():
             out.print(f"  {n:>5}  {why}")
-    for problem in report.failed:
-        click.echo(f"virt: cannot import {problem}", err=True)
 
 
 @cli.command("export")
@@ -138,7 +136,7 @@ def export_command(db: Path, fmt: str, output: Path, host: str | None, session: 
     from virt.transfer import export
 
     formats.writer(fmt)
-    store = Store.open(db, create=False)
+    store = Store.open(db, readonly=True)
     try:
         n = export(store, fmt, output, Filter(host=host, session=session))
     finally:

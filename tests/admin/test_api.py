@@ -1,0 +1,300 @@
+"""The admin API in-process: edits reach the running matcher at once; bad input gets a 4xx."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from virt.admin.api import create_admin
+from virt.match.engine import Engine
+from virt.replay.app import ReplayApp
+from virt.replay.routing import Router
+from virt.store import Store
+
+T = TypeVar("T")
+Client = httpx.AsyncClient
+
+USER = {
+    "request": {"method": "GET", "url": "https://api.example.com/users/1?fields=name"},
+    "response": {
+        "status": 200,
+        "headers": [["Content-Type", "application/json"]],
+        "body": '{"name": "Ada"}',
+    },
+    "tags": ["users"],
+}
+
+
+def run(db: Path, body: Callable[[Client], Awaitable[T]], token: str | None = None) -> T:
+    """Run `body` against ReplayApp + admin on a store opened on the loop's own thread."""
+
+    async def main() -> T:
+        store = Store.open(db)
+        try:
+            engine = Engine(store)
+            app = ReplayApp(engine, Router([], engine.origins), create_admin(engine, token=token))
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://virt") as c:
+                return await body(c)
+        finally:
+            store.close()
+
+    return asyncio.run(main())
+
+
+def test_a_hand_written_interaction_answers_at_once(tmp_path: Path) -> None:
+    async def body(c: Client) -> None:
+        assert (await c.get("/users/1?fields=name")).status_code == 599
+        created = await c.post("/__virt/interactions", json=USER)
+        assert created.status_code == 201
+        out = created.json()
+        assert out["tags"] == ["users"]
+        assert out["request"]["url"] == "https://api.example.com/users/1?fields=name"
+        replayed = await c.get("/users/1?fields=name")
+        assert replayed.status_code == 200
+        assert replayed.json() == {"name": "Ada"}
+        assert replayed.headers["x-virt-recording"] == str(out["id"])
+
+    run(tmp_path / "a.db", body)
+
+
+def test_patch_changes_the_replayed_answer_and_delete_removes_it(tmp_path: Path) -> None:
+    async def body(c: Client) -> None:
+        iid = (await c.post("/__virt/interactions", json=USER)).json()["id"]
+        patched = await c.patch(
+            f"/__virt/interactions/{iid}",
+            json={"response": {"status": 404, "body": "gone"}, "tags": ["edited"]},
+        )
+        assert patched.status_code == 200
+        assert patched.json()["tags"] == ["edited"]
+        r = await c.get("/users/1?fields=name")
+        assert (r.status_code, r.text) == (404, "gone")
+        assert (await c.delete(f"/__virt/interactions/{iid}")).json() == {"deleted": iid}
+        assert (await c.get("/users/1?fields=name")).status_code == 599
+        assert (await c.get(f"/__virt/interactions/{iid}")).status_code == 404
+        assert (await c.delete(f"/__virt/interactions/{iid}")).status_code == 404
+
+    run(tmp_path / "a.db", body)
+
+
+def test_put_replaces_the_exchange_and_keeps_where_it_came_from(tmp_path: Path) -> None:
+    async def body(c: Client) -> None:
+        first = (await c.post("/__virt/interactions", json=USER)).json()
+        moved = {**USER, "request": {"method": "POST", "url": "https://api.example.com/users"}}
+        put = (await c.put(f"/__virt/interactions/{first['id']}", json=moved)).json()
+        assert put["request"]["method"] == "POST"
+        assert (put["id"], put["seq"], put["recorded_at"]) == (
+            first["id"],
+            first["seq"],
+            first["recorded_at"],
+        )
+        assert (await c.post("/users")).status_code == 200
+        assert (await c.get("/users/1?fields=name")).status_code == 599
+
+    run(tmp_path / "a.db", body)
+
+
+def test_a_gzip_body_written_as_text_is_served_gzip_encoded(tmp_path: Path) -> None:
+    async def body(c: Client) -> None:
+        spec = json.loads(json.dumps(USER))
+        spec["response"]["headers"].append(["Content-Encoding", "gzip"])
+        await c.post("/__virt/interactions", json=spec)
+        r = await c.get("/users/1?fields=name")
+        assert r.headers["content-encoding"] == "gzip"
+        assert r.json() == {"name": "Ada"}  # httpx decoded real gzip bytes
+
+    run(tmp_path / "a.db", body)
+
+
+def test_listing_filters_pages_and_searches(tmp_path: Path) -> None:
+    async def body(c: Client) -> None:
+        for n in range(5):
+            spec = json.loads(json.dumps(USER))
+            spec["request"]["url"] = f"https://api.example.com/users/{n}"
+            spec["response"]["body"] = json.dumps({"name": f"user-{n}", "n": n})
+            spec["tags"] = ["even"] if n % 2 == 0 else []
+            await c.post("/__virt/interactions", json=spec)
+        await c.post(
+            "/__virt/interactions",
+            json={
+                "request": {"method": "POST", "url": "http://other.test/x"},
+                "response": {"status": 500},
+            },
+        )
+        page1 = (await c.get("/__virt/interactions", params={"limit": 4})).json()
+        assert len(page1["items"]) == 4 and page1["next_cursor"] is not None
+        page2 = (
+            await c.get("/__virt/interactions", params={"limit": 4, "cursor": page1["next_cursor"]})
+        ).json()
+        assert [i["id"] for i in page1["items"] + page2["items"]] == [1, 2, 3, 4, 5, 6]
+        assert page2["next_cursor"] is None
+
+        async def ids(**params: Any) -> list[int]:
+            r = await c.get("/__virt/interactions", params=params)
+            assert r.status_code == 200, r.text
+            return [i["id"] for i in r.json()["items"]]
+
+        assert await ids(tag="even") == [1, 3, 5]
+        assert await ids(host="other.test") == [6]
+        assert await ids(method="POST") == [6]
+        assert await ids(status=500) == [6]
+        assert await ids(path="/users/[12]") == [2, 3]
+        assert await ids(q="user-3") == [4]
+        full = (await c.get("/__virt/interactions", params={"q": "user-3", "bodies": True})).json()
+        assert json.loads(full["items"][0]["response"]["body"]) == {"name": "user-3", "n": 3}
+
+    run(tmp_path / "a.db", body)
+
+
+def test_binary_bodies_travel_as_base64(tmp_path: Path) -> None:
+    blob = bytes(range(256))
+
+    async def body(c: Client) -> None:
+        import base64
+
+        spec = {
+            "request": {"method": "GET", "url": "https://cdn.example.com/logo.png"},
+            "response": {"status": 200, "body_base64": base64.b64encode(blob).decode()},
+        }
+        out = (await c.post("/__virt/interactions", json=spec)).json()
+        assert out["response"]["body"] is None
+        assert base64.b64decode(out["response"]["body_base64"]) == blob
+        assert (await c.get("/logo.png")).content == blob
+
+    run(tmp_path / "a.db", body)
+
+
+def test_journal_and_stats_report_what_was_served(tmp_path: Path) -> None:
+    async def body(c: Client) -> None:
+        await c.post("/__virt/interactions", json=USER)
+        await c.get("/users/1?fields=name")
+        await c.get("/nope")
+        journal = (await c.get("/__virt/journal")).json()["entries"]
+        assert [(e["match"], e["status"]) for e in journal] == [("miss", 599), ("exact", 200)]
+        assert journal[1]["interaction_id"] == 1
+        assert journal[1]["door"] == "direct"
+        misses = (await c.get("/__virt/journal", params={"match": "miss"})).json()["entries"]
+        assert [e["url"] for e in misses] == ["https://api.example.com/nope"]
+        stats = (await c.get("/__virt/stats")).json()
+        assert stats["interactions"] == 1
+        assert stats["hosts"] == {"api.example.com": 1}
+        assert stats["served"] == {"exact": 1, "miss": 1}
+
+    run(tmp_path / "a.db", body)
+
+
+def test_reset_restarts_sequences(tmp_path: Path) -> None:
+    async def body(c: Client) -> None:
+        for state in ("pending", "done"):
+            spec = json.loads(json.dumps(USER))
+            spec["response"]["body"] = state
+            await c.post("/__virt/interactions", json=spec)
+        seen = [(await c.get("/users/1?fields=name")).text for _ in range(3)]
+        assert seen == ["pending", "done", "done"]
+        assert (await c.post("/__virt/reset")).json() == {"reset": True}
+        assert (await c.get("/users/1?fields=name")).text == "pending"
+
+    run(tmp_path / "a.db", body)
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({**USER, "response": {"status": 99}}, "status"),
+        ({**USER, "request": {"method": "GET", "url": "ftp://x/y"}}, "url"),
+        ({**USER, "request": {"method": "G E T", "url": "http://x/y"}}, "method"),
+        ({**USER, "response": {"status": 200, "headers": [["Bad Name", "v"]]}}, "headers"),
+        ({**USER, "response": {"status": 200, "headers": [["X", "a\r\nInjected: 1"]]}}, "headers"),
+        ({**USER, "response": {"status": 200, "body_base64": "***"}}, "body_base64"),
+        ({**USER, "response": {"status": 200, "body": "a", "body_base64": "YQ=="}}, "response"),
+        ({**USER, "unknown": 1}, "unknown"),
+    ],
+)
+def test_bad_input_gets_a_4xx_naming_the_field(tmp_path: Path, spec: dict, field: str) -> None:
+    async def body(c: Client) -> httpx.Response:
+        return await c.post("/__virt/interactions", json=spec)
+
+    r = run(tmp_path / "a.db", body)
+    assert 400 <= r.status_code < 500
+    assert field in r.text
+
+
+def test_with_a_token_the_admin_api_needs_it_and_replay_does_not(tmp_path: Path) -> None:
+    async def body(c: Client) -> None:
+        assert (await c.get("/__virt/interactions")).status_code == 401
+        wrong = await c.get("/__virt/interactions", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        assert wrong.headers["www-authenticate"] == "Bearer"
+        auth = {"Authorization": "Bearer s3cret"}
+        assert (await c.post("/__virt/interactions", json=USER, headers=auth)).status_code == 201
+        assert (await c.get("/__virt/health")).status_code == 200
+        assert (await c.get("/users/1?fields=name")).status_code == 200  # replay stays open
+
+    run(tmp_path / "a.db", body, token="s3cret")
+
+
+HAR = {
+    "log": {
+        "version": "1.2",
+        "creator": {"name": "test", "version": "1"},
+        "entries": [
+            {
+                "startedDateTime": "2024-01-02T03:04:05.000Z",
+                "time": 1,
+                "request": {
+                    "method": "GET",
+                    "url": "https://har.example.com/a?b=1",
+                    "httpVersion": "HTTP/1.1",
+                    "headers": [],
+                    "queryString": [{"name": "b", "value": "1"}],
+                    "cookies": [],
+                    "headersSize": -1,
+                    "bodySize": 0,
+                },
+                "response": {
+                    "status": 201,
+                    "statusText": "Created",
+                    "httpVersion": "HTTP/1.1",
+                    "headers": [{"name": "Content-Type", "value": "text/plain"}],
+                    "cookies": [],
+                    "content": {"size": 5, "mimeType": "text/plain", "text": "hello"},
+                    "redirectURL": "",
+                    "headersSize": -1,
+                    "bodySize": 5,
+                },
+                "cache": {},
+                "timings": {"send": 0, "wait": 1, "receive": 0},
+            }
+        ],
+    }
+}
+
+
+def test_import_then_export_over_the_api(tmp_path: Path) -> None:
+    async def body(c: Client) -> None:
+        imported = await c.post(
+            "/__virt/import", params={"filename": "site.har"}, content=json.dumps(HAR).encode()
+        )
+        assert imported.status_code == 200, imported.text
+        report = imported.json()
+        assert (report["imported"], report["by_format"]) == (1, {"har": 1})
+        r = await c.get("/a?b=1")
+        assert (r.status_code, r.text) == (201, "hello")
+        got = (await c.get(f"/__virt/interactions/{report['ids'][0]}")).json()
+        assert (got["source"], got["source_format"]) == ("site.har", "har")
+        exported = await c.get("/__virt/export", params={"format": "har"})
+        assert exported.status_code == 200
+        entries = json.loads(exported.content)["log"]["entries"]
+        assert [e["request"]["url"] for e in entries] == ["https://har.example.com/a?b=1"]
+        broken = await c.post("/__virt/import", params={"filename": "x.har"}, content=b"{nope")
+        assert broken.status_code == 200
+        assert broken.json()["failed"][0]["path"] == "x.har"  # never a server path
+        assert (await c.get("/__virt/export", params={"format": "nope"})).status_code == 422
+
+    run(tmp_path / "a.db", body)
