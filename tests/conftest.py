@@ -140,3 +140,12 @@ def virt(tmp_path: Path, confdir: Path, upstream_ca_path: Path) -> Iterator[Virt
     for p in v.procs:
         if p.proc is not None and p.proc.poll() is None:
             p.stop()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.helpers import FIGURES
+
+    for section, lines in FIGURES.items():
+        terminalreporter.section(section)
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -188,3 +188,11 @@ def health_ok(port: int) -> bool:
 def trusting(ca_file: Path) -> ssl.SSLContext:
     """An SSL context for httpx that trusts `ca_file` alone."""
     return ssl.create_default_context(cafile=str(ca_file))
+
+
+FIGURES: dict[str, list[str]] = {}
+"""Figures tests report (per-format counts and the like): printed at the end of the run."""
+
+
+def report_figure(section: str, line: str) -> None:
+    FIGURES.setdefault(section, []).append(line)
