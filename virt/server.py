@@ -33,6 +33,7 @@ from virt.replay.app import ReplayApp
 from virt.replay.proxy import PROXY_OPTIONS, Responder
 from virt.replay.routing import Route, Router
 from virt.store import Store
+from virt.store.journal import JournalWriter
 from virt.store.writer import Writer
 
 log = logging.getLogger("virt")
@@ -60,6 +61,7 @@ class ServeSettings:
     confdir: Path = DEFAULT_CONFDIR
     insecure: bool = False
     admin_token: str | None = None
+    journal: bool = False
 
 
 def record(settings: RecordSettings) -> None:
@@ -109,6 +111,26 @@ def serve(settings: ServeSettings) -> None:
         ca = ensure_ca(settings.confdir)
     store = _open_for_serving(settings.db, settings.passthrough)
     engine = Engine(store)
+    journal_writer = None
+    if settings.journal:
+        if store.readonly:
+            raise StoreReadOnly(
+                f"{settings.db} is read-only: the journal cannot be persisted there",
+                hint="drop --journal, or serve a writable copy",
+            )
+        journal_writer = JournalWriter(settings.db)
+        engine.journal.sink = lambda served: journal_writer.put(
+            {
+                "at": served.at,
+                "door": served.door,
+                "method": served.method,
+                "url": served.url,
+                "match": served.match,
+                "interaction_id": served.interaction_id,
+                "status": served.status,
+                "detail": served.why or None,
+            }
+        )
     writer = Writer(settings.db) if settings.passthrough else None
 
     async def main() -> None:
@@ -174,6 +196,8 @@ def serve(settings: ServeSettings) -> None:
     finally:
         if writer is not None:
             writer.close()
+        if journal_writer is not None:
+            journal_writer.close()
         store.close()
 
 

@@ -113,3 +113,27 @@ def test_replay_without_passthrough_never_reaches_a_running_upstream(
     r = httpx.get(f"http://127.0.0.1:{port}/api/users/1")
     assert r.status_code == 599
     assert https_upstream.hits == []
+
+
+def test_journal_flag_persists_every_answer_in_the_database(
+    virt,
+    http_upstream: Upstream,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    db = tmp_path / "journal.db"
+    proc, port = virt.record(db)
+    httpx.get(f"{http_upstream.url}/users/1", proxy=f"http://127.0.0.1:{port}")
+    assert proc.stop() == 0
+    served, serve_port, _ = virt.serve(db, "--journal")
+    assert httpx.get(f"http://127.0.0.1:{serve_port}/users/1").status_code == 200
+    assert httpx.get(f"http://127.0.0.1:{serve_port}/users/2").status_code == 599
+    assert served.stop() == 0, served.output()
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT door, method, url, match, interaction_id, status FROM journal ORDER BY id"
+        ).fetchall()
+    origin = http_upstream.url
+    assert rows == [
+        ("direct", "GET", f"{origin}/users/1", "exact", 1, 200),
+        ("direct", "GET", f"{origin}/users/2", "miss", None, 599),
+    ]

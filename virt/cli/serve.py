@@ -47,6 +47,13 @@ from virt.replay.routing import Route
 )
 @click.option("--insecure", is_flag=True, help="With --passthrough: do not verify upstream TLS.")
 @click.option(
+    "--journal",
+    is_flag=True,
+    envvar="VIRT_JOURNAL",
+    help="Also persist every answered request in the database's journal table, beyond the last "
+    "1000 kept in memory for GET /__virt/journal. Env: VIRT_JOURNAL.",
+)
+@click.option(
     "--admin-token",
     envvar="VIRT_ADMIN_TOKEN",
     metavar="TOKEN",
@@ -64,6 +71,7 @@ def serve_command(
     passthrough: bool,
     insecure: bool,
     admin_token: str | None,
+    journal: bool,
     confdir: Path,
 ) -> None:
     """Answer requests from the recordings in --db, never from the real dependencies.
@@ -90,5 +98,6 @@ def serve_command(
             confdir=confdir,
             insecure=insecure,
             admin_token=admin_token,
+            journal=journal,
         )
     )

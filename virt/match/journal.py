@@ -6,6 +6,7 @@ import collections
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from virt.model import iso_utc
@@ -37,6 +38,8 @@ class Journal:
         self._counts: collections.Counter[str] = collections.Counter()
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
+        self.sink: Callable[[Served], None] | None = None
+        """Also hands each entry here (serve --journal persists them), outside the lock."""
 
     def add(
         self,
@@ -63,6 +66,8 @@ class Journal:
             )
             self._entries.append(served)
             self._counts[match] += 1
+        if self.sink is not None:
+            self.sink(served)
         return served
 
     def entries(self, *, limit: int = 100, match: str | None = None) -> list[Served]:
