@@ -60,7 +60,7 @@ def import_paths(
     """
     forced = formats.reader(format) if format else None
     report = ImportReport()
-    for path in formats.expand(paths):
+    for path in formats.expand(paths, forced):
         if on_file is not None:
             on_file(path)
         reader = forced or formats.detect(path)

@@ -585,6 +585,10 @@ _bodies = st.one_of(
 def _interactions(draw: st.DrawFn) -> Interaction:
     coding = draw(st.sampled_from([None, "gzip", "br", "deflate", "corrupt"]))
     body = draw(_bodies)
+    if coding not in (None, "corrupt") and not body:
+        # an empty body carries no coding in virt (an empty 304 must not replay as a gzip
+        # stream), so an encoded empty body cannot come out of capture or import
+        coding = None
     response_headers = tuple(draw(_headers))
     wire_body = None
     if coding == "corrupt":  # a body that did not decode is kept as it was sent

@@ -45,9 +45,8 @@ def import_command(db: Path, paths: tuple[Path, ...], fmt: str | None, as_json: 
     from virt.store import Store
     from virt.transfer import import_paths
 
-    if fmt is not None:
-        formats.reader(fmt)  # an unknown name fails before anything is opened
-    files = list(formats.expand(paths))
+    forced = formats.reader(fmt) if fmt is not None else None  # fails before opening anything
+    files = list(formats.expand(paths, forced))
     store = Store.open(db)
     err = Console(stderr=True)
     try:

@@ -88,14 +88,25 @@ def detect(path: Path) -> Reader | None:
     return None
 
 
-def expand(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files under `paths`, folders walked in sorted order; hidden files left out."""
+def expand(paths: Iterable[Path], forced: Reader | None = None) -> Iterator[Path]:
+    """What to read under `paths`: files, walked in sorted order, hidden ones left out; and
+    folders that a reader (`forced`, else any) claims whole, such as a WireMock root whose
+    mappings and __files belong together and whose order spans files.
+    """
+
+    def claimed(folder: Path) -> bool:
+        return forced.sniff(folder) if forced is not None else detect(folder) is not None
+
     for path in paths:
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for f in sorted(files):
-                    if not f.startswith("."):
-                        yield Path(root) / f
-        else:
+        if not path.is_dir():
             yield path
+            continue
+        for root, dirs, files in os.walk(path):
+            if claimed(Path(root)):
+                dirs[:] = []
+                yield Path(root)
+                continue
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for f in sorted(files):
+                if not f.startswith("."):
+                    yield Path(root) / f

@@ -186,6 +186,8 @@ def response_from(
             status, reason, headers, decoded, coding, body if coding else None, http_version
         )
     coding = encoding.normalize_coding(content_encoding)
+    if not body:
+        coding = None  # nothing to encode: an empty 304 must not replay as an empty gzip stream
     if coding is not None and coding not in encoding.SUPPORTED:
         coding = None  # an unknown coding cannot be re-encoded: send the body as it is
     return Response(status, reason, headers, body, coding, None, http_version)
