@@ -125,3 +125,60 @@ def test_a_malformed_corpus_file_read_as_its_format_names_itself(name: str, tmp_
     assert done.returncode == 1
     assert f"virt: cannot import {path}: " in done.stderr
     assert "Traceback" not in done.stderr
+
+
+ROUND_TRIP_SOURCES = ["vcr/graphql-python__gql", "har/Netflix__pollyjs", "nock", "httpreplay"]
+
+
+def _exchanges(db: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT method, scheme, host, port, path, query, request_body, status, "
+            "response_headers, response_body FROM interactions ORDER BY id"
+        ).fetchall()
+
+
+@pytest.mark.parametrize("fmt", ["har", "vcr", "wiremock"])
+def test_export_then_import_through_the_cli_keeps_every_exchange(fmt: str, tmp_path: Path) -> None:
+    corpus = require_corpus()
+    first, second = tmp_path / "first.db", tmp_path / "second.db"
+    sources = [str(corpus / s) for s in ROUND_TRIP_SOURCES]
+    subprocess.run(
+        [*VIRT, "import", "--db", str(first), *sources],
+        env=clean_env(),
+        check=True,
+        capture_output=True,
+    )
+    out = tmp_path / f"export.{fmt}"
+    subprocess.run(
+        [*VIRT, "export", "--db", str(first), "--format", fmt, "-o", str(out)],
+        env=clean_env(),
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [*VIRT, "import", "--db", str(second), "--format", fmt, str(out)],
+        env=clean_env(),
+        check=True,
+        capture_output=True,
+    )
+    before, after = _exchanges(first), _exchanges(second)
+    assert len(after) == len(before) > 100
+    if fmt == "wiremock":
+        # WireMock records no host, and groups repeated headers: compare what it keeps
+        def kept(row: tuple[object, ...]) -> tuple[object, ...]:
+            method, _, _, _, path, query, req_body, status, _, body = row
+            return (method, path, query, req_body, status, body)
+
+        assert [kept(r) for r in after] == [kept(r) for r in before]
+    elif fmt == "vcr":
+        # VCR.py keeps headers as a mapping of lists: repeats come back grouped under one name
+        def grouped(row: tuple[object, ...]) -> tuple[object, ...]:
+            headers = json.loads(str(row[8]))
+            names = list(dict.fromkeys(n for n, _ in headers))
+            regrouped = [[n, v] for name in names for n, v in headers if n == name]
+            return (*row[:8], json.dumps(regrouped), row[9])
+
+        assert [grouped(r) for r in after] == [grouped(r) for r in before]
+    else:
+        assert after == before
