@@ -18,17 +18,26 @@ Each format's test module (tests/formats/test_<module>.py) covers:
 - for a format virt exports: export then import keeps every interaction's method, URL,
   request body, status, headers in order and response body, over the corpus and over
   interactions built with tricky bytes (binary, gzip, non-ASCII text, repeated headers).
+
+The first two are shared here: assert_sane checks what one corpus file yielded, and
+replay_in_process / replay_each_file do the self-replay.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.helpers import REPO
+from virt.formats.base import Item, Skipped
+from virt.match.engine import Engine, MatchKind
+from virt.model import Interaction
+from virt.normalize import exact_key
+from virt.store import Store
 
 CORPUS = Path(os.environ.get("VIRT_CORPUS", REPO.parent / "shared" / "corpus")).resolve()
 
@@ -70,3 +79,67 @@ def corpus_files(fmt: str, *, body_dirs: tuple[str, ...] = ()) -> list[Any]:
 
 def is_malformed(path: Path) -> bool:
     return path.relative_to(CORPUS).as_posix() in MALFORMED
+
+
+def assert_sane(items: Sequence[Item], path: Path, source_format: str) -> list[Interaction]:
+    """What the corpus file `path` yielded is sane: each item is an Interaction or a Skipped;
+    a Skipped says why; an Interaction has an upper-case method of letters, scheme http or
+    https, a host, a path starting with "/", a status from 100 to 599, and names `path` as its
+    source and `source_format` as its format. Returns the interactions, in order.
+
+    It does not ask for at least one item: each test says what an empty file means for it.
+    """
+    got = []
+    for n, item in enumerate(items):
+        where = f"{path}: item {n}"
+        if isinstance(item, Skipped):
+            assert item.why, f"{where} ({item.where}) is skipped without a reason"
+            continue
+        assert isinstance(item, Interaction), f"{where} is a {type(item).__name__}"
+        request, response = item.request, item.response
+        assert request.method.isupper() and request.method.isalpha(), (where, request.method)
+        assert request.scheme in ("http", "https"), (where, request.scheme)
+        assert request.host, where
+        assert request.path.startswith("/"), (where, request.path)
+        assert 100 <= response.status <= 599, (where, response.status)
+        assert item.source == str(path), (where, item.source)
+        assert item.source_format == source_format, (where, item.source_format)
+        got.append(item)
+    return got
+
+
+def replay_in_process(db_path: Path, interactions: Sequence[Interaction]) -> list[Interaction]:
+    """Insert `interactions` into a new Store at `db_path`, keyed by normalize.exact_key, then
+    ask an Engine for each request in recorded order: each must be an exact match, answered
+    with the status and body of the interaction it came from. Returns the answers, in order
+    (so a test can also check which of several recordings of one request answered)."""
+    store = Store.open(db_path)
+    try:
+        store.insert_many([(i, exact_key(i.request)) for i in interactions])
+        engine = Engine(store)
+        answers = []
+        for n, interaction in enumerate(interactions):
+            where = f"interaction {n} of {interaction.source}: {interaction.request!r}"
+            match = engine.match(interaction.request)
+            assert match.kind is MatchKind.EXACT, where
+            assert match.interaction is not None, where
+            assert match.interaction.response.status == interaction.response.status, where
+            assert match.interaction.response.body == interaction.response.body, where
+            answers.append(match.interaction)
+        return answers
+    finally:
+        store.close()
+
+
+def replay_each_file(
+    paths: Iterable[Path], read: Callable[[Path], Sequence[Interaction]], tmp_path: Path
+) -> int:
+    """replay_in_process for each file's interactions (as `read` gives them), each file in a
+    Store of its own under `tmp_path`; how many interactions were replayed in all. A file
+    with no interactions has nothing to replay and is passed over."""
+    total = 0
+    for n, path in enumerate(paths):
+        recorded = read(path)
+        if recorded:
+            total += len(replay_in_process(tmp_path / f"{n}.db", recorded))
+    return total

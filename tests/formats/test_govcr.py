@@ -14,14 +14,17 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.formats.corpus import CORPUS, corpus_files, require_corpus
+from tests.formats.corpus import (
+    CORPUS,
+    assert_sane,
+    corpus_files,
+    replay_each_file,
+    require_corpus,
+)
 from virt.formats import detect
 from virt.formats.base import ImportFormatError, Item, Skipped
 from virt.formats.govcr import READER
-from virt.match.engine import Engine, MatchKind
 from virt.model import Interaction
-from virt.normalize import exact_key
-from virt.store import Store
 
 FILES = corpus_files("go-vcr")
 AUTH0 = "go-vcr/auth0__go-auth0/test/data/recordings"
@@ -71,18 +74,7 @@ def test_corpus_file_imports(path: Path | None) -> None:
     assert detect(path) is READER
     items = read(path)
     assert items, "a file yields at least one interaction or a skipped entry"
-    for item in items:
-        if isinstance(item, Skipped):
-            assert item.why
-            continue
-        request, response = item.request, item.response
-        assert request.method.isupper() and request.method.isalpha()
-        assert request.scheme in ("http", "https")
-        assert request.host
-        assert request.path.startswith("/")
-        assert 100 <= response.status <= 599
-        assert item.source == str(path)
-        assert item.source_format == "go-vcr"
+    assert_sane(items, path, "go-vcr")
 
 
 def _folders() -> Iterator[str]:
@@ -95,24 +87,8 @@ def test_corpus_replays_each_request_to_the_interaction_it_came_from(
     folder: str, tmp_path: Path
 ) -> None:
     root = require_corpus() / "go-vcr" / folder
-    total = 0
-    for n, path in enumerate(sorted(p for p in root.rglob("*") if p.is_file())):
-        recorded = interactions(path)
-        if not recorded:
-            continue
-        store = Store.open(tmp_path / f"{n}.db")
-        try:
-            store.insert_many([(i, exact_key(i.request)) for i in recorded])
-            engine = Engine(store)
-            for i in recorded:
-                match = engine.match(i.request)
-                assert match.kind is MatchKind.EXACT, f"{path}: {i.request!r}"
-                assert match.interaction is not None
-                assert match.interaction.response.status == i.response.status
-                assert match.interaction.response.body == i.response.body
-        finally:
-            store.close()
-        total += len(recorded)
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    total = replay_each_file(files, interactions, tmp_path)
     print(f"go-vcr/{folder}: {total} interactions replayed")
     assert total
 

@@ -16,16 +16,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.formats.corpus import CORPUS, corpus_files, is_malformed, require_corpus
+from tests.formats.corpus import (
+    CORPUS,
+    assert_sane,
+    corpus_files,
+    is_malformed,
+    replay_each_file,
+    require_corpus,
+)
 from virt import encoding
 from virt.formats import FORMATS, WRITERS, detect
 from virt.formats.base import ImportFormatError, Item, Skipped
 from virt.formats.har import READER, WRITER
 from virt.formats.mitmflows import READER as MITM_READER
-from virt.match.engine import Engine, MatchKind
 from virt.model import Interaction, Request, Response, header
-from virt.normalize import exact_key
-from virt.store import Store
 
 HAR = "har/mitmproxy__mitmproxy/test/mitmproxy/data"
 NO_ENTRIES = {"grafana__har-to-k6/example/page.har"}  # a log of pages only: nothing to import
@@ -70,17 +74,6 @@ def entry(
     }
 
 
-def assert_sane(interaction: Interaction) -> None:
-    req, resp = interaction.request, interaction.response
-    assert req.method and req.method == req.method.upper()
-    assert req.scheme in ("http", "https")
-    assert req.host
-    assert req.path.startswith("/")
-    assert 100 <= resp.status <= 599
-    assert interaction.source_format == "har"
-    assert interaction.source and Path(interaction.source).name
-
-
 # the corpus
 
 
@@ -101,13 +94,10 @@ def test_corpus_file_imports(path: Path | None) -> None:
         assert items == []
         return
     assert items, "a recording yields something"
-    got = [i for i in items if isinstance(i, Interaction)]
+    got = assert_sane(items, path, "har")
     skipped = [i for i in items if isinstance(i, Skipped)]
-    assert got or all(s.why for s in skipped)
     if not got:  # request-only files (har-to-k6) say why each entry was passed over
         assert all(s.why.startswith(("no response", "not HTTP")) for s in skipped)
-    for interaction in got:
-        assert_sane(interaction)
     assert READER.sniff(path)
 
 
@@ -121,24 +111,8 @@ def _folders() -> list[Any]:
 @pytest.mark.parametrize("folder", _folders())
 def test_corpus_replays_to_itself(folder: Path | None, tmp_path: Path) -> None:
     assert folder is not None, "the recording corpus is missing"
-    replayed = 0
-    for n, path in enumerate(sorted(p for p in folder.rglob("*") if p.is_file())):
-        if is_malformed(path):
-            continue
-        recorded = interactions(path)
-        store = Store.open(tmp_path / f"{n}.db")
-        try:
-            store.insert_many([(i, exact_key(i.request)) for i in recorded])
-            engine = Engine(store)
-            for original in recorded:
-                match = engine.match(original.request)
-                assert match.kind is MatchKind.EXACT, (path, original.request)
-                assert match.interaction is not None
-                assert match.interaction.response.status == original.response.status
-                assert match.interaction.response.body == original.response.body
-                replayed += 1
-        finally:
-            store.close()
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not is_malformed(p))
+    replayed = replay_each_file(files, interactions, tmp_path)
     print(f"har/{folder.name}: {replayed} interactions replayed")
     if folder.name != "grafana__har-to-k6":  # request-only HAR: nothing to replay
         assert replayed

@@ -14,13 +14,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.formats.corpus import CORPUS, corpus_files, require_corpus
+from tests.formats.corpus import (
+    CORPUS,
+    assert_sane,
+    corpus_files,
+    replay_each_file,
+    replay_in_process,
+    require_corpus,
+)
 from virt.formats import FORMATS, WRITERS, ImportFormatError, Skipped, detect, expand
 from virt.formats.hoverfly import READER, WRITER, inexact
-from virt.match.engine import Engine, MatchKind
 from virt.model import Headers, Interaction, Request, Response, header
-from virt.normalize import exact_key, query_pairs
-from virt.store import Store
+from virt.normalize import query_pairs
 
 ROOT = CORPUS / "hoverfly"
 JAVA = ROOT / "SpectoLabs__hoverfly-java/src/test/resources"
@@ -51,23 +56,6 @@ def pair(path: str = "/", status: int = 200, body: str = "", **request: Any) -> 
     return {"request": {**rq, **request}, "response": {"status": status, "body": body}}
 
 
-def replay_in_order(recorded: list[Interaction], db: Path) -> list[Interaction]:
-    """Store `recorded`, then ask the engine for each request in turn; what it answered."""
-    store = Store.open(db)
-    try:
-        store.insert_many([(i, exact_key(i.request)) for i in recorded])
-        engine = Engine(store)
-        answers = []
-        for interaction in recorded:
-            match = engine.match(interaction.request)
-            assert match.kind is MatchKind.EXACT, interaction.source
-            assert match.interaction is not None
-            answers.append(match.interaction)
-        return answers
-    finally:
-        store.close()
-
-
 def corpus_folders() -> list[Any]:
     if not ROOT.is_dir():
         return [pytest.param(None, id="hoverfly-corpus-missing")]
@@ -94,16 +82,7 @@ def test_corpus_file_imports(path: Path | None) -> None:
     assert path is not None
     items = list(READER.read(path))
     assert items
-    interactions = [i for i in items if isinstance(i, Interaction)]
-    if not interactions:
-        assert all(isinstance(i, Skipped) and i.why for i in items)
-    for i in interactions:
-        request = i.request
-        assert request.method and request.method == request.method.upper()
-        assert request.scheme in ("http", "https") and request.host
-        assert request.path.startswith("/")
-        assert 100 <= i.response.status <= 599
-        assert i.source == str(path) and i.source_format == "hoverfly"
+    assert_sane(items, path, "hoverfly")
     assert READER.sniff(path)
     found = detect(path)
     assert found is not None and found.name == "hoverfly"
@@ -120,14 +99,7 @@ def test_body_files_are_not_recordings() -> None:
 def test_corpus_folder_replays_itself(folder: Path | None, tmp_path: Path) -> None:
     require_corpus()
     assert folder is not None
-    count = 0
-    for n, path in enumerate(recordings_under(folder)):
-        recorded = interactions_of(path)
-        answers = replay_in_order(recorded, tmp_path / f"{n}.db")
-        for interaction, answer in zip(recorded, answers, strict=True):
-            assert answer.response.status == interaction.response.status
-            assert answer.response.body == interaction.response.body
-        count += len(recorded)
+    count = replay_each_file(recordings_under(folder), interactions_of, tmp_path)
     print(f"hoverfly/{folder.name}: {count} interactions replayed")
     assert count > 0
 
@@ -565,7 +537,7 @@ def test_repeated_requests_export_as_a_sequence_that_replays_in_order(tmp_path: 
         ({"sequence:1": "2"}, {"sequence:1": "3"}),
         ({"sequence:1": "3"}, None),
     ]
-    answers = replay_in_order(after, tmp_path / "replay.db")
+    answers = replay_in_process(tmp_path / "replay.db", after)
     assert [a.response.body for a in answers] == [b"pending", b"other", b"still pending", b"done"]
 
 

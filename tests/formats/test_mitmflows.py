@@ -15,15 +15,18 @@ from mitmproxy import flow, http
 from mitmproxy.io import FlowWriter, tnetstring
 from mitmproxy.test import tflow
 
-from tests.formats.corpus import CORPUS, corpus_files, require_corpus
+from tests.formats.corpus import (
+    CORPUS,
+    assert_sane,
+    corpus_files,
+    replay_each_file,
+    require_corpus,
+)
 from virt.formats import FORMATS, detect
 from virt.formats.base import ImportFormatError, Item, Skipped
 from virt.formats.mitmflows import READER
-from virt.match.engine import Engine, MatchKind
 from virt.mitm.convert import to_interaction
 from virt.model import Interaction, header
-from virt.normalize import exact_key
-from virt.store import Store
 
 DATA = "mitmproxy-flows/mitmproxy__mitmproxy/test/mitmproxy/data"
 
@@ -56,16 +59,9 @@ def test_corpus_file_imports(path: Path | None) -> None:
     assert path is not None, "the recording corpus is missing"
     items = read(path)
     assert items, "a dump yields something"
-    got = [i for i in items if isinstance(i, Interaction)]
     skipped = [i for i in items if isinstance(i, Skipped)]
     assert all(s.why.startswith(("no response", "not HTTP")) for s in skipped)
-    for interaction in got:
-        req, resp = interaction.request, interaction.response
-        assert req.method and req.scheme in ("http", "https") and req.host
-        assert req.path.startswith("/")
-        assert 100 <= resp.status <= 599
-        assert interaction.source == str(path)
-        assert interaction.source_format == "mitmproxy"
+    for interaction in assert_sane(items, path, "mitmproxy"):
         assert interaction.session == f"import:{path.name}"
     assert READER.sniff(path)
     assert detect(path) is READER
@@ -81,22 +77,8 @@ def _folders() -> list[Any]:
 @pytest.mark.parametrize("folder", _folders())
 def test_corpus_replays_to_itself(folder: Path | None, tmp_path: Path) -> None:
     assert folder is not None, "the recording corpus is missing"
-    replayed = 0
-    for n, path in enumerate(sorted(p for p in folder.rglob("*") if p.is_file())):
-        recorded = interactions(path)
-        store = Store.open(tmp_path / f"{n}.db")
-        try:
-            store.insert_many([(i, exact_key(i.request)) for i in recorded])
-            engine = Engine(store)
-            for original in recorded:
-                match = engine.match(original.request)
-                assert match.kind is MatchKind.EXACT, (path, original.request)
-                assert match.interaction is not None
-                assert match.interaction.response.status == original.response.status
-                assert match.interaction.response.body == original.response.body
-                replayed += 1
-        finally:
-            store.close()
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    replayed = replay_each_file(files, interactions, tmp_path)
     print(f"mitmproxy-flows/{folder.name}: {replayed} interactions replayed")
     assert replayed
 

@@ -16,14 +16,17 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.formats.corpus import CORPUS, corpus_files, require_corpus
+from tests.formats.corpus import (
+    CORPUS,
+    assert_sane,
+    corpus_files,
+    replay_in_process,
+    require_corpus,
+)
 from virt import encoding
 from virt.formats import FORMATS, ImportFormatError, Reader, Skipped, detect
 from virt.formats.vcr import READER, WRITER
-from virt.match.engine import Engine, MatchKind
 from virt.model import Headers, Interaction, Request, Response, header
-from virt.normalize import exact_key
-from virt.store import Store
 
 VCR_DIR = CORPUS / "vcr"
 OWN_FORMATS = ("vcr", "vcr-ruby", "betamax")
@@ -42,17 +45,7 @@ def check_corpus_file(reader: Reader, path: Path | None) -> None:
     assert path is not None
     items = list(reader.read(path))
     assert items, "a cassette yields at least one item"
-    interactions = [i for i in items if isinstance(i, Interaction)]
-    if not interactions:
-        assert all(isinstance(i, Skipped) and i.why for i in items)
-    for i in interactions:
-        request, response = i.request, i.response
-        assert request.method and request.method == request.method.upper()
-        assert request.scheme in ("http", "https")
-        assert request.host
-        assert request.path.startswith("/")
-        assert 100 <= response.status <= 599
-        assert i.source == str(path) and i.source_format == reader.name
+    assert_sane(items, path, reader.name)
     assert reader.sniff(path)
     found = detect(path)
     assert found is not None and found.name == reader.name
@@ -75,18 +68,7 @@ def self_replay(reader: Reader, folder: Path | None, db: Path) -> int:
     require_corpus()
     assert folder is not None
     recorded = [i for p in files_under(folder) for i in interactions_of(reader, p)]
-    store = Store.open(db)
-    try:
-        store.insert_many([(i, exact_key(i.request)) for i in recorded])
-        engine = Engine(store)
-        for n, interaction in enumerate(recorded):
-            match = engine.match(interaction.request)
-            assert match.kind is MatchKind.EXACT, (n, interaction.source, interaction.request)
-            assert match.interaction is not None
-            assert match.interaction.response.status == interaction.response.status
-            assert match.interaction.response.body == interaction.response.body
-    finally:
-        store.close()
+    replay_in_process(db, recorded)
     print(f"{reader.name}/{folder.name}: {len(recorded)} interactions replayed")
     return len(recorded)
 

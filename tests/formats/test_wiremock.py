@@ -16,13 +16,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.formats.corpus import CORPUS, corpus_files, require_corpus
+from tests.formats.corpus import (
+    CORPUS,
+    assert_sane,
+    corpus_files,
+    replay_in_process,
+    require_corpus,
+)
 from virt.formats import FORMATS, WRITERS, ImportFormatError, Skipped, detect, expand
 from virt.formats.wiremock import BODY_DIRS, READER, WRITER, inexact
-from virt.match.engine import Engine, MatchKind
 from virt.model import Headers, Interaction, Request, Response, header
-from virt.normalize import exact_key
-from virt.store import Store
 
 ROOT = CORPUS / "wiremock"
 HUB4J = ROOT / "hub4j__github-api/src/test/resources/org/kohsuke/github"
@@ -72,23 +75,6 @@ def stub(url: str = "/x", status: int = 200, **response: Any) -> dict[str, Any]:
     return {"request": {"url": url, "method": "GET"}, "response": {"status": status, **response}}
 
 
-def replay_in_order(recorded: list[Interaction], db: Path) -> list[Interaction]:
-    """Store `recorded`, then ask the engine for each request in turn; what it answered."""
-    store = Store.open(db)
-    try:
-        store.insert_many([(i, exact_key(i.request)) for i in recorded])
-        engine = Engine(store)
-        answers = []
-        for interaction in recorded:
-            match = engine.match(interaction.request)
-            assert match.kind is MatchKind.EXACT, interaction.source
-            assert match.interaction is not None
-            answers.append(match.interaction)
-        return answers
-    finally:
-        store.close()
-
-
 def test_reader_and_writer_are_registered() -> None:
     assert FORMATS["wiremock"] is READER
     assert WRITERS["wiremock"] is WRITER
@@ -113,11 +99,9 @@ def test_corpus_file_imports(path: Path | None) -> None:
         return
     (interaction,) = items
     assert isinstance(interaction, Interaction)
+    assert_sane(items, path, "wiremock")
     request = interaction.request
     assert (request.scheme, request.host, request.port) == ("http", "localhost", 80)
-    assert request.method == request.method.upper() and request.path.startswith("/")
-    assert 100 <= interaction.response.status <= 599
-    assert interaction.source == str(path) and interaction.source_format == "wiremock"
     assert READER.sniff(path)
     found = detect(path)
     assert found is not None and found.name == "wiremock"
@@ -136,10 +120,7 @@ def test_corpus_mapping_folder_replays_itself_in_order(folder: Path | None, tmp_
     assert folder is not None
     assert READER.sniff(folder) and READER.sniff(folder.parent)
     recorded = interactions_of(folder)
-    answers = replay_in_order(recorded, tmp_path / "replay.db")
-    for interaction, answer in zip(recorded, answers, strict=True):
-        assert answer.response.status == interaction.response.status
-        assert answer.response.body == interaction.response.body
+    replay_in_process(tmp_path / "replay.db", recorded)
     print(f"wiremock/{folder.relative_to(ROOT)}: {len(recorded)} interactions replayed")
 
 
@@ -181,7 +162,7 @@ def test_polled_requests_replay_their_recorded_sequence(tmp_path: Path) -> None:
         "11",
         "14",
     ]
-    answers = replay_in_order(users, tmp_path / "replay.db")
+    answers = replay_in_process(tmp_path / "replay.db", users)
     assert [a.source for a in answers] == [i.source for i in users]
 
 
@@ -569,7 +550,7 @@ def test_repeated_requests_export_as_a_scenario_that_replays_in_order(tmp_path: 
         (f"{name}-2", f"{name}-3"),
         (f"{name}-3", None),
     ]
-    answers = replay_in_order(after, tmp_path / "replay.db")
+    answers = replay_in_process(tmp_path / "replay.db", after)
     assert [a.response.body for a in answers] == [b"pending", b"other", b"still pending", b"done"]
 
 
