@@ -135,6 +135,14 @@ class Timings:
 
 
 @dataclass(frozen=True, slots=True)
+class Keys:
+    """The lookup keys of a request: exact (its bytes) and canonical (its meaning)."""
+
+    exact: str
+    canonical: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Interaction:
     """One recorded exchange. `id` is None until the store has written it."""
 

@@ -111,6 +111,8 @@ def serve(settings: ServeSettings) -> None:
         ca = ensure_ca(settings.confdir)
     store = _open_for_serving(settings.db, settings.passthrough)
     engine = Engine(store)
+    if not store.readonly and (filled := engine.backfill()):
+        log.info("indexed %d interactions recorded before canonical matching", filled)
     journal_writer = None
     if settings.journal:
         if store.readonly:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from virt import formats
 from virt.formats import ImportFormatError, Skipped
-from virt.model import Interaction
-from virt.normalize import exact_key
+from virt.model import Interaction, Keys
+from virt.normalize import keys
 from virt.store import Filter, Store
 
 BATCH = 500
@@ -89,15 +89,15 @@ def _batches(
     skipped: list[Problem],
     path: str,
     transform: Callable[[Interaction], Interaction] | None,
-) -> Iterator[list[tuple[Interaction, str]]]:
-    batch: list[tuple[Interaction, str]] = []
+) -> Iterator[list[tuple[Interaction, Keys]]]:
+    batch: list[tuple[Interaction, Keys]] = []
     for item in items:
         if isinstance(item, Skipped):
             skipped.append(Problem(path, item.where, item.why))
             continue
         if transform is not None:
             item = transform(item)
-        batch.append((item, exact_key(item.request)))
+        batch.append((item, keys(item.request)))
         if len(batch) >= BATCH:
             yield batch
             batch = []

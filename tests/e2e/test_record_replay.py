@@ -385,3 +385,18 @@ def test_two_fresh_servers_answer_the_same_requests_byte_identically(
     assert answers[0] == answers[1]
     assert all(a.startswith(b"HTTP/1.1 ") for a in answers[0])
     assert answers[0][6] != answers[0][8], "the polled job moved on between the requests"
+
+
+def test_json_sent_in_another_key_order_matches_fuzzily(
+    recording: Recording, server: tuple[int, int]
+) -> None:
+    port, _ = server
+    reordered = b'{\n  "tags": ["a", "b"],\n  "name": "Edsger"\n}'
+    r = httpx.post(
+        f"http://127.0.0.1:{port}/users",
+        content=reordered,
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 201
+    assert r.headers["x-virt-match"] == "fuzzy;score=1.00"
+    assert r.content == recording.seen[key("POST", "/users")].content

@@ -126,3 +126,40 @@ def test_origins_are_cached_until_a_new_one_is_learned(store: Store) -> None:
         Origin("http", "127.0.0.1", 8081),
         Origin("https", "api.example.com", 443),
     ]
+
+
+def test_a_drifted_request_matches_fuzzily_after_exact_fails(tmp_path: Path) -> None:
+    from virt.model import Interaction, Request, Response
+    from virt.normalize import keys
+
+    store = Store.open(tmp_path / "fuzzy.db")
+    headers = (("Content-Type", "application/json"),)
+    recorded = Request(
+        "POST", "https", "api.example.com", 443, "/jobs", "", headers, b'{"a":1,"b":2}'
+    )
+    store.insert(Interaction(recorded, Response(201, body=b"made")), keys(recorded))
+    engine = Engine(store)
+    drifted = Request(
+        "POST", "https", "api.example.com", 443, "/jobs", "", headers, b'{"b": 2, "a": 1}'
+    )
+    match = engine.match(drifted)
+    assert match.kind is MatchKind.FUZZY
+    assert match.header_value == "fuzzy;score=1.00"
+    assert match.interaction is not None and match.interaction.response.body == b"made"
+    assert engine.match(recorded).kind is MatchKind.EXACT
+
+
+def test_backfill_gives_old_rows_canonical_keys(tmp_path: Path) -> None:
+    from virt.model import Interaction, Request, Response
+    from virt.normalize import exact_key
+
+    store = Store.open(tmp_path / "old.db")
+    headers = (("Content-Type", "application/json"),)
+    old = Request("POST", "https", "h", 443, "/x", "", headers, b'{"a":1,"b":2}')
+    store.insert(Interaction(old, Response(200)), exact_key(old))  # as schema 2 wrote it
+    engine = Engine(store)
+    drifted = Request("POST", "https", "h", 443, "/x", "", headers, b'{"b":2,"a":1}')
+    assert engine.match(drifted).kind is MatchKind.MISS
+    assert engine.backfill() == 1
+    assert engine.match(drifted).kind is MatchKind.FUZZY
+    assert engine.backfill() == 0

@@ -112,10 +112,28 @@ def test_a_schema_1_database_is_migrated_and_its_rows_become_searchable(tmp_path
     conn = sqlite3.connect(db)
     tables.create(sqlite_utils.Database(conn))  # schema 1, as virt 0.1 wrote it
     old = make("/legacy", body=b"ancient words")
-    conn.execute(tables.INSERT_SQL, tables.to_row(old, exact_key(old.request), 1))
+    v1 = [c for c in tables.V1_COLUMNS if c != "id"]
+    row = tables.to_row(old, exact_key(old.request), 1)[: len(v1)]  # canonical_key came later
+    conn.execute(
+        f"INSERT INTO interactions ({', '.join(v1)}) VALUES ({', '.join('?' for _ in v1)})", row
+    )
     conn.commit()
     conn.close()
     store = Store.open(db)
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     assert ids(store.find(Filter(q="ancient"))) == [1]
     assert store.get(1) is not None
+
+
+def test_canonical_keys_are_stored_and_found(tmp_path: Path) -> None:
+    from virt.model import Keys
+
+    store = Store.open(tmp_path / "c.db")
+    i = make("/c")
+    store.insert(i, Keys(exact_key(i.request), "canon"))
+    store.insert(make("/d"), exact_key(make("/d").request))  # the exact key alone
+    assert store.canonical_ids("canon") == [1]
+    assert [x.id for x in store.without_canonical_key()] == [2]
+    store.set_canonical_keys([(2, "other")])
+    assert store.without_canonical_key() == []
+    assert store.canonical_ids("other") == [2]

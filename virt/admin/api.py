@@ -29,7 +29,7 @@ from virt.errors import StoreReadOnly, VirtError
 from virt.formats.base import request_from_url, response_from, with_body
 from virt.match.engine import Engine
 from virt.model import Interaction, iso_utc
-from virt.normalize import exact_key
+from virt.normalize import keys
 from virt.store import Filter, Store
 from virt.transfer import export, import_paths
 
@@ -139,7 +139,7 @@ def create_admin(engine: Engine, *, token: str | None = None) -> FastAPI:
     async def add_interaction(body: p.InteractionIn) -> p.InteractionOut:
         """Add a hand-written interaction; it answers requests at once."""
         interaction = replace(_from_payload(body), session=body.session)
-        written = store.insert(interaction, exact_key(interaction.request))
+        written = store.insert(interaction, keys(interaction.request))
         assert written.id is not None
         store.set_tags(written.id, body.tags)
         engine.changed()
@@ -157,7 +157,7 @@ def create_admin(engine: Engine, *, token: str | None = None) -> FastAPI:
             source=current.source,
             source_format=current.source_format,
         )
-        store.update(id, interaction, exact_key(interaction.request))
+        store.update(id, interaction, keys(interaction.request))
         store.set_tags(id, body.tags)
         engine.changed()
         return _out(_get(id))
@@ -168,7 +168,7 @@ def create_admin(engine: Engine, *, token: str | None = None) -> FastAPI:
         current = _get(id)
         patched = _patched(current, body)
         if patched != current:
-            store.update(id, patched, exact_key(patched.request))
+            store.update(id, patched, keys(patched.request))
         if body.tags is not None:
             store.set_tags(id, body.tags)
         engine.changed()

@@ -15,7 +15,7 @@ from virt.errors import StoreError
 from virt.mitm import REPLAYED
 from virt.mitm.convert import make_response, to_interaction
 from virt.model import Interaction
-from virt.normalize import exact_key
+from virt.normalize import keys
 from virt.store.writer import Writer
 
 log = logging.getLogger("virt.record")
@@ -66,7 +66,7 @@ class Recorder:
             return
         interaction = to_interaction(flow, self._session)
         try:
-            written = await self._writer.write(interaction, exact_key(interaction.request))
+            written = await self._writer.write(interaction, keys(interaction.request))
         except StoreError as e:
             log.error("not recorded: %s %s: %s", flow.request.method, flow.request.url, e)
             body = f"virt could not record this response: {e}\n".encode()

@@ -9,7 +9,7 @@ import httpx
 from virt import encoding
 from virt.config import UpstreamTrust
 from virt.model import HOP_BY_HOP, Interaction, Request, Response, Timings, header, iso_utc
-from virt.normalize import exact_key
+from virt.normalize import keys
 from virt.store.writer import Writer
 
 _NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length"}
@@ -62,7 +62,7 @@ class Forwarder:
             recorded_at=iso_utc(start),
             timings=Timings(start, start, response_start, end),
         )
-        return await self.writer.write(interaction, exact_key(request))
+        return await self.writer.write(interaction, keys(request))
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from virt.match.journal import Journal
 from virt.model import Interaction, Request
 from virt.normalize import exact_key
+from virt.normalize.canonical import canonical_key
 from virt.store import Origin, Store, Summary
 
 
@@ -16,6 +17,7 @@ class MatchKind(enum.StrEnum):
     """How a request was answered; sent as X-Virt-Match."""
 
     EXACT = "exact"
+    FUZZY = "fuzzy"
     PASSTHROUGH = "passthrough"
     MISS = "miss"
 
@@ -27,6 +29,15 @@ class Match:
     interaction: Interaction | None = None
     position: int = 0
     """Index of the chosen response within its recorded sequence."""
+    score: float = 1.0
+    """How close the recorded request is, 1.0 identical in meaning (fuzzy matches)."""
+
+    @property
+    def header_value(self) -> str:
+        """X-Virt-Match: exact | fuzzy;score=0.93 | passthrough | miss."""
+        if self.kind is MatchKind.FUZZY:
+            return f"fuzzy;score={self.score:.2f}"
+        return self.kind.value
 
 
 class Engine:
@@ -44,18 +55,40 @@ class Engine:
         self.journal = Journal()
 
     def match(self, request: Request) -> Match:
+        """The recording for `request`: the same bytes first (exact), else the same meaning
+        (fuzzy, score 1.0: JSON key order, form order, signed query parameters, multipart
+        boundary). Each is one index seek; nothing scans the recordings."""
         key = exact_key(request)
         ids = self.store.exact_ids(key)
-        if not ids:
-            return Match(MatchKind.MISS, key)
+        if ids:
+            return self._walk(MatchKind.EXACT, key, key, ids)
+        canonical = canonical_key(request)
+        ids = self.store.canonical_ids(canonical)
+        if ids:
+            return self._walk(MatchKind.FUZZY, key, "~" + canonical, ids)
+        return Match(MatchKind.MISS, key)
+
+    def _walk(self, kind: MatchKind, key: str, cursor: str, ids: list[int]) -> Match:
+        """The next response of a recorded sequence; after the last, the last again."""
         with self._lock:
-            position = self._cursors.get(key, 0)
-            self._cursors[key] = position + 1
-        chosen = ids[min(position, len(ids) - 1)]
-        interaction = self.store.get(chosen)
+            position = self._cursors.get(cursor, 0)
+            self._cursors[cursor] = position + 1
+        position = min(position, len(ids) - 1)
+        interaction = self.store.get(ids[position])
         if interaction is None:  # deleted between the two reads
             return Match(MatchKind.MISS, key)
-        return Match(MatchKind.EXACT, key, interaction, min(position, len(ids) - 1))
+        return Match(kind, key, interaction, position)
+
+    def backfill(self, batch: int = 1000) -> int:
+        """Give canonical keys to interactions stored without one (schema 2 and older);
+        returns how many. Needs a writable store."""
+        done = 0
+        while rows := self.store.without_canonical_key(batch):
+            self.store.set_canonical_keys(
+                [(i.id, canonical_key(i.request)) for i in rows if i.id is not None]
+            )
+            done += len(rows)
+        return done
 
     def reset(self) -> None:
         """Restart every recorded sequence from its first response."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import parse_qsl
 
-from virt.model import Request
+from virt.model import Keys, Request
 
 
 def query_pairs(query: str) -> tuple[tuple[str, str], ...]:
@@ -35,3 +35,10 @@ def exact_key(request: Request) -> str:
     h.update(b"\0")
     h.update(hashlib.sha256(request.body).digest())
     return h.hexdigest()[:32]
+
+
+def keys(request: Request) -> Keys:
+    """Both lookup keys of `request`, as the store indexes them."""
+    from virt.normalize.canonical import canonical_key
+
+    return Keys(exact_key(request), canonical_key(request))

@@ -52,7 +52,7 @@ def from_match(match: Match, method: str) -> Reply:
         if lname == "content-length" and method.upper() != "HEAD":
             value = str(len(body))
         headers.append((name, value))
-    headers.append((MATCH_HEADER, match.kind.value))
+    headers.append((MATCH_HEADER, match.header_value))
     headers.append((RECORDING_HEADER, str(interaction.id)))
     return Reply(
         status=resp.status,

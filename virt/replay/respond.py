@@ -47,11 +47,11 @@ async def _respond(
     engine: Engine, request: Request, forward: Forward | None
 ) -> tuple[Reply, MatchKind, int | None, str]:
     match = engine.match(request)
-    if match.kind is MatchKind.EXACT:
+    if match.kind in (MatchKind.EXACT, MatchKind.FUZZY):
         assert match.interaction is not None
         log.info(
             "%s %s %s -> #%s %d",
-            match.kind.value,
+            match.header_value,
             request.method,
             request.url,
             match.interaction.id,

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import sqlite_utils
 
 from virt.errors import NotADatabase, SchemaTooNew, StoreError, StoreReadOnly
-from virt.model import Interaction
+from virt.model import Interaction, Keys
 from virt.store import query, tables
 from virt.store.query import Filter
 from virt.store.tables import SCHEMA_VERSION
@@ -123,7 +123,7 @@ class Store:
 
     # writing
 
-    def insert_many(self, batch: Sequence[tuple[Interaction, str]]) -> list[tuple[int, int]]:
+    def insert_many(self, batch: Sequence[tuple[Interaction, str | Keys]]) -> list[tuple[int, int]]:
         """Write `(interaction, exact_key)` pairs in one transaction; returns (id, seq) for each.
 
         Each interaction's seq is set to the next number in its recording session.
@@ -152,11 +152,13 @@ class Store:
             raise _translate(e, self.path) from e
         return out
 
-    def insert(self, interaction: Interaction, exact_key: str) -> Interaction:
+    def insert(self, interaction: Interaction, exact_key: str | Keys) -> Interaction:
         ((id, seq),) = self.insert_many([(interaction, exact_key)])
         return interaction.with_id(id, seq)
 
-    def update(self, id: int, interaction: Interaction, exact_key: str) -> Interaction | None:
+    def update(
+        self, id: int, interaction: Interaction, exact_key: str | Keys
+    ) -> Interaction | None:
         """Replace interaction `id` (keeping its session and seq); None when there is none."""
         self._writable()
         existing = self.get(id)
@@ -255,6 +257,28 @@ class Store:
     def get(self, id: int) -> Interaction | None:
         rows = list(self.db.query("SELECT * FROM interactions WHERE id = ?", [id]))
         return tables.from_row(rows[0]) if rows else None
+
+    def canonical_ids(self, canonical_key: str) -> list[int]:
+        """Ids of the interactions with `canonical_key`, in recorded order."""
+        cur = self.db.execute(
+            "SELECT id FROM interactions WHERE canonical_key = ? ORDER BY id", [canonical_key]
+        )
+        return [r[0] for r in cur.fetchall()]
+
+    def without_canonical_key(self, limit: int = 1000) -> list[Interaction]:
+        """Interactions written before schema 3 (or by a caller that gave only the exact key)."""
+        rows = self.db.query(
+            "SELECT * FROM interactions WHERE canonical_key IS NULL ORDER BY id LIMIT ?", [limit]
+        )
+        return [tables.from_row(r) for r in rows]
+
+    def set_canonical_keys(self, pairs: Sequence[tuple[int, str]]) -> None:
+        self._writable()
+        with self._transaction() as conn:
+            conn.executemany(
+                "UPDATE interactions SET canonical_key = ? WHERE id = ?",
+                [(key, id) for id, key in pairs],
+            )
 
     def exact_ids(self, exact_key: str) -> list[int]:
         """Ids of the interactions with `exact_key`, in recorded order."""

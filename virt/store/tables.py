@@ -11,12 +11,12 @@ from typing import Any
 import orjson
 import sqlite_utils
 
-from virt.model import Headers, Interaction, Request, Response, Timings
+from virt.model import Headers, Interaction, Keys, Request, Response, Timings
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Stored in PRAGMA user_version. A database with a larger number was written by a newer virt."""
 
-INTERACTION_COLUMNS: dict[str, type] = {
+V1_COLUMNS: dict[str, type] = {
     "id": int,
     "session": str,
     "seq": int,
@@ -44,6 +44,9 @@ INTERACTION_COLUMNS: dict[str, type] = {
     "source_format": str,
     "exact_key": str,
 }
+INTERACTION_COLUMNS: dict[str, type] = {**V1_COLUMNS, "canonical_key": str}
+"""Every column of interactions at SCHEMA_VERSION (canonical_key came with schema 3)."""
+
 NOT_NULL = {
     "session",
     "seq",
@@ -71,7 +74,7 @@ INSERT_SQL = (
 def create(db: sqlite_utils.Database) -> None:
     """Create the tables of schema 1 in an empty database; MIGRATIONS take it from there."""
     db.create_table("meta", {"key": str, "value": str}, pk="key")
-    db.create_table("interactions", INTERACTION_COLUMNS, pk="id", not_null=NOT_NULL)
+    db.create_table("interactions", V1_COLUMNS, pk="id", not_null=NOT_NULL)
     table = db.table("interactions")
     # exact matching: one index seek returns the recorded sequence for a request, in order
     table.create_index(["exact_key", "id"], index_name="interactions_exact")
@@ -123,7 +126,16 @@ def _to_v2(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX interactions_recorded_at ON interactions (recorded_at)")
 
 
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _to_v2}
+def _to_v3(db: sqlite_utils.Database) -> None:
+    """Schema 3: canonical_key, so requests that drift (JSON key order, signed query
+    parameters, multipart boundaries) find their recording in one index seek. Existing rows
+    get their key from the engine when a writable server opens them (store never normalizes).
+    """
+    db.execute("ALTER TABLE interactions ADD COLUMN canonical_key TEXT")
+    db.execute("CREATE INDEX interactions_canonical ON interactions (canonical_key, id)")
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _to_v2, 2: _to_v3}
 """from-version -> step that brings a database to from-version + 1."""
 
 
@@ -135,8 +147,9 @@ def _headers(value: str) -> Headers:
     return tuple((str(k), str(v)) for k, v in orjson.loads(value))
 
 
-def to_row(interaction: Interaction, exact_key: str, seq: int) -> tuple[Any, ...]:
+def to_row(interaction: Interaction, key: str | Keys, seq: int) -> tuple[Any, ...]:
     """The INSERT_SQL parameters for `interaction`, numbered `seq` in its session."""
+    keys = Keys(key) if isinstance(key, str) else key
     req, resp, t = interaction.request, interaction.response, interaction.timings
     timings = None
     if t is not None:
@@ -173,7 +186,8 @@ def to_row(interaction: Interaction, exact_key: str, seq: int) -> tuple[Any, ...
         "duration_ms": t.duration_ms if t else None,
         "source": interaction.source,
         "source_format": interaction.source_format,
-        "exact_key": exact_key,
+        "exact_key": keys.exact,
+        "canonical_key": keys.canonical,
     }
     return tuple(values[c] for c in INSERT_COLUMNS)
 

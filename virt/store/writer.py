@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import cast
 
 from virt.errors import StoreError
-from virt.model import Interaction
+from virt.model import Interaction, Keys
 from virt.store import Store
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class Writer:
         self._thread.start()
         opened.result()  # raises the StoreError from opening, in the caller's thread
 
-    def submit(self, interaction: Interaction, exact_key: str) -> Future[Interaction]:
+    def submit(self, interaction: Interaction, exact_key: str | Keys) -> Future[Interaction]:
         """Queue `interaction`; the future resolves to it, with id and seq, once committed."""
         fut: Future[Interaction] = Future()
         with self._lock:
@@ -49,7 +49,7 @@ class Writer:
             self._queue.put((interaction, exact_key, fut))
         return fut
 
-    async def write(self, interaction: Interaction, exact_key: str) -> Interaction:
+    async def write(self, interaction: Interaction, exact_key: str | Keys) -> Interaction:
         """Write `interaction` and wait, without blocking the loop, until it is committed."""
         return await asyncio.wrap_future(self.submit(interaction, exact_key))
 
@@ -82,7 +82,7 @@ class Writer:
                 if _STOP in group:
                     stopping = True
                     group = [g for g in group if g is not _STOP]
-                items = cast(list[tuple[Interaction, str, Future[Interaction]]], group)
+                items = cast(list[tuple[Interaction, str | Keys, Future[Interaction]]], group)
                 for _, _, fut in items:
                     # A caller that gives up cancels its future (asyncio.wrap_future does); once
                     # running, it cannot be cancelled, so setting it cannot raise and kill this
@@ -94,7 +94,7 @@ class Writer:
             store.close()
 
     def _commit(
-        self, store: Store, group: list[tuple[Interaction, str, Future[Interaction]]]
+        self, store: Store, group: list[tuple[Interaction, str | Keys, Future[Interaction]]]
     ) -> None:
         try:
             ids = store.insert_many([(i, k) for i, k, _ in group])

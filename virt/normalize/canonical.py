@@ -1,0 +1,121 @@
+"""Canonical request forms: what stays the same when a client re-sends "the same" request.
+
+JSON is compared as data (key order, whitespace and number spelling do not matter), forms as
+sorted pairs, multipart by part names and content hashes (never the boundary), GraphQL by its
+normalised document and variables, XML canonicalised (C14N 2.0), anything else as bytes.
+Query strings are sorted multisets without the signing parameters that change on every call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import Any
+from urllib.parse import parse_qsl
+from xml.etree import ElementTree
+
+import orjson
+
+from virt.model import Request, header
+
+VOLATILE_QUERY = frozenset(
+    {
+        # AWS SigV4 presigned URLs, and SigV2
+        "x-amz-date",
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+        "signature",
+        "awsaccesskeyid",
+        # Google Cloud Storage signed URLs
+        "x-goog-date",
+        "x-goog-signature",
+        "x-goog-credential",
+    }
+)
+"""Query parameters whose values change on every signed request; their values are ignored."""
+
+_GRAPHQL_SPACE = re.compile(r"[\s,]+")
+
+
+def query_form(query: str) -> list[tuple[str, str]]:
+    """The query as sorted pairs, volatile parameters kept by name with their value blanked."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return sorted((k, "" if k.lower() in VOLATILE_QUERY else v) for k, v in pairs)
+
+
+def body_form(request: Request) -> bytes:
+    """A canonical byte form of the body, chosen by Content-Type (and a sniff for JSON)."""
+    body = request.body
+    if not body:
+        return b""
+    ctype = (header(request.headers, "content-type") or "").lower()
+    try:
+        if "multipart/" in ctype:
+            return _multipart(body, ctype)
+        if "application/x-www-form-urlencoded" in ctype:
+            text = body.decode("utf-8", "surrogateescape")
+            return orjson.dumps(sorted(parse_qsl(text, keep_blank_values=True)))
+        if "xml" in ctype:
+            return ElementTree.canonicalize(body.decode("utf-8"), strip_text=True).encode()
+        if "json" in ctype or "graphql" in ctype or body[:1] in (b"{", b"["):
+            return _json(orjson.loads(body))
+    except (ValueError, ElementTree.ParseError, UnicodeDecodeError, orjson.JSONDecodeError):
+        pass  # not what it claims: compare the bytes
+    return b"bytes:" + body
+
+
+def _json(value: Any) -> bytes:
+    return orjson.dumps(_normalise(value), option=orjson.OPT_SORT_KEYS)
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, dict):
+        graphql = isinstance(value.get("query"), str) and (
+            "variables" in value or "operationName" in value
+        )
+        out = {k: _normalise(v) for k, v in value.items()}
+        if graphql:
+            # a GraphQL document: commas and whitespace are insignificant between tokens
+            out["query"] = _GRAPHQL_SPACE.sub(" ", value["query"]).strip()
+            if out.get("variables") is None:
+                out.pop("variables", None)
+        return out
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)  # 1.0 and 1 are the same number
+    return value
+
+
+def _multipart(body: bytes, ctype: str) -> bytes:
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    if not message.is_multipart():
+        raise ValueError("not multipart")
+    parts = []
+    for part in message.iter_parts():
+        payload = part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
+        parts.append(
+            [
+                part.get_param("name", header="content-disposition") or "",
+                part.get_filename() or "",
+                hashlib.sha256(content).hexdigest(),
+            ]
+        )
+    return orjson.dumps(parts)
+
+
+def canonical_key(request: Request) -> str:
+    """A digest of the request's canonical form: equal for requests that differ only in drift."""
+    h = hashlib.sha256()
+    for part in (request.method.upper(), request.scheme.lower(), request.host.lower()):
+        h.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    h.update(f"{request.port}\0{request.path}\0".encode("utf-8", "surrogateescape"))
+    h.update(orjson.dumps(query_form(request.query)) + b"\0")
+    h.update(hashlib.sha256(body_form(request)).digest())
+    return h.hexdigest()[:32]
