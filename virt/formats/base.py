@@ -199,3 +199,23 @@ def with_body(request: Request, body: bytes, *, encoded: bool) -> Request:
         decoded, coding = encoding.decode_body(body, header(request.headers, "content-encoding"))
         return replace(request, body=decoded, encoding=coding)
     return replace(request, body=body)
+
+
+def in_coding(body: bytes, headers: Headers) -> bool:
+    """Whether `body` is still in the content coding its headers name: it decodes in it.
+
+    For formats that do not say whether they kept a body as sent or decoded.
+    """
+    coding = encoding.normalize_coding(header(headers, "content-encoding"))
+    if coding is None or not body:
+        return False
+    try:
+        encoding.decode(body, coding)
+    except encoding.CodingError:
+        return False
+    return True
+
+
+def oneline(e: BaseException) -> str:
+    """An exception's message on one line, for an ImportFormatError's `why`."""
+    return " ".join(str(e).split()) or type(e).__name__

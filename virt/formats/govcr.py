@@ -25,19 +25,20 @@ from typing import Any, ClassVar
 
 import yaml
 
-from virt import encoding
 from virt.formats.base import (
     ImportFormatError,
     Item,
     Skipped,
     head,
     headers_from,
+    in_coding,
     make_interaction,
+    oneline,
     request_from_url,
     response_from,
     with_body,
 )
-from virt.model import Headers, header
+from virt.model import Headers
 
 _SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
 
@@ -98,7 +99,7 @@ class GoVcrReader:
         try:
             data = yaml.load(raw, Loader=_Loader)  # _Loader is a SafeLoader
         except _YAML_ERRORS as e:
-            raise ImportFormatError(path, "", f"not valid YAML: {_oneline(e)}") from e
+            raise ImportFormatError(path, "", f"not valid YAML: {oneline(e)}") from e
         if not isinstance(data, dict):
             raise ImportFormatError(path, "", "expected a go-vcr cassette: version, interactions")
         version = data.get("version")
@@ -149,7 +150,7 @@ def _interaction(value: Any, where: str, path: Path) -> Item:
     except ValueError as e:
         raise ImportFormatError(path, f"{where}.request.url", str(e)) from e
     request_body = _body(req.get("body"), path, f"{where}.request.body")
-    request = with_body(request, request_body, encoded=_in_coding(request_body, request_headers))
+    request = with_body(request, request_body, encoded=in_coding(request_body, request_headers))
     request = replace(request, http_version=_proto(req.get("proto")))
 
     code, reason = _status(resp, path, f"{where}.response")
@@ -161,7 +162,7 @@ def _interaction(value: Any, where: str, path: Path) -> Item:
         code,
         response_headers,
         body,
-        encoded=_in_coding(body, response_headers),
+        encoded=in_coding(body, response_headers),
         reason=reason,
         http_version=_proto(resp.get("proto")),
     )
@@ -208,19 +209,3 @@ def _status(resp: dict[str, Any], path: Path, where: str) -> tuple[int, str]:
 
 def _proto(value: Any) -> str:
     return value if isinstance(value, str) and _PROTO.match(value) else "HTTP/1.1"
-
-
-def _in_coding(body: bytes, headers: Headers) -> bool:
-    """Whether `body` is still in the content coding its headers name: it decodes in it."""
-    coding = encoding.normalize_coding(header(headers, "content-encoding"))
-    if coding is None or not body:
-        return False
-    try:
-        encoding.decode(body, coding)
-    except encoding.CodingError:
-        return False
-    return True
-
-
-def _oneline(e: BaseException) -> str:
-    return " ".join(str(e).split()) or type(e).__name__

@@ -32,13 +32,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
-from virt import encoding
 from virt.formats.base import (
     ImportFormatError,
     Item,
     Skipped,
     head,
     headers_from,
+    in_coding,
     make_interaction,
     request_from_url,
     response_from,
@@ -162,7 +162,7 @@ def _entry(value: Any, where: str, path: Path, recorded_at: str) -> Item:
         status,
         response_headers,
         response_body,
-        encoded=_in_coding(response_body, response_headers),
+        encoded=in_coding(response_body, response_headers),
         http_version=proto if isinstance(proto, str) and _PROTO.match(proto) else "HTTP/1.1",
     )
     request = replace(request, http_version=response.http_version)
@@ -238,15 +238,3 @@ def _initial_time(value: Any) -> str:
     if not 1970 <= moment.year <= 9999:
         return ""
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _in_coding(body: bytes, headers: Headers) -> bool:
-    """Whether `body` is still in the content coding its headers name: it decodes in it."""
-    coding = encoding.normalize_coding(header(headers, "content-encoding"))
-    if coding is None or not body:
-        return False
-    try:
-        encoding.decode(body, coding)
-    except encoding.CodingError:
-        return False
-    return True

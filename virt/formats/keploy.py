@@ -41,7 +41,9 @@ from virt.formats.base import (
     Item,
     Skipped,
     head,
+    in_coding,
     make_interaction,
+    oneline,
     request_from_url,
     response_from,
     with_body,
@@ -93,7 +95,7 @@ class KeployReader:
                 except StopIteration:
                     break
                 except _YAML_ERRORS as e:
-                    raise ImportFormatError(path, where, f"not valid YAML: {_oneline(e)}") from e
+                    raise ImportFormatError(path, where, f"not valid YAML: {oneline(e)}") from e
                 if doc is not None:
                     yield from _document(doc, where, path)
                 index += 1
@@ -143,7 +145,7 @@ def _document(doc: Any, where: str, path: Path) -> Iterator[Item]:
     except ValueError as e:
         raise ImportFormatError(path, f"{where}.spec.req.url", str(e)) from e
     request = replace(request, http_version=_http_version(req) or "HTTP/1.1")
-    if from_wire and _in_coding(request_body, request_headers):
+    if from_wire and in_coding(request_body, request_headers):
         request = with_body(request, request_body, encoded=True)
     else:  # decoded text, like the response bodies: the header's coding is re-applied on export
         coding = encoding.normalize_coding(header(request_headers, "content-encoding"))
@@ -267,12 +269,12 @@ def _response_body(
     """(body, whether it is the wire bytes still in its Content-Encoding)."""
     if resp.get("body_base64"):
         body = _base64(resp["body_base64"], path, f"{where}.body_base64")
-        return body, _in_coding(body, headers)
+        return body, in_coding(body, headers)
     value = resp.get("body")
     if isinstance(value, list):
         return _stream(value, headers).encode("utf-8", "surrogateescape"), False
     body = _text_or_bytes(value, path, f"{where}.body")
-    return body, isinstance(value, bytes) and _in_coding(body, headers)
+    return body, isinstance(value, bytes) and in_coding(body, headers)
 
 
 def _stream(chunks: list[Any], headers: Headers) -> str:
@@ -302,18 +304,6 @@ def _stream(chunks: list[Any], headers: Headers) -> str:
         if lines:
             frames.append("\n".join(lines) + "\n\n")
     return "".join(frames) if sse else "\n".join(frames)
-
-
-def _in_coding(body: bytes, headers: Headers) -> bool:
-    """Whether `body` is still in the content coding its headers name: it decodes in it."""
-    coding = encoding.normalize_coding(header(headers, "content-encoding"))
-    if coding is None or not body:
-        return False
-    try:
-        encoding.decode(body, coding)
-    except encoding.CodingError:
-        return False
-    return True
 
 
 def _http_version(side: dict[str, Any]) -> str:
@@ -348,7 +338,3 @@ def _iso_utc(value: Any) -> str:
     if moment.year <= 1:  # Go's zero time: Keploy had no timestamp
         return ""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _oneline(e: BaseException) -> str:
-    return " ".join(str(e).split()) or type(e).__name__

@@ -33,6 +33,7 @@ from virt.formats.base import (
     Skipped,
     head,
     headers_from,
+    in_coding,
     make_interaction,
     request_from_url,
     response_from,
@@ -158,11 +159,11 @@ def _response_body(
     if isinstance(value, str):
         if definition.get("responseIsBinary") is True:
             body = _hex(value, path, where)
-            return body, _in_coding(body, headers)
+            return body, in_coding(body, headers)
         return _utf8(value), False
     if coded and isinstance(value, list) and value and all(_is_hex(c) for c in value):
         body = b"".join(bytes.fromhex(c) for c in value)
-        return body, _in_coding(body, headers)
+        return body, in_coding(body, headers)
     length = _content_length(headers)
     spellings = [_json_bytes(value, style, path, where) for style in _STYLES]
     for body in spellings:
@@ -240,15 +241,3 @@ def _wrap(
         return opening + comma.join(items) + closing
     inner = "\n" + " " * (indent * (depth + 1))
     return opening + inner + ("," + inner).join(items) + "\n" + " " * (indent * depth) + closing
-
-
-def _in_coding(body: bytes, headers: Headers) -> bool:
-    """Whether `body` is still in the content coding its headers name: it decodes in it."""
-    coding = encoding.normalize_coding(header(headers, "content-encoding"))
-    if coding is None or not body:
-        return False
-    try:
-        encoding.decode(body, coding)
-    except encoding.CodingError:
-        return False
-    return True
