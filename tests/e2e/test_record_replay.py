@@ -400,3 +400,20 @@ def test_json_sent_in_another_key_order_matches_fuzzily(
     assert r.status_code == 201
     assert r.headers["x-virt-match"] == "fuzzy;score=1.00"
     assert r.content == recording.seen[key("POST", "/users")].content
+
+
+def test_two_sessions_polling_the_same_job_each_see_pending_pending_done(
+    recording: Recording, server: tuple[int, int], confdir: Path
+) -> None:
+    port, proxy_port = server
+    assert httpx.post(f"http://127.0.0.1:{port}/__virt/reset").status_code == 200
+    seen: dict[str, list[str]] = {"a": [], "b": []}
+    with httpx.Client(
+        proxy=f"http://127.0.0.1:{proxy_port}", verify=trusting(confdir / "mitmproxy-ca-cert.pem")
+    ) as via_proxy:
+        for _ in range(3):  # interleaved, one through each door
+            a = httpx.get(f"http://127.0.0.1:{port}/jobs/job-1", headers={"X-Virt-Session": "a"})
+            b = via_proxy.get(recording.origin + "/jobs/job-1", headers={"X-Virt-Session": "b"})
+            seen["a"].append(a.json()["state"])
+            seen["b"].append(b.json()["state"])
+    assert seen == {"a": ["pending", "pending", "done"], "b": ["pending", "pending", "done"]}

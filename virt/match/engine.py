@@ -54,18 +54,22 @@ class Engine:
         self._lock = threading.Lock()
         self.journal = Journal()
 
-    def match(self, request: Request) -> Match:
+    def match(self, request: Request, session: str = "") -> Match:
         """The recording for `request`: the same bytes first (exact), else the same meaning
         (fuzzy, score 1.0: JSON key order, form order, signed query parameters, multipart
-        boundary). Each is one index seek; nothing scans the recordings."""
+        boundary). Each is one index seek; nothing scans the recordings.
+
+        Sequences advance per `session` (a client's X-Virt-Session, else its address), so
+        parallel test workers polling the same job each see it from the start.
+        """
         key = exact_key(request)
         ids = self.store.exact_ids(key)
         if ids:
-            return self._walk(MatchKind.EXACT, key, key, ids)
+            return self._walk(MatchKind.EXACT, key, f"{session}\0{key}", ids)
         canonical = canonical_key(request)
         ids = self.store.canonical_ids(canonical)
         if ids:
-            return self._walk(MatchKind.FUZZY, key, "~" + canonical, ids)
+            return self._walk(MatchKind.FUZZY, key, f"{session}\0~{canonical}", ids)
         return Match(MatchKind.MISS, key)
 
     def _walk(self, kind: MatchKind, key: str, cursor: str, ids: list[int]) -> Match:

@@ -98,7 +98,8 @@ class ReplayApp:
             encoding=coding,
             http_version="HTTP/" + scope.get("http_version", "1.1"),
         )
-        return await respond(self.engine, request, self.forward)
+        client = scope.get("client") or ("", 0)
+        return await respond(self.engine, request, self.forward, "direct", str(client[0]))
 
 
 async def _read_body(receive: Any) -> bytes:

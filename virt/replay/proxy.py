@@ -22,7 +22,9 @@ class Responder:
         self.forward = forward
 
     async def request(self, flow: http.HTTPFlow) -> None:
-        reply = await respond(self.engine, to_request(flow.request), self.forward, "proxy")
+        peer = flow.client_conn.peername
+        client = str(peer[0]) if peer else ""
+        reply = await respond(self.engine, to_request(flow.request), self.forward, "proxy", client)
         headers = reply.headers
         if reply.chunked and flow.request.http_version == "HTTP/1.1":
             headers = (*headers, ("Transfer-Encoding", "chunked"))

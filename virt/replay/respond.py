@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from virt.match.engine import Engine, Match, MatchKind
-from virt.model import Interaction, Request
+from virt.model import Interaction, Request, header
 from virt.replay.miss import miss_reply
 from virt.replay.reply import Reply, from_match
 
@@ -16,8 +16,15 @@ Forward = Callable[[Request], Awaitable[Interaction]]
 """Sends a request to its real upstream and records the exchange (passthrough)."""
 
 
+SESSION_HEADER = "X-Virt-Session"
+
+
 async def respond(
-    engine: Engine, request: Request, forward: Forward | None, door: str = "direct"
+    engine: Engine,
+    request: Request,
+    forward: Forward | None,
+    door: str = "direct",
+    client: str = "",
 ) -> Reply:
     """The reply for `request`: its recording, else passthrough when enabled, else the miss.
 
@@ -26,7 +33,8 @@ async def respond(
     server goes on serving.
     """
     try:
-        reply, kind, interaction_id, why = await _respond(engine, request, forward)
+        session = header(request.headers, SESSION_HEADER) or client
+        reply, kind, interaction_id, why = await _respond(engine, request, forward, session)
     except Exception as e:
         log.exception("cannot answer %s %s", request.method, request.url)
         why = f"virt could not read its recordings: {e}"
@@ -44,9 +52,9 @@ async def respond(
 
 
 async def _respond(
-    engine: Engine, request: Request, forward: Forward | None
+    engine: Engine, request: Request, forward: Forward | None, session: str
 ) -> tuple[Reply, MatchKind, int | None, str]:
-    match = engine.match(request)
+    match = engine.match(request, session)
     if match.kind in (MatchKind.EXACT, MatchKind.FUZZY):
         assert match.interaction is not None
         log.info(
