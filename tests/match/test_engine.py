@@ -111,7 +111,8 @@ def test_nearest_lists_recordings_of_the_same_host_and_path(store: Store) -> Non
     job = record(store, JOB, b"x")
     record(store, Request("GET", "https", "elsewhere.example", 443, "/jobs/7"), b"x")
     near = Engine(store).nearest(Request("POST", "https", "api.example.com", 443, "/jobs/7"))
-    assert [s.id for s in near] == [job]
+    assert [s["id"] for s in near] == [job]
+    assert near[0]["diff"] == {"method": {"sent": "POST", "recorded": "GET"}}
 
 
 def test_origins_are_cached_until_a_new_one_is_learned(store: Store) -> None:
@@ -163,3 +164,26 @@ def test_backfill_gives_old_rows_canonical_keys(tmp_path: Path) -> None:
     assert engine.backfill() == 1
     assert engine.match(drifted).kind is MatchKind.FUZZY
     assert engine.backfill() == 0
+
+
+def test_a_miss_lists_the_nearest_recordings_with_what_differs(tmp_path: Path) -> None:
+    from virt.model import Interaction, Request, Response
+    from virt.normalize import keys
+
+    store = Store.open(tmp_path / "near.db")
+    json_ct = (("Content-Type", "application/json"),)
+    recorded = Request("POST", "https", "h", 443, "/orders", "page=1&sort=asc", json_ct, b'{"n":1}')
+    store.insert(Interaction(recorded, Response(201)), keys(recorded))
+    sent = Request("POST", "https", "h", 443, "/orders", "page=2&extra=x", json_ct, b'{"n":2}')
+    engine = Engine(store)
+    assert engine.match(sent).kind is MatchKind.MISS
+    (near,) = engine.nearest(sent)
+    assert near["id"] == 1
+    assert set(near["diff"]) == {"query", "body"}
+    assert near["diff"]["query"] == {
+        "missing": ["sort"],
+        "unexpected": ["extra"],
+        "different": ["page"],
+    }
+    assert near["diff"]["body"]["same_when_canonical"] is False
+    assert near["diff"]["body"]["recorded"] == '{"n":1}'

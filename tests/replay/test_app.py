@@ -218,6 +218,10 @@ def test_a_miss_answers_599_with_a_report_naming_the_request_and_the_nearest(
         "method": "GET",
         "url": "https://api.example.com/users/1",
         "status": 200,
+        "diff": {
+            "path": {"sent": "/users/3", "recorded": "/users/1"},
+            "query": {"missing": [], "unexpected": ["expand"], "different": []},
+        },
     }
     assert report["why"] and report["hint"]
 

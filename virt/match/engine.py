@@ -5,12 +5,14 @@ from __future__ import annotations
 import enum
 import threading
 from dataclasses import dataclass
+from typing import Any
 
+from virt.match import nearmiss
 from virt.match.journal import Journal
 from virt.model import Interaction, Request
 from virt.normalize import exact_key
 from virt.normalize.canonical import canonical_key
-from virt.store import Origin, Store, Summary
+from virt.store import Origin, Store
 
 
 class MatchKind(enum.StrEnum):
@@ -99,8 +101,17 @@ class Engine:
         with self._lock:
             self._cursors.clear()
 
-    def nearest(self, request: Request, limit: int = 5) -> list[Summary]:
-        return self.store.nearest(request.method, request.host, request.path, limit)
+    def nearest(self, request: Request, limit: int = 3) -> list[dict[str, Any]]:
+        """The recordings closest to `request` by method, host and path (an index seek, never a
+        scan), each with a field-by-field diff, for the miss report."""
+        out = []
+        for summary in self.store.nearest(request.method, request.host, request.path, limit):
+            recorded = self.store.get(summary.id)
+            entry: dict[str, Any] = summary.as_dict()
+            if recorded is not None:
+                entry["diff"] = nearmiss.diff(request, recorded.request)
+            out.append(entry)
+        return out
 
     def origins(self) -> list[Origin]:
         """Recorded upstreams, cached until `learned` is called."""

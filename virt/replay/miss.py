@@ -6,23 +6,25 @@ a test that sees it knows virt had no recording, never that the dependency said 
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 from virt.model import Request
 from virt.replay.reply import MATCH_HEADER, Reply
-from virt.store import Summary
 
 MISS_STATUS = 599
 MISS_REASON = "Virt Miss"
 
 
-def miss_reply(request: Request, nearest: list[Summary], why: str = "") -> Reply:
-    """The miss response for `request`, naming the nearest recordings by method, host and path."""
+def miss_reply(request: Request, nearest: list[dict[str, Any]], why: str = "") -> Reply:
+    """The miss response for `request`, naming the nearest recordings by method, host and path,
+    each with how it differs (its `diff`), like WireMock's near-miss report."""
     report = {
         "error": "virt: no recording matches this request",
         "why": _json_safe(why) or "no recorded request has this method, URL, query and body",
         "request": {"method": request.method, "url": _json_safe(request.url)},
-        "nearest": [s.as_dict() for s in nearest],
+        "nearest": nearest,
         "hint": "record this call (virt record, or virt serve --passthrough), "
         "or check the URL, query and body your client sends",
     }
