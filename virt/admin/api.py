@@ -337,17 +337,14 @@ def _patched(current: Interaction, patch: p.InteractionPatch) -> Interaction:
             request = replace(request, method=rp.method.upper())
         if rp.headers is not None:
             request = replace(request, headers=tuple(rp.headers))
-        if rp.body is not None or rp.body_base64 is not None:
-            request = with_body(request, _content(rp), encoded=False)
+        if (new_body := rp.content()) is not None:
+            request = with_body(request, new_body, encoded=False)
     if (sp := patch.response) is not None:
-        if sp.headers is not None or sp.body is not None or sp.body_base64 is not None:
+        new_body = sp.content()
+        if sp.headers is not None or new_body is not None:
             # a new body or new headers: the recorded wire bytes no longer apply
             headers = tuple(sp.headers) if sp.headers is not None else response.headers
-            body = (
-                _content(sp)
-                if (sp.body is not None or sp.body_base64 is not None)
-                else response.body
-            )
+            body = new_body if new_body is not None else response.body
             response = response_from(
                 response.status,
                 headers,
@@ -361,14 +358,6 @@ def _patched(current: Interaction, patch: p.InteractionPatch) -> Interaction:
         if sp.reason is not None:
             response = replace(response, reason=sp.reason)
     return replace(current, request=request, response=response)
-
-
-def _content(patch: p.RequestPatch | p.ResponsePatch) -> bytes:
-    import base64
-
-    if patch.body_base64 is not None:
-        return base64.b64decode(patch.body_base64)
-    return (patch.body or "").encode("utf-8")
 
 
 def _import_bytes(db: Path, data: bytes, filename: str, format: str | None) -> Any:

@@ -109,6 +109,12 @@ class _BodyPatch(BaseModel):
     _utf8 = field_validator("body")(_Body._utf8.__func__)  # type: ignore[attr-defined]
     _base64 = field_validator("body_base64")(_Body._base64.__func__)  # type: ignore[attr-defined]
 
+    def content(self) -> bytes | None:
+        """The new body's bytes, or None when the patch leaves the body as it is."""
+        if self.body_base64 is not None:
+            return base64.b64decode(self.body_base64)
+        return None if self.body is None else self.body.encode("utf-8")
+
 
 class RequestPatch(_BodyPatch):
     method: Annotated[str, Field(pattern=r"^[A-Za-z]{1,20}$")] | None = None
