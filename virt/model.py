@@ -136,10 +136,12 @@ class Timings:
 
 @dataclass(frozen=True, slots=True)
 class Keys:
-    """The lookup keys of a request: exact (its bytes) and canonical (its meaning)."""
+    """The lookup keys of a request: exact (its bytes), canonical (its meaning) and route
+    (method, origin and route template: its candidate group for fuzzy matching)."""
 
     exact: str
     canonical: str | None = None
+    route: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

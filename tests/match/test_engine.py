@@ -150,7 +150,7 @@ def test_a_drifted_request_matches_fuzzily_after_exact_fails(tmp_path: Path) -> 
     assert engine.match(recorded).kind is MatchKind.EXACT
 
 
-def test_backfill_gives_old_rows_canonical_keys(tmp_path: Path) -> None:
+def test_backfill_gives_old_rows_canonical_and_route_keys(tmp_path: Path) -> None:
     from virt.model import Interaction, Request, Response
     from virt.normalize import exact_key
 

@@ -213,6 +213,9 @@ def test_a_miss_answers_599_with_a_report_naming_the_request_and_the_nearest(
         "url": "https://api.example.com/users/3?expand=1",
     }
     assert [n["id"] for n in report["nearest"]][:1] == [near]
+    comparison = report["nearest"][0].pop("comparison")
+    assert comparison["differs"]["path[2]"] == {"sent": "3", "recorded": "1"}
+    assert comparison["score"] < 0.8
     assert report["nearest"][0] == {
         "id": near,
         "method": "GET",

@@ -120,20 +120,23 @@ def test_a_schema_1_database_is_migrated_and_its_rows_become_searchable(tmp_path
     conn.commit()
     conn.close()
     store = Store.open(db)
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     assert ids(store.find(Filter(q="ancient"))) == [1]
     assert store.get(1) is not None
 
 
-def test_canonical_keys_are_stored_and_found(tmp_path: Path) -> None:
+def test_canonical_and_route_keys_are_stored_and_found(tmp_path: Path) -> None:
     from virt.model import Keys
 
     store = Store.open(tmp_path / "c.db")
     i = make("/c")
-    store.insert(i, Keys(exact_key(i.request), "canon"))
+    store.insert(i, Keys(exact_key(i.request), "canon", "route"))
     store.insert(make("/d"), exact_key(make("/d").request))  # the exact key alone
     assert store.canonical_ids("canon") == [1]
-    assert [x.id for x in store.without_canonical_key()] == [2]
-    store.set_canonical_keys([(2, "other")])
-    assert store.without_canonical_key() == []
+    assert [id for id, _ in store.group("route", None, 10)] == [1]
+    assert [(id, r.path) for id, r in store.without_keys()] == [(2, "/d")]
+    store.set_keys([(2, Keys("ignored", "other", "route"))])
+    assert store.without_keys() == []
     assert store.canonical_ids("other") == [2]
+    assert [id for id, _ in store.group("route", "/d", 10)] == [2, 1]  # its own path first
+    assert [id for id, _ in store.group("route", "/d", 1)] == [2]

@@ -1,18 +1,32 @@
-"""Engine: picks the recording for a request and walks recorded sequences of repeated requests."""
+"""Engine: picks the recording for a request and walks recorded sequences of repeated requests.
+
+Three stages, each bounded by an index: the same bytes (exact), the same meaning (canonical
+key: JSON key order, form order, signed query parameters, multipart boundaries), then scoring
+within the request's candidate group (same method, origin and route template), where volatile,
+learned and ignored fields take no part and the best candidate above the threshold wins.
+"""
 
 from __future__ import annotations
 
 import enum
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from virt.match import nearmiss
+from virt.match import echo, nearmiss
 from virt.match.journal import Journal
+from virt.match.rules import Policy, Rules
+from virt.match.score import Comparison, Side, compare, ignored_names, learn_volatile, signature
 from virt.model import Interaction, Request
 from virt.normalize import exact_key
-from virt.normalize.canonical import canonical_key
+from virt.normalize.canonical import canonical_key, json_form
+from virt.normalize.fields import fields
+from virt.normalize.route import route_key
 from virt.store import Origin, Store
+
+MAX_CANDIDATES = 256
+"""Recordings scored per request at most: the request's own path first, then its route group."""
+_SIDE_CACHE = 20_000
 
 
 class MatchKind(enum.StrEnum):
@@ -33,6 +47,13 @@ class Match:
     """Index of the chosen response within its recorded sequence."""
     score: float = 1.0
     """How close the recorded request is, 1.0 identical in meaning (fuzzy matches)."""
+    comparison: Comparison | None = None
+    """The field-by-field comparison behind a scored match (or the best rejected candidate)."""
+    echoed: tuple[str, ...] = ()
+    """Request fields whose new values replaced the recorded ones in the response."""
+    rule: str | None = None
+    """The route rule that applied, if any."""
+    detail: dict[str, Any] = field(default_factory=dict)
 
     @property
     def header_value(self) -> str:
@@ -41,41 +62,107 @@ class Match:
             return f"fuzzy;score={self.score:.2f}"
         return self.kind.value
 
+    def explain(self) -> dict[str, Any]:
+        """What the journal keeps about how this match was made."""
+        out: dict[str, Any] = {}
+        if self.kind is MatchKind.FUZZY:
+            out["score"] = round(self.score, 4)
+        if self.comparison is not None:
+            out["comparison"] = self.comparison.as_dict()
+        if self.echoed:
+            out["echoed"] = list(self.echoed)
+        if self.rule:
+            out["rule"] = self.rule
+        return out
+
 
 class Engine:
     """Matches requests against one Store.
 
-    Repeated identical requests get the recorded responses in recorded order, then keep getting
-    the last one (a polled job: pending, pending, done, done, ...). Lookups are one index seek.
+    Repeated requests get the recorded responses in recorded order, then keep getting the last
+    one (a polled job: pending, pending, done, done, ...). No stage scans the recordings.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, rules: Rules | None = None) -> None:
         self.store = store
+        self.rules = rules or Rules()
         self._cursors: dict[str, int] = {}
         self._origins: list[Origin] | None = None
+        self._sides: dict[int, Side] = {}
+        self._learned: dict[str, frozenset[str]] = {}
         self._lock = threading.Lock()
         self.journal = Journal()
 
     def match(self, request: Request, session: str = "") -> Match:
-        """The recording for `request`: the same bytes first (exact), else the same meaning
-        (fuzzy, score 1.0: JSON key order, form order, signed query parameters, multipart
-        boundary). Each is one index seek; nothing scans the recordings.
+        """The recording for `request`, by the first stage that finds one.
 
         Sequences advance per `session` (a client's X-Virt-Session, else its address), so
         parallel test workers polling the same job each see it from the start.
         """
+        policy = self.rules.policy(request)
         key = exact_key(request)
-        ids = self.store.exact_ids(key)
+        sent = Side(fields(request), json_form(request))
+        ids = self._admitted(self.store.exact_ids(key), sent, policy)
         if ids:
-            return self._walk(MatchKind.EXACT, key, f"{session}\0{key}", ids)
+            return self._walk(MatchKind.EXACT, key, f"{session}\0{key}", ids, sent, policy)
         canonical = canonical_key(request)
-        ids = self.store.canonical_ids(canonical)
+        ids = self._admitted(self.store.canonical_ids(canonical), sent, policy)
         if ids:
-            return self._walk(MatchKind.FUZZY, key, f"{session}\0~{canonical}", ids)
-        return Match(MatchKind.MISS, key)
+            cursor = f"{session}\0~{canonical}"
+            return self._walk(MatchKind.FUZZY, key, cursor, ids, sent, policy)
+        return self._scored(request, key, session, sent, policy)
 
-    def _walk(self, kind: MatchKind, key: str, cursor: str, ids: list[int]) -> Match:
-        """The next response of a recorded sequence; after the last, the last again."""
+    def _admitted(self, ids: list[int], sent: Side, policy: Policy) -> list[int]:
+        """`ids` minus those a strict rule (require, matchers, body mode) rules out."""
+        if not ids or not policy.strict:
+            return ids
+        return [
+            i for i in ids if (side := self._side(i)) and compare(sent, side, policy).failed is None
+        ]
+
+    def _scored(
+        self, request: Request, key: str, session: str, sent: Side, policy: Policy
+    ) -> Match:
+        route = route_key(request)
+        group = self.store.group(route, request.path, MAX_CANDIDATES)
+        if not group:
+            return Match(MatchKind.MISS, key, rule=policy.rule)
+        learned = self._volatile(route)
+        scored: list[tuple[float, int, Comparison]] = []
+        sides: dict[int, Side] = {}
+        for id, recorded in group:
+            side = sides[id] = self._side(id, recorded) or Side({})
+            comparison = compare(sent, side, policy, learned)
+            scored.append((comparison.score if comparison.failed is None else -1.0, id, comparison))
+        if not scored:
+            return Match(MatchKind.MISS, key, rule=policy.rule)
+        score, best_id, best = min(scored, key=lambda s: (-s[0], s[1]))
+        if best.failed is not None or score < policy.threshold:
+            return Match(
+                MatchKind.MISS, key, score=max(score, 0.0), comparison=best, rule=policy.rule
+            )
+        best_side = sides[best_id]
+        skip = ignored_names(sent, best_side, policy, learned)
+        mark = signature(best_side, skip)
+        tied = sorted(
+            id for s, id, _ in scored if s == score and signature(sides[id], skip) == mark
+        )
+        cursor = f"{session}\0@{route}\0{mark}"
+        return self._walk(MatchKind.FUZZY, key, cursor, tied, sent, policy, score, best)
+
+    def _walk(
+        self,
+        kind: MatchKind,
+        key: str,
+        cursor: str,
+        ids: list[int],
+        sent: Side,
+        policy: Policy,
+        score: float = 1.0,
+        comparison: Comparison | None = None,
+    ) -> Match:
+        """The next response of a recorded sequence; after the last, the last again. The
+        request's new values are echoed where the recorded response repeated the old ones."""
         with self._lock:
             position = self._cursors.get(cursor, 0)
             self._cursors[cursor] = position + 1
@@ -83,16 +170,51 @@ class Engine:
         interaction = self.store.get(ids[position])
         if interaction is None:  # deleted between the two reads
             return Match(MatchKind.MISS, key)
-        return Match(kind, key, interaction, position)
+        recorded = self._side(ids[position], interaction.request)
+        echoed: list[str] = []
+        if recorded is not None:
+            interaction, echoed = echo.echo(interaction, sent.fields, recorded.fields)
+        return Match(
+            kind, key, interaction, position, score, comparison, tuple(echoed), policy.rule
+        )
+
+    def _side(self, id: int, request: Request | None = None) -> Side | None:
+        """The comparable fields of recording `id`, parsed once and cached."""
+        side = self._sides.get(id)
+        if side is not None:
+            return side
+        if request is None:
+            found = self.store.get(id)
+            if found is None:
+                return None
+            request = found.request
+        side = Side(fields(request), json_form(request))
+        if len(self._sides) >= _SIDE_CACHE:
+            self._sides.clear()
+        self._sides[id] = side
+        return side
+
+    def _volatile(self, route: str) -> frozenset[str]:
+        """Fields learned as volatile in a route group, from its first recordings."""
+        learned = self._learned.get(route)
+        if learned is None:
+            sample = self.store.group(route, None, 64)
+            sides = [s for id, r in sample if (s := self._side(id, r)) is not None]
+            learned = self._learned[route] = learn_volatile(sides)
+        return learned
+
+    def learned_volatile(self, request: Request) -> list[str]:
+        """The field names learned as volatile in `request`'s route group (admin API)."""
+        return sorted(self._volatile(route_key(request)))
 
     def backfill(self, batch: int = 1000) -> int:
-        """Give canonical keys to interactions stored without one (schema 2 and older);
-        returns how many. Needs a writable store."""
+        """Give canonical and route keys to interactions stored without them (schema 3 and
+        older); returns how many. Needs a writable store."""
+        from virt.normalize import keys
+
         done = 0
-        while rows := self.store.without_canonical_key(batch):
-            self.store.set_canonical_keys(
-                [(i.id, canonical_key(i.request)) for i in rows if i.id is not None]
-            )
+        while rows := self.store.without_keys(batch):
+            self.store.set_keys([(id, keys(request)) for id, request in rows])
             done += len(rows)
         return done
 
@@ -105,23 +227,34 @@ class Engine:
         """The recordings closest to `request` by method, host and path (an index seek, never a
         scan), each with a field-by-field diff, for the miss report."""
         out = []
+        policy = self.rules.policy(request)
+        sent = Side(fields(request), json_form(request))
         for summary in self.store.nearest(request.method, request.host, request.path, limit):
             recorded = self.store.get(summary.id)
             entry: dict[str, Any] = summary.as_dict()
             if recorded is not None:
                 entry["diff"] = nearmiss.diff(request, recorded.request)
+                side = self._side(summary.id, recorded.request)
+                if side is not None:
+                    entry["comparison"] = compare(sent, side, policy).as_dict()
             out.append(entry)
         return out
 
     def origins(self) -> list[Origin]:
-        """Recorded upstreams, cached until `learned` is called."""
+        """Recorded upstreams, cached until `changed` is called."""
         if self._origins is None:
             self._origins = self.store.origins()
         return self._origins
 
+    def set_rules(self, rules: Rules) -> None:
+        """Replace the rules in force (admin API)."""
+        self.rules = rules
+
     def changed(self) -> None:
         """Recordings were edited, added or removed (admin API, import): drop cached views."""
         self._origins = None
+        self._sides = {}
+        self._learned = {}
 
     def learned(self, interaction: Interaction) -> None:
         """Note an interaction written while serving (passthrough), so it can answer from now on."""
@@ -130,3 +263,4 @@ class Engine:
         )
         if self._origins is not None and origin not in self._origins:
             self._origins = sorted([*self._origins, origin])
+        self._learned.pop(route_key(interaction.request), None)

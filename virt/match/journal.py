@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from virt.model import iso_utc
 
@@ -23,10 +24,12 @@ class Served:
     method: str
     url: str
     match: str
-    """exact | passthrough | miss (later: fuzzy, fallback)."""
+    """exact | fuzzy | passthrough | miss."""
     status: int
     interaction_id: int | None = None
     why: str = ""
+    explain: dict[str, Any] | None = None
+    """How the match was made: score, field-by-field comparison, echoed fields, rule."""
 
 
 class Journal:
@@ -51,6 +54,7 @@ class Journal:
         status: int,
         interaction_id: int | None = None,
         why: str = "",
+        explain: dict[str, Any] | None = None,
     ) -> Served:
         with self._lock:
             served = Served(
@@ -63,6 +67,7 @@ class Journal:
                 status,
                 interaction_id,
                 why,
+                explain or None,
             )
             self._entries.append(served)
             self._counts[match] += 1

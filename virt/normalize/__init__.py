@@ -38,7 +38,8 @@ def exact_key(request: Request) -> str:
 
 
 def keys(request: Request) -> Keys:
-    """Both lookup keys of `request`, as the store indexes them."""
+    """Every lookup key of `request`, as the store indexes them."""
     from virt.normalize.canonical import canonical_key
+    from virt.normalize.route import route_key
 
-    return Keys(exact_key(request), canonical_key(request))
+    return Keys(exact_key(request), canonical_key(request), route_key(request))

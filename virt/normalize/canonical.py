@@ -60,15 +60,34 @@ def body_form(request: Request) -> bytes:
             return orjson.dumps(sorted(parse_qsl(text, keep_blank_values=True)))
         if "xml" in ctype:
             return ElementTree.canonicalize(body.decode("utf-8"), strip_text=True).encode()
-        if "json" in ctype or "graphql" in ctype or body[:1] in (b"{", b"["):
-            return _json(orjson.loads(body))
-    except (ValueError, ElementTree.ParseError, UnicodeDecodeError, orjson.JSONDecodeError):
+    except (ValueError, ElementTree.ParseError, UnicodeDecodeError):
         pass  # not what it claims: compare the bytes
+    else:
+        data = json_form(request)
+        if data is not NOT_JSON:
+            return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
     return b"bytes:" + body
 
 
-def _json(value: Any) -> bytes:
-    return orjson.dumps(_normalise(value), option=orjson.OPT_SORT_KEYS)
+NOT_JSON: Any = object()
+"""What json_form returns for a body that is not JSON (None is JSON's null)."""
+
+
+def json_form(request: Request) -> Any:
+    """The body as normalised JSON data (GraphQL documents tidied, 1.0 read as 1), or NOT_JSON
+    when it is not JSON: by Content-Type, or by a sniff of its first byte."""
+    body = request.body
+    if not body:
+        return NOT_JSON
+    ctype = (header(request.headers, "content-type") or "").lower()
+    if "multipart/" in ctype or "x-www-form-urlencoded" in ctype or "xml" in ctype:
+        return NOT_JSON
+    if "json" in ctype or "graphql" in ctype or body[:1] in (b"{", b"["):
+        try:
+            return _normalise(orjson.loads(body))
+        except orjson.JSONDecodeError:
+            return NOT_JSON
+    return NOT_JSON
 
 
 def _normalise(value: Any) -> Any:

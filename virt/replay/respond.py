@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from virt.match.engine import Engine, Match, MatchKind
 from virt.model import Interaction, Request, header
@@ -34,11 +35,14 @@ async def respond(
     """
     try:
         session = header(request.headers, SESSION_HEADER) or client
-        reply, kind, interaction_id, why = await _respond(engine, request, forward, session)
+        reply, kind, interaction_id, why, explain = await _respond(
+            engine, request, forward, session
+        )
     except Exception as e:
         log.exception("cannot answer %s %s", request.method, request.url)
         why = f"virt could not read its recordings: {e}"
         reply, kind, interaction_id = miss_reply(request, [], why=why), MatchKind.MISS, None
+        explain = {}
     engine.journal.add(
         door=door,
         method=request.method,
@@ -47,13 +51,14 @@ async def respond(
         status=reply.status,
         interaction_id=interaction_id,
         why=why,
+        explain=explain,
     )
     return reply
 
 
 async def _respond(
     engine: Engine, request: Request, forward: Forward | None, session: str
-) -> tuple[Reply, MatchKind, int | None, str]:
+) -> tuple[Reply, MatchKind, int | None, str, dict[str, Any]]:
     match = engine.match(request, session)
     if match.kind in (MatchKind.EXACT, MatchKind.FUZZY):
         assert match.interaction is not None
@@ -65,17 +70,20 @@ async def _respond(
             match.interaction.id,
             match.interaction.response.status,
         )
-        return from_match(match, request.method), match.kind, match.interaction.id, ""
+        reply = from_match(match, request.method)
+        return reply, match.kind, match.interaction.id, "", match.explain()
     if forward is not None:
         try:
             recorded = await forward(request)
         except Exception as e:
             log.error("passthrough failed: %s %s: %s", request.method, request.url, e)
             why = f"passthrough failed: {e}"
-            return miss_reply(request, engine.nearest(request), why=why), MatchKind.MISS, None, why
+            reply = miss_reply(request, engine.nearest(request), why=why)
+            return reply, MatchKind.MISS, None, why, match.explain()
         engine.learned(recorded)
         log.info("passthrough %s %s -> recorded #%s", request.method, request.url, recorded.id)
         passed = Match(MatchKind.PASSTHROUGH, match.key, recorded)
-        return from_match(passed, request.method), passed.kind, recorded.id, ""
+        return from_match(passed, request.method), passed.kind, recorded.id, "", {}
     log.warning("miss %s %s", request.method, request.url)
-    return miss_reply(request, engine.nearest(request)), MatchKind.MISS, None, ""
+    reply = miss_reply(request, engine.nearest(request))
+    return reply, MatchKind.MISS, None, "", match.explain()

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import sqlite_utils
 
 from virt.errors import NotADatabase, SchemaTooNew, StoreError, StoreReadOnly
-from virt.model import Interaction, Keys
+from virt.model import Interaction, Keys, Request
 from virt.store import query, tables
 from virt.store.query import Filter
 from virt.store.tables import SCHEMA_VERSION
@@ -265,20 +265,44 @@ class Store:
         )
         return [r[0] for r in cur.fetchall()]
 
-    def without_canonical_key(self, limit: int = 1000) -> list[Interaction]:
-        """Interactions written before schema 3 (or by a caller that gave only the exact key)."""
+    def without_keys(self, limit: int = 1000) -> list[tuple[int, Request]]:
+        """Requests written before schema 4 (or by a caller that gave only the exact key), which
+        lack their canonical and route keys. One index seek: cheap when there are none."""
         rows = self.db.query(
-            "SELECT * FROM interactions WHERE canonical_key IS NULL ORDER BY id LIMIT ?", [limit]
+            f"SELECT {tables.REQUEST_SELECT} FROM interactions WHERE route_key IS NULL "
+            "ORDER BY id LIMIT ?",
+            [limit],
         )
-        return [tables.from_row(r) for r in rows]
+        return [(r["id"], tables.request_from_row(r)) for r in rows]
 
-    def set_canonical_keys(self, pairs: Sequence[tuple[int, str]]) -> None:
+    def set_keys(self, pairs: Sequence[tuple[int, Keys]]) -> None:
+        """Store the canonical and route keys of existing interactions."""
         self._writable()
         with self._transaction() as conn:
             conn.executemany(
-                "UPDATE interactions SET canonical_key = ? WHERE id = ?",
-                [(key, id) for id, key in pairs],
+                "UPDATE interactions SET canonical_key = ?, route_key = ? WHERE id = ?",
+                [(keys.canonical, keys.route, id) for id, keys in pairs],
             )
+
+    def group(self, route_key: str, path: str | None, limit: int) -> list[tuple[int, Request]]:
+        """The requests of one candidate group (same method, origin and route template), in
+        recorded order: those with exactly `path` (if given) first, then the rest, at most
+        `limit`.
+
+        Two index seeks; response bodies are left on disk.
+        """
+        out: dict[int, Request] = {}
+        sql = f"SELECT {tables.REQUEST_SELECT} FROM interactions WHERE route_key = ?"
+        queries: list[tuple[str, list[Any]]] = [(sql + " ORDER BY id LIMIT ?", [route_key, limit])]
+        if path is not None and _is_utf8(path):
+            queries.insert(0, (sql + " AND path = ? ORDER BY id LIMIT ?", [route_key, path, limit]))
+        for text, params in queries:
+            for row in self.db.query(text, params):
+                if len(out) >= limit:
+                    break
+                if row["id"] not in out:
+                    out[row["id"]] = tables.request_from_row(row)
+        return list(out.items())
 
     def exact_ids(self, exact_key: str) -> list[int]:
         """Ids of the interactions with `exact_key`, in recorded order."""

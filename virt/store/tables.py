@@ -13,7 +13,7 @@ import sqlite_utils
 
 from virt.model import Headers, Interaction, Keys, Request, Response, Timings
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Stored in PRAGMA user_version. A database with a larger number was written by a newer virt."""
 
 V1_COLUMNS: dict[str, type] = {
@@ -44,8 +44,9 @@ V1_COLUMNS: dict[str, type] = {
     "source_format": str,
     "exact_key": str,
 }
-INTERACTION_COLUMNS: dict[str, type] = {**V1_COLUMNS, "canonical_key": str}
-"""Every column of interactions at SCHEMA_VERSION (canonical_key came with schema 3)."""
+INTERACTION_COLUMNS: dict[str, type] = {**V1_COLUMNS, "canonical_key": str, "route_key": str}
+"""Every column of interactions at SCHEMA_VERSION (canonical_key came with schema 3,
+route_key with schema 4)."""
 
 NOT_NULL = {
     "session",
@@ -135,7 +136,18 @@ def _to_v3(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX interactions_canonical ON interactions (canonical_key, id)")
 
 
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _to_v2, 2: _to_v3}
+def _to_v4(db: sqlite_utils.Database) -> None:
+    """Schema 4: route_key (method, origin and route template), so fuzzy matching scores only a
+    request's candidate group. Existing rows get it with their canonical key on open."""
+    db.execute("ALTER TABLE interactions ADD COLUMN route_key TEXT")
+    db.execute("CREATE INDEX interactions_route_key ON interactions (route_key, id)")
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
+    1: _to_v2,
+    2: _to_v3,
+    3: _to_v4,
+}
 """from-version -> step that brings a database to from-version + 1."""
 
 
@@ -188,8 +200,32 @@ def to_row(interaction: Interaction, key: str | Keys, seq: int) -> tuple[Any, ..
         "source_format": interaction.source_format,
         "exact_key": keys.exact,
         "canonical_key": keys.canonical,
+        "route_key": keys.route,
     }
     return tuple(values[c] for c in INSERT_COLUMNS)
+
+
+REQUEST_SELECT = (
+    "id, method, scheme, host, port, path, query, request_headers, request_body, "
+    "request_encoding, request_http_version"
+)
+"""The columns request_from_row needs: a request without its response."""
+
+
+def request_from_row(row: dict[str, Any]) -> Request:
+    """The Request stored in `row` (REQUEST_SELECT columns, or every column)."""
+    return Request(
+        method=row["method"],
+        scheme=row["scheme"],
+        host=row["host"],
+        port=row["port"],
+        path=row["path"],
+        query=row["query"],
+        headers=_headers(row["request_headers"]),
+        body=bytes(row["request_body"]),
+        encoding=row["request_encoding"],
+        http_version=row["request_http_version"] or "HTTP/1.1",
+    )
 
 
 def from_row(row: dict[str, Any]) -> Interaction:
@@ -203,18 +239,7 @@ def from_row(row: dict[str, Any]) -> Interaction:
         timings=Timings(**t) if t else None,
         source=row["source"],
         source_format=row["source_format"],
-        request=Request(
-            method=row["method"],
-            scheme=row["scheme"],
-            host=row["host"],
-            port=row["port"],
-            path=row["path"],
-            query=row["query"],
-            headers=_headers(row["request_headers"]),
-            body=bytes(row["request_body"]),
-            encoding=row["request_encoding"],
-            http_version=row["request_http_version"] or "HTTP/1.1",
-        ),
+        request=request_from_row(row),
         response=Response(
             status=row["status"],
             reason=row["reason"] or "",

@@ -1,0 +1,263 @@
+"""Scored matching: candidate groups by route template, weighted field scores, thresholds,
+learned volatility, echoed values and ties, against a real Store."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from virt.match.engine import Engine, Match, MatchKind
+from virt.match.rules import Rules
+from virt.model import Headers, Interaction, Request, Response
+from virt.normalize import keys
+from virt.store import Store
+
+JSON = (("Content-Type", "application/json"),)
+API = ("https", "api.example.com", 443)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store.open(tmp_path / "rec.db")
+    yield s
+    s.close()
+
+
+def req(method: str, target: str, body: object = None, headers: Headers = ()) -> Request:
+    path, _, query = target.partition("?")
+    data = b"" if body is None else orjson.dumps(body)
+    return Request(method, *API, path, query, (*(JSON if data else ()), *headers), data)
+
+
+def record(store: Store, request: Request, body: object, headers: Headers = ()) -> int:
+    response = Response(200, headers=(*JSON, *headers), body=orjson.dumps(body))
+    written = store.insert(Interaction(request, response), keys(request))
+    assert written.id is not None
+    return written.id
+
+
+def answer(match: Match) -> object:
+    assert match.interaction is not None, match
+    return orjson.loads(match.interaction.response.body)
+
+
+def test_a_changed_generated_value_still_matches_with_a_score_below_one(store: Store) -> None:
+    ref = str(uuid.UUID(int=1))
+    record(store, req("POST", "/v1/payments", {"amount": 10, "client_ref": ref}), {"ok": 1})
+    sent = req("POST", "/v1/payments", {"amount": 10, "client_ref": str(uuid.uuid4())})
+    match = Engine(store).match(sent)
+    assert match.kind is MatchKind.FUZZY
+    assert 0.8 <= match.score < 1
+    assert match.header_value == f"fuzzy;score={match.score:.2f}"
+    assert match.comparison is not None
+    assert set(match.comparison.differs) == {"body:$.client_ref"}
+
+
+def test_a_different_resource_id_is_a_miss_that_says_how_close_it_came(store: Store) -> None:
+    record(store, req("GET", "/users/1"), {"name": "ada"})
+    match = Engine(store).match(req("GET", "/users/2"))
+    assert match.kind is MatchKind.MISS
+    assert match.comparison is not None
+    assert match.comparison.differs["path[2]"] == ("2", "1")
+    assert match.comparison.score < 0.8
+
+
+def test_a_different_meaningful_value_is_a_miss(store: Store) -> None:
+    record(store, req("POST", "/v1/quotes", {"plan": "gold", "seats": 5}), {"price": 50})
+    assert Engine(store).match(req("POST", "/v1/quotes", {"plan": "basic"})).kind is (
+        MatchKind.MISS
+    )
+
+
+def test_candidates_come_from_the_route_template_group_only(store: Store) -> None:
+    record(store, req("GET", "/orders/1234abcd9f/items?ts=1700000000"), {"items": []})
+    record(store, req("GET", "/orders/1234abcd9f/refunds?ts=1700000000"), {"refunds": []})
+    record(store, req("POST", "/orders/1234abcd9f/items?ts=1700000000"), {"created": True})
+    match = Engine(store).match(req("GET", "/orders/1234abcd9f/items?ts=1800000000"))
+    assert match.kind is MatchKind.FUZZY
+    assert answer(match) == {"items": []}
+    assert match.comparison is not None and set(match.comparison.groups) == {"path", "query"}
+    other = Engine(store).match(req("GET", "/orders/1234abcd9f/items?page=2"))
+    assert other.kind is MatchKind.MISS  # another page is another answer
+
+
+def test_nonces_learned_as_volatile_walk_the_recorded_sequence(store: Store) -> None:
+    for state in ("pending", "pending", "done"):
+        record(store, req("GET", f"/jobs/7?nonce={uuid.uuid4()}"), {"state": state})
+    engine = Engine(store)
+    new = req("GET", f"/jobs/7?nonce={uuid.uuid4()}")
+    seen = []
+    for _ in range(4):
+        match = engine.match(new, session="a")
+        assert match.kind is MatchKind.FUZZY and match.score == 1.0, match.comparison
+        seen.append(answer(match))
+    assert seen == [{"state": s} for s in ("pending", "pending", "done", "done")]
+    assert answer(engine.match(new, session="b")) == {"state": "pending"}
+    assert engine.learned_volatile(new) == ["query:nonce"]
+
+
+def test_values_that_change_meaning_are_not_learned_as_volatile(store: Store) -> None:
+    record(store, req("GET", "/search?page=1"), {"page": 1})
+    record(store, req("GET", "/search?page=2"), {"page": 2})
+    engine = Engine(store)
+    assert engine.learned_volatile(req("GET", "/search")) == []
+    assert engine.match(req("GET", "/search?page=3")).kind is MatchKind.MISS
+
+
+def test_ties_go_to_recording_order(store: Store) -> None:
+    first = record(store, req("POST", "/v1/notes", {"text": "a", "n": 1}), {"id": "first"})
+    record(store, req("POST", "/v1/notes", {"text": "a", "n": 2}), {"id": "second"})
+    sent = req("POST", "/v1/notes", {"text": "a", "n": 3})
+    loose = Rules.from_dict({"match": {"threshold": 0.5}})
+    engine = Engine(store, loose)
+    for _ in range(3):
+        match = engine.match(sent)
+        assert match.interaction is not None and match.interaction.id == first
+
+
+def test_an_idempotency_key_and_a_client_reference_are_echoed(store: Store) -> None:
+    old_key, old_ref = "idem-" + "1" * 16, str(uuid.UUID(int=7))
+    recorded = req(
+        "POST", "/v1/charges", {"amount": 5, "ref": old_ref}, (("Idempotency-Key", old_key),)
+    )
+    record(
+        store,
+        recorded,
+        {"id": "ch_1", "idempotency_key": old_key, "ref": old_ref, "amount": 5},
+        (("Idempotency-Key", old_key),),
+    )
+    new_key, new_ref = "idem-" + "2" * 16, str(uuid.uuid4())
+    sent = req(
+        "POST", "/v1/charges", {"ref": new_ref, "amount": 5}, (("Idempotency-Key", new_key),)
+    )
+    match = Engine(store).match(sent)
+    assert match.kind is MatchKind.FUZZY
+    assert answer(match) == {"id": "ch_1", "idempotency_key": new_key, "ref": new_ref, "amount": 5}
+    assert match.interaction is not None
+    assert ("Idempotency-Key", new_key) in match.interaction.response.headers
+    assert set(match.echoed) == {"body:$.ref", "header:idempotency-key"}
+
+
+def test_short_values_and_numbers_are_never_echoed(store: Store) -> None:
+    record(store, req("POST", "/v1/add", {"a": 1, "tag": "x"}), {"a": 1, "total": 1, "tag": "x"})
+    loose = Rules.from_dict({"match": {"threshold": 0.5}})
+    match = Engine(store, loose).match(req("POST", "/v1/add", {"a": 1, "tag": "y"}, ()))
+    assert match.kind is MatchKind.FUZZY
+    assert answer(match) == {"a": 1, "total": 1, "tag": "y"}  # whole JSON strings are safe
+    assert match.echoed == ("body:$.tag",)
+
+
+def test_route_rules_set_threshold_weights_and_ignored_fields(store: Store) -> None:
+    record(store, req("POST", "/v1/search", {"q": "shoes", "sent_at": "monday"}), {"hits": 3})
+    sent = req("POST", "/v1/search", {"q": "shoes", "sent_at": "tuesday"})
+    assert Engine(store).match(sent).kind is MatchKind.MISS  # half the body differs
+    loose = Rules.from_dict({"route": [{"path": "/v1/search", "threshold": 0.5}]})
+    assert Engine(store, loose).match(sent).kind is MatchKind.FUZZY
+    heavy_headers = Rules.from_dict({"route": [{"path": "/v1/*", "weights": {"headers": 6}}]})
+    assert Engine(store, heavy_headers).match(sent).kind is MatchKind.FUZZY
+    ignoring = Rules.from_dict(
+        {"route": [{"path": "/v1/search", "threshold": 0.95, "ignore": ["json:$.sent_at"]}]}
+    )
+    match = Engine(store, ignoring).match(sent)
+    assert (match.kind, match.score, match.rule) == (MatchKind.FUZZY, 1.0, "route[0]")
+
+
+def test_required_fields_and_matchers_rule_candidates_out_even_on_exact_hits(store: Store) -> None:
+    acme = req("GET", "/v1/me", headers=(("X-Tenant", "acme-1"),))
+    record(store, acme, {"tenant": "acme"})
+    other = req("GET", "/v1/me", headers=(("X-Tenant", "globex"),))
+    assert Engine(store).match(other).kind is MatchKind.EXACT  # headers are not in the key
+    required = Rules.from_dict({"route": [{"path": "/v1/me", "require": ["header:X-Tenant"]}]})
+    assert Engine(store, required).match(other).kind is MatchKind.MISS
+    assert Engine(store, required).match(acme).kind is MatchKind.EXACT
+    regex = Rules.from_dict(
+        {"route": [{"path": "/v1/me", "match": [{"field": "header:x-tenant", "regex": "^acme-"}]}]}
+    )
+    assert Engine(store, regex).match(other).kind is MatchKind.MISS
+    acme9 = req("GET", "/v1/me", headers=(("X-Tenant", "acme-9"),))
+    assert Engine(store, regex).match(acme9).kind is MatchKind.EXACT
+
+
+def test_jsonpath_equality_and_partial_bodies(store: Store) -> None:
+    body = {"user": {"id": 42, "name": "ada"}, "items": [1, 2]}
+    record(store, req("POST", "/v1/carts", body), {"cart": "c1"})
+    rules = Rules.from_dict(
+        {
+            "route": [
+                {
+                    "path": "/v1/carts",
+                    "body": "partial",
+                    "match": [{"field": "json:$.user.id", "equals": 42}],
+                }
+            ]
+        }
+    )
+    engine = Engine(store, rules)
+    extra = {**body, "coupon": "SPRING", "client": {"v": 3}}
+    match = engine.match(req("POST", "/v1/carts", extra))
+    assert (match.kind, answer(match)) == (MatchKind.FUZZY, {"cart": "c1"})
+    other_user = {**extra, "user": {"id": 7, "name": "ada"}}
+    assert engine.match(req("POST", "/v1/carts", other_user)).kind is MatchKind.MISS
+    fewer = {"user": body["user"]}
+    assert engine.match(req("POST", "/v1/carts", fewer)).kind is MatchKind.MISS
+
+
+def test_the_highest_priority_route_rule_applies(store: Store) -> None:
+    record(store, req("POST", "/v1/a/b", {"k": "v", "t": "1"}), {"r": 1})
+    rules = Rules.from_dict(
+        {
+            "route": [
+                {"name": "loose", "path": "/v1/**", "threshold": 0.1},
+                {"name": "tight", "path": "/v1/a/{x}", "threshold": 1.0, "priority": 5},
+            ]
+        }
+    )
+    match = Engine(store, rules).match(req("POST", "/v1/a/b", {"k": "v", "t": "2"}))
+    assert (match.kind, match.rule) == (MatchKind.MISS, "tight")
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        ({"match": {"threshold": 2}}, "match.threshold: expected a number from 0 to 1"),
+        ({"route": [{"path": "users"}]}, "route[0].path: 'users' must start with /"),
+        ({"route": [{"body": "loose"}]}, "route[0].body: expected one of"),
+        ({"route": [{"ignore": ["cookie:x"]}]}, "route[0].ignore[0]: 'cookie:x' is not a field"),
+        ({"route": [{"ignore": ["json:$[["]}]}, "route[0].ignore[0]: bad JSONPath"),
+        ({"route": [{"match": [{"field": "query:q", "regex": "("}]}]}, "route[0].match[0].regex"),
+        ({"route": [{"weights": {"cookies": 1}}]}, "route[0].weights: unknown group 'cookies'"),
+        ({"route": [{"treshold": 1}]}, "route[0]: unknown key 'treshold'"),
+        ({"route": {"path": "/x"}}, "route: expected an array of tables"),
+    ],
+)
+def test_bad_rules_name_the_key_that_is_wrong(rules: dict[str, object], message: str) -> None:
+    from virt.match.rules import RulesError
+
+    with pytest.raises(RulesError) as e:
+        Rules.from_dict(rules, "virt.toml")
+    assert f"virt.toml: {message}" in str(e.value)
+
+
+def test_rules_survive_a_round_trip_through_their_dict_form() -> None:
+    data = {
+        "match": {"threshold": 0.7, "weights": {"body": 6.0}, "ignore": ["header:x-debug"]},
+        "route": [
+            {
+                "name": "carts",
+                "method": "post",
+                "path": "/v1/carts/{id}",
+                "priority": 2,
+                "body": "partial",
+                "require": ["json:$.user.id"],
+                "match": [{"field": "header:x-tenant", "regex": "^a"}],
+            }
+        ],
+    }
+    rules = Rules.from_dict(data)
+    assert Rules.from_dict(rules.as_dict()).as_dict() == rules.as_dict()
+    assert rules.as_dict()["route"][0]["method"] == "POST"
+    assert rules.as_dict()["match"]["weights"]["body"] == 6.0

@@ -1,0 +1,202 @@
+"""Scoring: how close a recorded request is to a sent one, field by field, and why.
+
+Fields fall in four groups (path identifiers, query, headers, body). Within a group, each field
+earns 1 when both requests carry the same value, 0.75 when both carry different values of one
+generated kind (two uuids, two timestamps, two nonces), and 0 otherwise. A group's similarity is its
+mean; the score is the weighted mean of the groups present. Volatile headers, signing query
+parameters, fields learned as volatile and fields the rules ignore take no part. Required fields
+and matchers are hard conditions: a recording that fails one is no candidate at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from virt.match.rules import FieldRef, Policy
+from virt.normalize.canonical import NOT_JSON
+from virt.normalize.fields import Fields, generated_kind, is_volatile
+
+GENERATED_CREDIT = 0.75
+"""Credit for two different values of the same generated kind (two uuids, two timestamps)."""
+LEARN_SAMPLE = 64
+"""Recordings per route examined when learning which fields are volatile."""
+
+
+def group_of(name: str) -> str:
+    """The scoring group of a field name."""
+    if name.startswith("path["):
+        return "path"
+    if name.startswith("query:"):
+        return "query"
+    if name.startswith("header:"):
+        return "headers"
+    return "body"
+
+
+@dataclass(frozen=True, slots=True)
+class Side:
+    """One request as scoring sees it: its fields, and its JSON body data for JSONPath rules."""
+
+    fields: Fields
+    data: Any = NOT_JSON
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """The outcome of comparing a sent request with one recording."""
+
+    score: float
+    groups: Mapping[str, float] = field(default_factory=dict)
+    """Similarity per group present, 0 to 1."""
+    differs: Mapping[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    """Fields that count and differ: name -> (sent, recorded); None where absent."""
+    ignored: tuple[str, ...] = ()
+    failed: str | None = None
+    """The hard condition that ruled the recording out, if any."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """For the journal and the miss report."""
+        out: dict[str, Any] = {
+            "score": round(self.score, 4),
+            "groups": {g: round(s, 4) for g, s in self.groups.items()},
+            "differs": {
+                name: {"sent": _short(s), "recorded": _short(r)}
+                for name, (s, r) in sorted(self.differs.items())
+            },
+        }
+        if self.ignored:
+            out["ignored"] = list(self.ignored)
+        if self.failed:
+            out["failed"] = self.failed
+        return out
+
+
+def compare(
+    sent: Side, recorded: Side, policy: Policy, learned: Collection[str] = ()
+) -> Comparison:
+    """Score `recorded` against `sent` under `policy`, with `learned` volatile field names."""
+    a, b = sent.fields, recorded.fields
+    for ref in policy.require:
+        required = set(_names(ref, sent)) | set(_names(ref, recorded))
+        if not required:
+            return Comparison(0.0, failed=f"require {ref.text}: absent")
+        for name in sorted(required):
+            if a.get(name) != b.get(name):
+                return Comparison(0.0, failed=f"require {ref.text}: differs at {name}")
+    for matcher in policy.matchers:
+        sent_value = _value(matcher.ref, sent)
+        if not matcher.holds(sent_value, _value(matcher.ref, recorded)):
+            return Comparison(0.0, failed=f"match {matcher.ref.text}: {_short(sent_value)}")
+    skip = ignored_names(sent, recorded, policy, learned)
+    body_names = [n for n in b if group_of(n) == "body" and n not in skip]
+    if policy.body == "exact" and any(
+        a.get(n) != b.get(n) for n in {*body_names, *(n for n in _body(a) if n not in skip)}
+    ):
+        return Comparison(0.0, failed="body: not the recorded body (rule body = exact)")
+    if policy.body == "partial" and any(a.get(n) != b.get(n) for n in body_names):
+        return Comparison(0.0, failed="body: lacks recorded fields (rule body = partial)")
+    totals: dict[str, list[float]] = {}
+    differs: dict[str, tuple[str | None, str | None]] = {}
+    names = b.keys() if policy.body == "partial" else a.keys() | b.keys()
+    extra = [n for n in a if policy.body == "partial" and group_of(n) != "body" and n not in b]
+    for name in itertools.chain(names, extra):
+        if name in skip:
+            continue
+        group = group_of(name)
+        if policy.body == "ignore" and group == "body":
+            continue
+        sent_value, recorded_value = a.get(name), b.get(name)
+        if sent_value == recorded_value:
+            credit = 1.0
+        else:
+            differs[name] = (sent_value, recorded_value)
+            generated = (
+                group != "path"
+                and sent_value is not None
+                and recorded_value is not None
+                and (kind := generated_kind(sent_value)) is not None
+                and kind == generated_kind(recorded_value)
+            )
+            credit = GENERATED_CREDIT if generated else 0.0
+        totals.setdefault(group, [0.0, 0.0])
+        totals[group][0] += credit
+        totals[group][1] += 1
+    groups = {g: got / n for g, (got, n) in totals.items()}
+    weight = sum(policy.weights.get(g, 0.0) for g in groups)
+    score = (
+        sum(policy.weights.get(g, 0.0) * s for g, s in groups.items()) / weight if weight else 1.0
+    )
+    return Comparison(score, groups, differs, tuple(sorted(skip & (a.keys() | b.keys()))))
+
+
+def ignored_names(
+    sent: Side, recorded: Side, policy: Policy, learned: Collection[str] = ()
+) -> set[str]:
+    """The field names that take no part: volatile by default, learned, or ignored by rule."""
+    names = {n for n in sent.fields.keys() | recorded.fields.keys() if is_volatile(n)}
+    names.update(n for n in learned if n in sent.fields or n in recorded.fields)
+    for ref in policy.ignore:
+        names.update(_names(ref, sent))
+        names.update(_names(ref, recorded))
+    return names
+
+
+def signature(side: Side, skip: Collection[str]) -> str:
+    """A digest of the fields that count: recordings with equal signatures are one group,
+    whose responses a repeated request walks in recorded order."""
+    h = hashlib.sha256()
+    for name in sorted(side.fields):
+        if name not in skip:
+            h.update(f"{name}\0{side.fields[name]}\0".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()[:24]
+
+
+def learn_volatile(sides: Sequence[Side]) -> frozenset[str]:
+    """Fields that differ across otherwise equal recorded requests with generated-looking
+    values (uuids, timestamps, nonces): they change on every call, so they never count.
+
+    Path identifiers are never learned: a different id names a different resource.
+    """
+    learned: set[str] = set()
+    sample = sides[:LEARN_SAMPLE]
+    for x, y in itertools.combinations(sample, 2):
+        a, b = x.fields, y.fields
+        diff = [n for n in a.keys() | b.keys() if a.get(n) != b.get(n) and not is_volatile(n)]
+        if not diff or any(n.startswith("path[") for n in diff):
+            continue
+        if all(
+            (va := a.get(n)) is not None
+            and (vb := b.get(n)) is not None
+            and (kind := generated_kind(va)) is not None
+            and kind == generated_kind(vb)
+            for n in diff
+        ):
+            learned.update(diff)
+    return frozenset(learned)
+
+
+def _names(ref: FieldRef, side: Side) -> list[str]:
+    return ref.names(side.fields, side.data)
+
+
+def _value(ref: FieldRef, side: Side) -> str | None:
+    names = sorted(_names(ref, side))
+    if not names:
+        return None
+    if len(names) == 1:
+        return side.fields[names[0]]
+    return "\x1f".join(f"{n}={side.fields[n]}" for n in names)
+
+
+def _body(fields: Fields) -> list[str]:
+    return [n for n in fields if group_of(n) == "body"]
+
+
+def _short(value: str | None, limit: int = 80) -> str | None:
+    if value is None or len(value) <= limit:
+        return value
+    return value[: limit - 3] + "..."

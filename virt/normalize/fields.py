@@ -1,0 +1,212 @@
+"""Comparable fields of a request: what fuzzy matching scores, field by field.
+
+A request becomes a flat mapping from field names to canonical text values:
+
+- ``path[2]``: an identifier segment of the path (fixed segments belong to the route template);
+- ``query:page``: a query parameter, its values as a sorted multiset;
+- ``header:x-tenant``: a header; Authorization keeps only its scheme, Cookie only its names;
+- ``body:$.user.ids[0]``: a JSON leaf (GraphQL documents and variables included), as JSON text;
+- ``form:name``: a form-urlencoded field;
+- ``body``: any other body, as a digest of its canonical form (multipart, XML, bytes).
+
+Flat names make scoring, ignore rules, learned volatility, echoing and the journal's
+field-by-field comparison all speak the same language.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from virt.model import Request, header
+from virt.normalize.canonical import NOT_JSON, VOLATILE_QUERY, body_form, json_form
+from virt.normalize.route import is_param
+
+Fields = dict[str, str]
+
+VOLATILE_HEADERS = frozenset(
+    {
+        "date",
+        "user-agent",
+        "content-length",
+        "host",
+        "connection",
+        "keep-alive",
+        "accept-encoding",
+        "te",
+        "via",
+        "forwarded",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-forwarded-port",
+        "x-real-ip",
+        "proxy-authorization",
+        "proxy-connection",
+        "if-modified-since",
+        "if-unmodified-since",
+        "postman-token",
+        "x-virt-session",
+        # request ids and tracing
+        "x-request-id",
+        "request-id",
+        "x-correlation-id",
+        "correlation-id",
+        "x-amzn-trace-id",
+        "x-amz-request-id",
+        "traceparent",
+        "tracestate",
+        "baggage",
+        "b3",
+        "x-b3-traceid",
+        "x-b3-spanid",
+        "x-b3-parentspanid",
+        "x-b3-sampled",
+        "x-b3-flags",
+        "x-cloud-trace-context",
+        "sentry-trace",
+        "x-datadog-trace-id",
+        "x-datadog-parent-id",
+        "x-datadog-sampling-priority",
+        "x-datadog-origin",
+        # AWS SigV4 and SDK bookkeeping
+        "x-amz-date",
+        "x-amz-security-token",
+        "x-amz-content-sha256",
+        "amz-sdk-invocation-id",
+        "amz-sdk-request",
+        "x-amz-user-agent",
+        # retried POSTs carry a fresh key each run
+        "idempotency-key",
+        "x-idempotency-key",
+    }
+)
+"""Headers whose values never count in matching (listed in docs/matching.md). Authorization
+and Cookie count by scheme and cookie names only."""
+
+_TOKEN_LIKE = re.compile(r"[A-Za-z0-9+/=_.~-]{20,}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+_HEX = re.compile(r"[0-9a-f]{16,}", re.I)
+_EPOCH = re.compile(r"1[0-9]{9}(?:[0-9]{3})?(?:\.[0-9]+)?")
+_ISO_TIME = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def generated_kind(value: str) -> str | None:
+    """What kind of made-fresh-on-each-call value this reads as (uuid, hex, epoch, time,
+    token), or None. Such values differ between recording and replay without changing what
+    was asked."""
+    text = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
+    if _UUID.fullmatch(text):
+        return "uuid"
+    if _HEX.fullmatch(text):
+        return "hex"
+    if _EPOCH.fullmatch(text):
+        return "epoch"
+    if _ISO_TIME.fullmatch(text):
+        return "time"
+    if (
+        _TOKEN_LIKE.fullmatch(text) is not None
+        and any(c.isdigit() for c in text)
+        and any(c.isalpha() for c in text)
+    ):
+        return "token"
+    return None
+
+
+def looks_generated(value: str) -> bool:
+    """Whether a value reads as a uuid, a timestamp, a nonce or a digest."""
+    return generated_kind(value) is not None
+
+
+def json_path(parent: str, key: str | int) -> str:
+    """The flat name of a JSON child: `$.a`, `$['a b']`, `$.a[0]`."""
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    if _IDENT.fullmatch(key):
+        return f"{parent}.{key}"
+    return f"{parent}[{orjson.dumps(key).decode()}]"
+
+
+def json_leaves(value: Any, prefix: str = "$") -> Fields:
+    """Every leaf of a JSON value by its flat path; empty containers are leaves too."""
+    out: Fields = {}
+    stack: list[tuple[str, Any]] = [(prefix, value)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict) and node:
+            stack.extend((json_path(path, k), v) for k, v in node.items())
+        elif isinstance(node, list) and node:
+            stack.extend((json_path(path, i), v) for i, v in enumerate(node))
+        else:
+            out[path] = orjson.dumps(node).decode()
+    return out
+
+
+def fields(request: Request) -> Fields:
+    """The comparable fields of `request` (see the module docstring)."""
+    out: Fields = {}
+    for i, segment in enumerate(request.path.split("/")):
+        if segment and is_param(segment):
+            out[f"path[{i}]"] = segment
+    if request.query:
+        values: dict[str, list[str]] = {}
+        for name, value in parse_qsl(request.query, keep_blank_values=True):
+            values.setdefault(name, []).append(value)
+        for name, vals in values.items():
+            out[f"query:{name}"] = "\x1f".join(sorted(vals))
+    for name, value in request.headers:
+        lname = name.lower()
+        if lname == "authorization":
+            value = value.split(" ", 1)[0] if " " in value else "<credential>"
+        elif lname == "cookie":
+            value = "; ".join(sorted(c.split("=", 1)[0].strip() for c in value.split(";")))
+        key = f"header:{lname}"
+        out[key] = f"{out[key]}, {value}" if key in out else value
+    out.update(body_fields(request))
+    return out
+
+
+def body_fields(request: Request) -> Fields:
+    """The body's fields: JSON leaves, form fields, or one digest of its canonical form."""
+    if not request.body:
+        return {}
+    data = json_form(request)
+    if data is not NOT_JSON:
+        return {f"body:{k}": v for k, v in json_leaves(data).items()}
+    ctype = (header(request.headers, "content-type") or "").lower()
+    if "application/x-www-form-urlencoded" in ctype:
+        out: dict[str, list[str]] = {}
+        text = request.body.decode("utf-8", "surrogateescape")
+        for name, value in parse_qsl(text, keep_blank_values=True):
+            out.setdefault(f"form:{name}", []).append(value)
+        return {k: "\x1f".join(sorted(v)) for k, v in out.items()}
+    return {"body": hashlib.sha256(body_form(request)).hexdigest()[:32]}
+
+
+def is_volatile(name: str) -> bool:
+    """Whether field `name` never counts in matching by default (volatile headers, signing
+    query parameters)."""
+    if name.startswith("header:"):
+        return name[7:] in VOLATILE_HEADERS
+    if name.startswith("query:"):
+        return name[6:].lower() in VOLATILE_QUERY
+    return False
+
+
+__all__ = [
+    "VOLATILE_HEADERS",
+    "VOLATILE_QUERY",
+    "Fields",
+    "body_fields",
+    "fields",
+    "generated_kind",
+    "is_volatile",
+    "json_leaves",
+    "json_path",
+    "looks_generated",
+]
