@@ -1,11 +1,15 @@
-"""Settings read from the environment that several layers share."""
+"""Settings that several layers share: from the environment, and from virt.toml."""
 
 from __future__ import annotations
 
 import os
 import ssl
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from virt.errors import ConfigError
 
 CA_FILE_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 """Variables naming a CA bundle, in the order virt honours them (the first set one wins)."""
@@ -35,3 +39,46 @@ class UpstreamTrust:
         if self.ca_file is None and self.ca_dir is None:
             return True
         return ssl.create_default_context(cafile=self.ca_file, capath=self.ca_dir)
+
+
+CONFIG_FILE = "virt.toml"
+"""Read from the working directory when no --config is given and the file exists."""
+CONFIG_TABLES = frozenset({"match", "route"})
+"""Top-level tables of virt.toml (docs/matching.md)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigFile:
+    """Parsed virt.toml: `path` is None when there was none to read."""
+
+    path: Path | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def read_config(path: Path | None) -> ConfigFile:
+    """`path` (which must exist), else ./virt.toml when present, else an empty config.
+
+    Raises ConfigError naming the file, and the line and column of a TOML syntax error.
+    """
+    if path is None:
+        default = Path(CONFIG_FILE)
+        if not default.is_file():
+            return ConfigFile()
+        path = default
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError as e:
+        raise ConfigError(f"{path} does not exist", hint="pass --config PATH to virt.toml") from e
+    except IsADirectoryError as e:
+        raise ConfigError(f"{path} is a directory", hint="pass the virt.toml file itself") from e
+    except OSError as e:
+        raise ConfigError(f"cannot read {path}: {e.strerror}") from e
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path} is not valid TOML: {e}") from e
+    unknown = sorted(set(data) - CONFIG_TABLES)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown table {unknown[0]!r}; known: {', '.join(sorted(CONFIG_TABLES))}"
+        )
+    return ConfigFile(path, data)

@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 import uvicorn
 
 from virt.admin.api import create_admin
 from virt.capture.addon import Recorder, default_session
 from virt.capture.forward import Forwarder
+from virt.config import read_config
 from virt.errors import ConfigError, StoreReadOnly, UpstreamUnreachable
 from virt.match.engine import Engine
+from virt.match.rules import Rules
 from virt.mitm.master import (
     DEFAULT_CONFDIR,
     Proxy,
@@ -62,6 +65,8 @@ class ServeSettings:
     insecure: bool = False
     admin_token: str | None = None
     journal: bool = False
+    config: Path | None = None
+    """virt.toml; None reads ./virt.toml when it exists."""
 
 
 def record(settings: RecordSettings) -> None:
@@ -109,8 +114,15 @@ def serve(settings: ServeSettings) -> None:
     if settings.proxy_port is not None:
         check_port_free(settings.host, settings.proxy_port)
         ca = ensure_ca(settings.confdir)
+    config = read_config(settings.config)
+    rules = Rules.from_dict(
+        {k: v for k, v in config.data.items() if k in ("match", "route")},
+        str(config.path or "rules"),
+    )
+    if config.path is not None:
+        log.info("matching rules from %s: %d route rules", config.path, len(rules.routes))
     store = _open_for_serving(settings.db, settings.passthrough)
-    engine = Engine(store)
+    engine = Engine(store, rules)
     if not store.readonly and (filled := engine.backfill()):
         log.info("indexed %d interactions recorded before canonical matching", filled)
     journal_writer = None
@@ -130,7 +142,7 @@ def serve(settings: ServeSettings) -> None:
                 "match": served.match,
                 "interaction_id": served.interaction_id,
                 "status": served.status,
-                "detail": served.why or None,
+                "detail": _detail(served.why, served.explain),
             }
         )
     writer = Writer(settings.db) if settings.passthrough else None
@@ -143,7 +155,11 @@ def serve(settings: ServeSettings) -> None:
         app = ReplayApp(
             engine,
             Router(settings.routes, engine.origins),
-            admin=create_admin(engine, token=settings.admin_token),
+            admin=create_admin(
+                engine,
+                token=settings.admin_token,
+                rules_source=str(config.path) if config.path else None,
+            ),
             forward=forwarder,
         )
         server = _Uvicorn(
@@ -201,6 +217,12 @@ def serve(settings: ServeSettings) -> None:
         if journal_writer is not None:
             journal_writer.close()
         store.close()
+
+
+def _detail(why: str, explain: dict[str, Any] | None) -> str | None:
+    """The journal's detail column: JSON with why a request missed and how it matched."""
+    detail = {**({"why": why} if why else {}), **(explain or {})}
+    return orjson.dumps(detail).decode() if detail else None
 
 
 def _open_for_serving(db: Path, passthrough: bool) -> Store:

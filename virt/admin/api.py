@@ -28,6 +28,7 @@ from virt.admin import payloads as p
 from virt.errors import StoreReadOnly, VirtError
 from virt.formats.base import request_from_url, response_from, with_body
 from virt.match.engine import Engine
+from virt.match.rules import Rules
 from virt.model import Interaction, iso_utc
 from virt.normalize import keys
 from virt.store import Filter, Store
@@ -42,7 +43,9 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_admin(engine: Engine, *, token: str | None = None) -> FastAPI:
+def create_admin(
+    engine: Engine, *, token: str | None = None, rules_source: str | None = None
+) -> FastAPI:
     """The admin app. Routes keep the /__virt/ prefix: the replay app hands requests over as is.
 
     With a `token`, every route but health and ready requires `Authorization: Bearer <token>`.
@@ -210,6 +213,19 @@ def create_admin(engine: Engine, *, token: str | None = None) -> FastAPI:
             served=engine.journal.counts(),
             started=engine.journal.started,
         )
+
+    @guarded.get("/rules")
+    async def get_rules() -> p.RulesOut:
+        """The matching rules in force: thresholds, weights, ignored and required fields,
+        matchers and priorities per route (virt.toml's [match] and [[route]])."""
+        return p.RulesOut(source=rules_source, rules=engine.rules.as_dict())
+
+    @guarded.put("/rules", responses={400: {"model": p.Error}})
+    async def put_rules(body: dict[str, Any]) -> p.RulesOut:
+        """Replace the matching rules until the server stops (virt.toml is not rewritten).
+        The body has virt.toml's shape as JSON: {"match": {...}, "route": [{...}]}."""
+        engine.set_rules(Rules.from_dict(body, "body"))
+        return p.RulesOut(source="admin API", rules=engine.rules.as_dict())
 
     @guarded.post("/reset")
     async def reset() -> p.Reset:

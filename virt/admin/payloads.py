@@ -200,6 +200,10 @@ class ServedOut(BaseModel):
     status: int
     interaction_id: int | None
     why: str
+    explain: dict[str, Any] | None = Field(
+        description="How the match was made: score, the field-by-field comparison with the "
+        "chosen (or best rejected) recording, fields echoed into the response, the rule applied."
+    )
 
 
 class Journal(BaseModel):
@@ -225,6 +229,14 @@ class Stats(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "ready"]
     interactions: int
+
+
+class RulesOut(BaseModel):
+    source: str | None = Field(
+        description="Where the rules came from: a virt.toml path, 'admin API', or null for "
+        "the defaults."
+    )
+    rules: dict[str, Any] = Field(description="virt.toml's [match] and [[route]] as JSON.")
 
 
 class Reset(BaseModel):

@@ -40,3 +40,14 @@ def host_option(default: str = "127.0.0.1") -> Callable[[F], F]:
         envvar="VIRT_HOST",
         help="Address to listen on; 0.0.0.0 exposes virt to the network. Env: VIRT_HOST.",
     )
+
+
+def config_option(f: F) -> F:
+    return click.option(
+        "--config",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        envvar="VIRT_CONFIG",
+        help="Matching rules and settings (TOML; docs/matching.md). Default: ./virt.toml when it "
+        "exists. Env: VIRT_CONFIG.",
+    )(f)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from virt.cli import cli
-from virt.cli.options import confdir_option, db_option, host_option
+from virt.cli.options import confdir_option, config_option, db_option, host_option
 from virt.replay.routing import Route
 
 
@@ -60,6 +60,7 @@ from virt.replay.routing import Route
     help="Require Authorization: Bearer TOKEN on the admin API (/__virt/). Needed when --host "
     "is not a loopback address. Env: VIRT_ADMIN_TOKEN.",
 )
+@config_option
 @confdir_option
 def serve_command(
     db: Path,
@@ -72,6 +73,7 @@ def serve_command(
     insecure: bool,
     admin_token: str | None,
     journal: bool,
+    config: Path | None,
     confdir: Path,
 ) -> None:
     """Answer requests from the recordings in --db, never from the real dependencies.
@@ -99,5 +101,6 @@ def serve_command(
             insecure=insecure,
             admin_token=admin_token,
             journal=journal,
+            config=config,
         )
     )
