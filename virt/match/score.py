@@ -16,7 +16,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from virt.match.rules import FieldRef, Policy
+from virt.match.rules import GROUPS, FieldRef, Policy
 from virt.normalize.canonical import NOT_JSON
 from virt.normalize.fields import Fields, generated_kind, is_volatile
 
@@ -62,7 +62,7 @@ class Comparison:
         """For the journal and the miss report."""
         out: dict[str, Any] = {
             "score": round(self.score, 4),
-            "groups": {g: round(s, 4) for g, s in self.groups.items()},
+            "groups": {g: round(self.groups[g], 4) for g in GROUPS if g in self.groups},
             "differs": {
                 name: {"sent": _short(s), "recorded": _short(r)}
                 for name, (s, r) in sorted(self.differs.items())
@@ -125,7 +125,8 @@ def compare(
         totals.setdefault(group, [0.0, 0.0])
         totals[group][0] += credit
         totals[group][1] += 1
-    groups = {g: got / n for g, (got, n) in totals.items()}
+    # in a fixed order: the names came from a set, whose order varies between processes
+    groups = {g: totals[g][0] / totals[g][1] for g in GROUPS if g in totals}
     weight = sum(policy.weights.get(g, 0.0) for g in groups)
     score = (
         sum(policy.weights.get(g, 0.0) * s for g, s in groups.items()) / weight if weight else 1.0
