@@ -298,3 +298,40 @@ def test_import_then_export_over_the_api(tmp_path: Path) -> None:
         assert (await c.get("/__virt/export", params={"format": "nope"})).status_code == 422
 
     run(tmp_path / "a.db", body)
+
+
+def test_rules_can_be_read_and_replaced_while_serving(tmp_path: Path) -> None:
+    drifting = {
+        "request": {
+            "method": "POST",
+            "url": "https://api.example.com/v1/search",
+            "headers": [["Content-Type", "application/json"]],
+            "body": '{"q": "shoes", "sent": "monday"}',
+        },
+        "response": {"status": 200, "body": "hits"},
+    }
+
+    async def body(c: Client) -> None:
+        assert (await c.post("/__virt/interactions", json=drifting)).status_code == 201
+        shown = (await c.get("/__virt/rules")).json()
+        assert shown["source"] is None
+        assert shown["rules"]["match"]["threshold"] == 0.85
+        sent = {"q": "shoes", "sent": "tuesday"}
+        assert (await c.post("/v1/search", json=sent)).status_code == 599
+        rule = {"route": [{"name": "search", "path": "/v1/search", "ignore": ["json:$.sent"]}]}
+        put = await c.put("/__virt/rules", json=rule)
+        assert put.status_code == 200
+        assert put.json()["source"] == "admin API"
+        assert put.json()["rules"]["route"] == [{**rule["route"][0]}]
+        answered = await c.post("/v1/search", json=sent)
+        assert (answered.status_code, answered.content) == (200, b"hits")
+        assert answered.headers["x-virt-match"] == "fuzzy;score=1.00"
+        entry = (await c.get("/__virt/journal?limit=1")).json()["entries"][0]
+        assert entry["explain"]["rule"] == "search"
+        assert entry["explain"]["comparison"]["ignored"] == ["body:$.sent"]
+        bad = await c.put("/__virt/rules", json={"route": [{"path": "/x", "threshold": 3}]})
+        assert bad.status_code == 400
+        assert "body: route[0].threshold" in bad.json()["detail"]
+        assert (await c.get("/__virt/rules")).json()["rules"]["route"][0]["name"] == "search"
+
+    run(tmp_path / "rules.db", body)

@@ -23,7 +23,7 @@ from virt.normalize.fields import json_path
 
 GROUPS = ("path", "query", "headers", "body")
 DEFAULT_WEIGHTS: Mapping[str, float] = {"path": 3.0, "query": 2.0, "headers": 1.0, "body": 4.0}
-DEFAULT_THRESHOLD = 0.8
+DEFAULT_THRESHOLD = 0.85
 BODY_MODES = ("fuzzy", "exact", "partial", "ignore")
 _FIELD = re.compile(r"(header|query|form|json):(.+)", re.S)
 _SAME = object()

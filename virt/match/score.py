@@ -1,9 +1,10 @@
 """Scoring: how close a recorded request is to a sent one, field by field, and why.
 
 Fields fall in four groups (path identifiers, query, headers, body). Within a group, each field
-earns 1 when both requests carry the same value, 0.75 when both carry different values of one
+earns 1 when both requests carry the same value, 0.9 when both carry different values of one
 generated kind (two uuids, two timestamps, two nonces), and 0 otherwise. A group's similarity is its
-mean; the score is the weighted mean of the groups present. Volatile headers, signing query
+mean; the score is the weighted mean of the groups present. Headers the sent request adds to
+the recorded ones do not count: clients add their own. Volatile headers, signing query
 parameters, fields learned as volatile and fields the rules ignore take no part. Required fields
 and matchers are hard conditions: a recording that fails one is no candidate at all.
 """
@@ -20,7 +21,7 @@ from virt.match.rules import GROUPS, FieldRef, Policy
 from virt.normalize.canonical import NOT_JSON
 from virt.normalize.fields import Fields, generated_kind, is_volatile
 
-GENERATED_CREDIT = 0.75
+GENERATED_CREDIT = 0.9
 """Credit for two different values of the same generated kind (two uuids, two timestamps)."""
 LEARN_SAMPLE = 64
 """Recordings per route examined when learning which fields are volatile."""
@@ -55,6 +56,7 @@ class Comparison:
     differs: Mapping[str, tuple[str | None, str | None]] = field(default_factory=dict)
     """Fields that count and differ: name -> (sent, recorded); None where absent."""
     ignored: tuple[str, ...] = ()
+    """Fields that took no part by rule or because they were learned as volatile."""
     failed: str | None = None
     """The hard condition that ruled the recording out, if any."""
 
@@ -101,9 +103,10 @@ def compare(
         return Comparison(0.0, failed="body: lacks recorded fields (rule body = partial)")
     totals: dict[str, list[float]] = {}
     differs: dict[str, tuple[str | None, str | None]] = {}
-    names = b.keys() if policy.body == "partial" else a.keys() | b.keys()
-    extra = [n for n in a if policy.body == "partial" and group_of(n) != "body" and n not in b]
-    for name in itertools.chain(names, extra):
+    # what the sent request adds counts against it, except headers (clients add their own)
+    # and, under body = partial, body fields
+    extra = [n for n in a if n not in b and _extra_counts(group_of(n), policy)]
+    for name in itertools.chain(b, extra):
         if name in skip:
             continue
         group = group_of(name)
@@ -131,7 +134,9 @@ def compare(
     score = (
         sum(policy.weights.get(g, 0.0) * s for g, s in groups.items()) / weight if weight else 1.0
     )
-    return Comparison(score, groups, differs, tuple(sorted(skip & (a.keys() | b.keys()))))
+    # the volatile headers and signing parameters that never count go unsaid (docs list them)
+    ignored = tuple(sorted(n for n in skip if not is_volatile(n) and (n in a or n in b)))
+    return Comparison(score, groups, differs, ignored)
 
 
 def ignored_names(
@@ -191,6 +196,12 @@ def _value(ref: FieldRef, side: Side) -> str | None:
     if len(names) == 1:
         return side.fields[names[0]]
     return "\x1f".join(f"{n}={side.fields[n]}" for n in names)
+
+
+def _extra_counts(group: str, policy: Policy) -> bool:
+    if group == "headers":
+        return False
+    return group != "body" or policy.body != "partial"
 
 
 def _body(fields: Fields) -> list[str]:
