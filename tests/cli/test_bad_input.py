@@ -280,3 +280,42 @@ def test_serve_answers_from_a_database_on_a_read_only_mount(tmp_path: Path, virt
         assert snapshot(ro) == before
     assert (resp.status_code, resp.content) == (200, b"{}")
     assert "is read-only: serving it as is" in proc.output()
+
+
+@pytest.mark.parametrize(
+    ("text", "needles"),
+    [
+        ("[match\nthreshold = 0.9\n", ["virt.toml is not valid TOML", "line 1"]),
+        ("[matching]\nthreshold = 0.9\n", ["unknown table 'matching'"]),
+        ("[[route]]\npath = '/x'\nthreshold = 3\n", ["virt.toml: route[0].threshold"]),
+        ("[[route]]\nignore = ['cookie:sid']\n", ["route[0].ignore[0]", "is not a field"]),
+        ("[match]\nweights = { bodies = 2 }\n", ["match.weights: unknown group 'bodies'"]),
+    ],
+    ids=["syntax", "unknown-table", "threshold", "field", "weights"],
+)
+def test_serve_refuses_bad_rules_naming_where_they_are_wrong(
+    work: Path, confdir: Path, text: str, needles: list[str]
+) -> None:
+    db = make_virt_db(work / "rec.db")
+    (work / "virt.toml").write_text(text)
+    before = snapshot(work)
+    assert_refused(run(*db_args("serve", db, confdir), cwd=work), *needles)
+    assert snapshot(work) == before
+
+
+def test_serve_refuses_a_config_file_that_does_not_exist(work: Path, confdir: Path) -> None:
+    db = make_virt_db(work / "rec.db")
+    args = [*db_args("serve", db, confdir), "--config", str(work / "nope.toml")]
+    assert_refused(run(*args, cwd=work), "nope.toml does not exist")
+
+
+def test_serve_reads_virt_toml_from_its_working_directory(tmp_path: Path, virt: Virt) -> None:
+    db = make_virt_db(tmp_path / "rec.db")
+    (tmp_path / "virt.toml").write_text(
+        "[match]\nthreshold = 0.95\n\n[[route]]\nname = 'users'\npath = '/users/{id}'\n"
+    )
+    _, port, _ = virt.serve(db)
+    shown = httpx.get(f"http://127.0.0.1:{port}/__virt/rules").json()
+    assert shown["source"] == "virt.toml"
+    assert shown["rules"]["match"]["threshold"] == 0.95
+    assert shown["rules"]["route"] == [{"name": "users", "path": "/users/{id}"}]
