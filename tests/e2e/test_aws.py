@@ -1,0 +1,322 @@
+"""boto3 against a real moto server: S3 and DynamoDB recorded through `virt record`, moto switched
+off, then replayed later with other credentials, so every SigV4 signature and date is new."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import pytest
+import requests
+
+from tests.e2e.aws import (
+    BINARY,
+    OTHER_KEYS,
+    RECORDING_KEYS,
+    REPLAY_KEYS,
+    TABLE,
+    TEXT,
+    Keys,
+    Moto,
+    Sent,
+    amz_now,
+    clients,
+    dynamodb_calls,
+    outcome,
+    presign,
+    s3_calls,
+    virt_match,
+)
+from tests.helpers import PROXY_AND_CA_VARS, VirtProcess, clean_env, free_port, port_open, wait_for
+
+if TYPE_CHECKING:
+    from tests.conftest import Virt
+
+EXPIRES = 900
+"""Lifetime of the presigned URLs, in seconds."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_aws_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """boto3 sees no profile, config file, endpoint or proxy from the shell that runs pytest."""
+    missing = tmp_path_factory.mktemp("aws") / "none"
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if name.upper().startswith("AWS_") or name.upper() in PROXY_AND_CA_VARS:
+                mp.delenv(name)
+        mp.setenv("AWS_CONFIG_FILE", str(missing))
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(missing))
+        yield
+
+
+@dataclass
+class AwsRecording:
+    db: Path
+    origin: str
+    """moto's URL while recording; nothing listens there any more."""
+    names: list[str]
+    """The boto3 calls, in the order they were made and recorded (interaction ids 1, 2, ...)."""
+    outcomes: dict[str, dict[str, Any]]
+    sent: Sent
+    presigned: dict[str, str]
+    """Presigned GET URL by signature version ("s3v4", "s3"), each fetched once while recording."""
+    finished: str
+    """X-Amz-Date's spelling of the second the recording ended in."""
+
+    def interaction_id(self, url: str) -> int:
+        """The id of the interaction recorded for `url` (the presigned fetches)."""
+        with sqlite3.connect(self.db) as conn:
+            parts = urlsplit(url)
+            row = conn.execute(
+                "SELECT id FROM interactions WHERE path = ? AND query = ?",
+                (parts.path, parts.query),
+            ).fetchone()
+        return int(row[0])
+
+
+@pytest.fixture(scope="module")
+def aws_recording(
+    tmp_path_factory: pytest.TempPathFactory, confdir: Path, _no_aws_config: None
+) -> Iterator[AwsRecording]:
+    """S3 and DynamoDB calls and two presigned GETs recorded through the proxy; then moto is off."""
+    tmp = tmp_path_factory.mktemp("aws-recording")
+    db = tmp / "aws.db"
+    port = free_port()
+    proxy = f"http://127.0.0.1:{port}"
+    recorder = VirtProcess(
+        ["record", "--db", str(db), "--port", str(port), "--confdir", str(confdir)],
+        clean_env(),
+        tmp,
+    ).start(lambda: port_open(port))
+    moto = Moto(tmp / "moto.log")
+    try:
+        moto.start()
+        sent = Sent()
+        s3, dynamodb = clients(RECORDING_KEYS, moto.url, proxy, sent)
+        calls = s3_calls(s3) + dynamodb_calls(dynamodb)
+        responses = {name: call() for name, call in calls}
+        presigned = {v: presign(RECORDING_KEYS, moto.url, EXPIRES, v) for v in ("s3v4", "s3")}
+        fetched = {v: httpx.get(url, proxy=proxy) for v, url in presigned.items()}
+        finished = amz_now()
+    finally:
+        assert recorder.stop() == 0, recorder.output()
+        moto.stop()
+    assert not port_open(moto.port), "moto must be off during replay"
+    assert all(virt_match(r) == "" for r in responses.values())
+    for version, r in fetched.items():
+        assert (r.status_code, r.content) == (200, BINARY), f"{version}: {r.text[:300]}"
+    outcomes = {name: outcome(r) for name, r in responses.items()}
+    assert outcomes["GetObject text"]["Body"] == TEXT
+    assert outcomes["GetObject binary"]["Body"] == BINARY
+    assert [o["Key"] for o in outcomes["ListObjectsV2"]["Contents"]] == [
+        "blobs/all-bytes.bin",
+        "notes/hello.txt",
+    ]
+    assert len(outcomes["ListObjectsV2 after delete"]["Contents"]) == 1
+    assert outcomes["Query"]["Count"] == 2
+    assert outcomes["Scan"]["Count"] == 3
+    with sqlite3.connect(db) as conn:
+        (count,) = conn.execute("SELECT count(*) FROM interactions").fetchone()
+    assert count == len(calls) + len(presigned), recorder.output()
+    names = [name for name, _ in calls]
+    yield AwsRecording(db, moto.url, names, outcomes, sent, presigned, finished)
+
+
+class Tripwire:
+    """Listens where moto was and counts every connection made to it."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(16)
+        self.connections = 0
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        # shutdown wakes the blocked accept(); close alone would leave the port listening
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        self._thread.join(5)
+
+
+def journal(port: int) -> list[dict[str, Any]]:
+    """Everything the server answered since it started, oldest first."""
+    r = httpx.get(f"http://127.0.0.1:{port}/__virt/journal", params={"limit": 1000})
+    assert r.status_code == 200, r.text
+    return list(reversed(r.json()["entries"]))
+
+
+def later_than_recording(recording: AwsRecording) -> None:
+    """Wait until X-Amz-Date has moved past every date signed while recording."""
+    last = recording.finished
+    wait_for(lambda: amz_now() > last, timeout=5, what="the clock to pass " + last)
+
+
+def signature(headers: dict[str, str]) -> str:
+    return headers["Authorization"].rpartition("Signature=")[2]
+
+
+@pytest.mark.parametrize("door", ["proxy", "direct"])
+def test_boto3_s3_and_dynamodb_calls_replay_with_fresh_signatures_all_matched(
+    aws_recording: AwsRecording, virt: Virt, door: str
+) -> None:
+    _, port, proxy_port = virt.serve(aws_recording.db)
+    later_than_recording(aws_recording)
+    moto_port = int(aws_recording.origin.rpartition(":")[2])
+    tripwire = Tripwire(moto_port)
+    sent = Sent()
+    if door == "proxy":  # the client still names moto's address; the proxy door answers for it
+        s3, dynamodb = clients(
+            REPLAY_KEYS, aws_recording.origin, f"http://127.0.0.1:{proxy_port}", sent
+        )
+    else:  # endpoint_url is virt itself: the only recorded upstream is the one it stands for
+        s3, dynamodb = clients(REPLAY_KEYS, f"http://127.0.0.1:{port}", sent=sent)
+    try:
+        calls = s3_calls(s3) + dynamodb_calls(dynamodb)
+        responses = {name: call() for name, call in calls}
+    finally:
+        tripwire.close()
+
+    assert [name for name, _ in calls] == aws_recording.names
+    for name, response in responses.items():
+        assert outcome(response) == aws_recording.outcomes[name], name
+        assert virt_match(response).partition(";")[0] in ("exact", "fuzzy"), name
+
+    # every request was signed afresh: other key, other date, other signature
+    recorded = aws_recording.sent.requests
+    assert len(sent.requests) == len(recorded)
+    for (method, _, old), (new_method, _, new) in zip(recorded, sent.requests, strict=True):
+        assert new_method == method
+        assert new["X-Amz-Date"] > old["X-Amz-Date"]
+        assert signature(new) != signature(old)
+        assert RECORDING_KEYS.access_key in old["Authorization"]
+        assert REPLAY_KEYS.access_key in new["Authorization"]
+        assert new["X-Amz-Security-Token"] == REPLAY_KEYS.token
+        assert "X-Amz-Security-Token" not in old
+        assert new["amz-sdk-invocation-id"] != old["amz-sdk-invocation-id"]
+
+    # the journal: one entry per call, each answered by the recording of that very call
+    entries = journal(port)
+    assert [(e["door"], e["method"], e["status"]) for e in entries] == [
+        (door, method, outcome(r)["HTTPStatusCode"])
+        for (method, _, _), r in zip(sent.requests, responses.values(), strict=True)
+    ]
+    assert {e["match"] for e in entries} <= {"exact", "fuzzy"}, entries
+    assert [e["interaction_id"] for e in entries] == list(range(1, len(calls) + 1))
+    assert tripwire.connections == 0, "a request reached moto's address"
+
+
+@pytest.mark.parametrize("door", ["proxy", "direct"])
+def test_fresh_presigned_s3_url_is_matched_to_the_recorded_one(
+    aws_recording: AwsRecording, virt: Virt, door: str
+) -> None:
+    _, port, proxy_port = virt.serve(aws_recording.db)
+    later_than_recording(aws_recording)
+    recorded_url = aws_recording.presigned["s3v4"]
+    url = presign(OTHER_KEYS, aws_recording.origin, EXPIRES)
+    old, new = dict(parse_qsl(urlsplit(recorded_url).query)), dict(parse_qsl(urlsplit(url).query))
+    for param in ("X-Amz-Date", "X-Amz-Credential", "X-Amz-Signature"):
+        assert new[param] != old[param], param
+    if door == "proxy":
+        r = requests.get(url, proxies={"http": f"http://127.0.0.1:{proxy_port}"}, timeout=10)
+    else:
+        r = requests.get(urlsplit(url)._replace(netloc=f"127.0.0.1:{port}").geturl(), timeout=10)
+    assert r.status_code == 200, r.text
+    assert r.content == BINARY
+    assert r.headers["x-virt-match"].startswith("fuzzy;score=")
+    [entry] = journal(port)
+    assert (entry["door"], entry["match"]) == (door, "fuzzy")
+    assert entry["interaction_id"] == aws_recording.interaction_id(recorded_url)
+
+
+# Known gaps, each written as the behaviour issue #5 asks for. Not strict: the scoring of #5 may
+# close any of them, and then the XPASS line in the summary names the marker to drop.
+PRESIGNED_GAPS = [
+    pytest.param(
+        OTHER_KEYS,
+        EXPIRES * 2,
+        "s3v4",
+        id="another-X-Amz-Expires",
+        marks=pytest.mark.xfail(
+            strict=False,
+            raises=AssertionError,
+            reason="X-Amz-Expires is not among the volatile query parameters "
+            "(virt/normalize/canonical.py VOLATILE_QUERY): a URL presigned for another "
+            "lifetime has another canonical key, and misses",
+        ),
+    ),
+    pytest.param(
+        REPLAY_KEYS,
+        EXPIRES,
+        "s3v4",
+        id="session-token-only-at-replay",
+        marks=pytest.mark.xfail(
+            strict=False,
+            raises=AssertionError,
+            reason="volatile query parameters keep their name: the X-Amz-Security-Token that "
+            "temporary credentials add makes a query the recording never had, and it misses",
+        ),
+    ),
+    pytest.param(
+        OTHER_KEYS,
+        EXPIRES,
+        "s3",
+        id="SigV2-absolute-Expires",
+        marks=pytest.mark.xfail(
+            strict=False,
+            raises=AssertionError,
+            reason="a SigV2 URL (boto3's default for an endpoint_url) carries Expires as an "
+            "absolute time, new on every presign, and Expires is not a volatile query "
+            "parameter: it always misses",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("keys", "expires", "signature_version"), PRESIGNED_GAPS)
+def test_fresh_presigned_s3_url_with_other_parameters_is_matched(
+    aws_recording: AwsRecording, virt: Virt, keys: Keys, expires: int, signature_version: str
+) -> None:
+    _, _, proxy_port = virt.serve(aws_recording.db)
+    later_than_recording(aws_recording)
+    url = presign(keys, aws_recording.origin, expires, signature_version)
+    r = requests.get(url, proxies={"http": f"http://127.0.0.1:{proxy_port}"}, timeout=10)
+    assert r.status_code == 200, r.text  # the miss report: nearest recordings, field by field
+    assert r.content == BINARY
+
+
+@pytest.mark.xfail(
+    strict=False,
+    raises=AssertionError,
+    reason="DynamoDB names the operation only in the X-Amz-Target header, which no matching key "
+    "covers: DescribeTable and Scan of one table send the same body, so they share one recorded "
+    "sequence and get its responses in recorded order, whichever operation asks",
+)
+def test_dynamodb_operations_with_the_same_body_replay_in_any_order(
+    aws_recording: AwsRecording, virt: Virt
+) -> None:
+    _, _, proxy_port = virt.serve(aws_recording.db)
+    _, dynamodb = clients(REPLAY_KEYS, aws_recording.origin, f"http://127.0.0.1:{proxy_port}")
+    scan = outcome(dynamodb.scan(TableName=TABLE))  # recorded after DescribeTable
+    table = outcome(dynamodb.describe_table(TableName=TABLE))
+    assert scan == aws_recording.outcomes["Scan"]
+    assert table == aws_recording.outcomes["DescribeTable"]
