@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ from virt.match.score import Comparison, Side, compare, ignored_names, learn_vol
 from virt.model import Interaction, Request
 from virt.normalize import exact_key
 from virt.normalize.canonical import canonical_key, json_form
-from virt.normalize.fields import fields
+from virt.normalize.fields import Fields, fields, header_fields, query_fields
 from virt.normalize.route import route_key
 from virt.store import Origin, Store
 
@@ -101,20 +102,25 @@ class Engine:
         """
         policy = self.rules.policy(request)
         key = exact_key(request)
-        sent = Side(fields(request), json_form(request))
+        # the full fields (JSON bodies parsed) only when a rule or scoring needs them
+        sent = Side(fields(request), json_form(request)) if policy.strict else None
         ids = self._admitted(self.store.exact_ids(key), sent, policy)
         if ids:
-            return self._walk(MatchKind.EXACT, key, f"{session}\0{key}", ids, sent, policy)
+            # the same path, query values and body: only headers can differ, and be echoed
+            cursor = f"{session}\0{key}"
+            return self._walk(MatchKind.EXACT, key, cursor, ids, header_fields, request, policy)
         canonical = canonical_key(request)
         ids = self._admitted(self.store.canonical_ids(canonical), sent, policy)
         if ids:
             cursor = f"{session}\0~{canonical}"
-            return self._walk(MatchKind.FUZZY, key, cursor, ids, sent, policy)
+            return self._walk(MatchKind.FUZZY, key, cursor, ids, _unsigned, request, policy)
+        if sent is None:
+            sent = Side(fields(request), json_form(request))
         return self._scored(request, key, session, sent, policy)
 
-    def _admitted(self, ids: list[int], sent: Side, policy: Policy) -> list[int]:
+    def _admitted(self, ids: list[int], sent: Side | None, policy: Policy) -> list[int]:
         """`ids` minus those a strict rule (require, matchers, body mode) rules out."""
-        if not ids or not policy.strict:
+        if not ids or sent is None:
             return ids
         return [
             i for i in ids if (side := self._side(i)) and compare(sent, side, policy).failed is None
@@ -148,7 +154,9 @@ class Engine:
             id for s, id, _ in scored if s == score and signature(sides[id], skip) == mark
         )
         cursor = f"{session}\0@{route}\0{mark}"
-        return self._walk(MatchKind.FUZZY, key, cursor, tied, sent, policy, score, best)
+        return self._walk(
+            MatchKind.FUZZY, key, cursor, tied, fields, request, policy, score, best, sent.fields
+        )
 
     def _walk(
         self,
@@ -156,13 +164,18 @@ class Engine:
         key: str,
         cursor: str,
         ids: list[int],
-        sent: Side,
+        echoable: Callable[[Request], Fields],
+        request: Request,
         policy: Policy,
         score: float = 1.0,
         comparison: Comparison | None = None,
+        sent: Fields | None = None,
     ) -> Match:
-        """The next response of a recorded sequence; after the last, the last again. The
-        request's new values are echoed where the recorded response repeated the old ones."""
+        """The next response of a recorded sequence; after the last, the last again.
+
+        The request's new values are echoed where the recorded response repeated the old ones;
+        `echoable` gives the fields in which the two requests can differ at this stage.
+        """
         with self._lock:
             position = self._cursors.get(cursor, 0)
             self._cursors[cursor] = position + 1
@@ -170,10 +183,8 @@ class Engine:
         interaction = self.store.get(ids[position])
         if interaction is None:  # deleted between the two reads
             return Match(MatchKind.MISS, key)
-        recorded = self._side(ids[position], interaction.request)
-        echoed: list[str] = []
-        if recorded is not None:
-            interaction, echoed = echo.echo(interaction, sent.fields, recorded.fields)
+        sent_fields = echoable(request) if sent is None else sent
+        interaction, echoed = echo.echo(interaction, sent_fields, echoable(interaction.request))
         return Match(
             kind, key, interaction, position, score, comparison, tuple(echoed), policy.rule
         )
@@ -264,3 +275,8 @@ class Engine:
         if self._origins is not None and origin not in self._origins:
             self._origins = sorted([*self._origins, origin])
         self._learned.pop(route_key(interaction.request), None)
+
+
+def _unsigned(request: Request) -> Fields:
+    """What a canonical hit can differ in: headers, and query values (signing parameters)."""
+    return {**query_fields(request), **header_fields(request)}

@@ -153,12 +153,27 @@ def fields(request: Request) -> Fields:
     for i, segment in enumerate(request.path.split("/")):
         if segment and is_param(segment):
             out[f"path[{i}]"] = segment
+    out.update(query_fields(request))
+    out.update(header_fields(request))
+    out.update(body_fields(request))
+    return out
+
+
+def query_fields(request: Request) -> Fields:
+    """The query parameters' fields: each name's values as a sorted multiset."""
+    out: Fields = {}
     if request.query:
         values: dict[str, list[str]] = {}
         for name, value in parse_qsl(request.query, keep_blank_values=True):
             values.setdefault(name, []).append(value)
         for name, vals in values.items():
             out[f"query:{name}"] = "\x1f".join(sorted(vals))
+    return out
+
+
+def header_fields(request: Request) -> Fields:
+    """The headers' fields; Authorization by its scheme, Cookie by its cookie names."""
+    out: Fields = {}
     for name, value in request.headers:
         lname = name.lower()
         if lname == "authorization":
@@ -167,7 +182,6 @@ def fields(request: Request) -> Fields:
             value = "; ".join(sorted(c.split("=", 1)[0].strip() for c in value.split(";")))
         key = f"header:{lname}"
         out[key] = f"{out[key]}, {value}" if key in out else value
-    out.update(body_fields(request))
     return out
 
 
@@ -205,8 +219,10 @@ __all__ = [
     "body_fields",
     "fields",
     "generated_kind",
+    "header_fields",
     "is_volatile",
     "json_leaves",
     "json_path",
     "looks_generated",
+    "query_fields",
 ]
