@@ -289,18 +289,6 @@ def test_fresh_presigned_s3_url_is_matched_to_the_recorded_one(
     assert entry["interaction_id"] == aws_recording.interaction_id(recorded_url)
 
 
-# Known gaps, each written as the behaviour issue #5 asks for. Not strict: the scoring of #5 may
-# close them, and then the XPASS line in the summary names the marker to drop.
-
-
-@pytest.mark.xfail(
-    strict=False,
-    raises=AssertionError,
-    reason="X-Amz-Expires is not among the volatile query parameters "
-    "(virt/normalize/canonical.py VOLATILE_QUERY): a URL presigned for another lifetime differs "
-    "from the recorded one in one of the three query fields that count, and scores under the "
-    "threshold",
-)
 def test_fresh_presigned_s3_url_for_another_lifetime_is_matched(
     aws_recording: AwsRecording, replay_server: tuple[int, int]
 ) -> None:
@@ -312,13 +300,6 @@ def test_fresh_presigned_s3_url_for_another_lifetime_is_matched(
     assert r.content == BINARY
 
 
-@pytest.mark.xfail(
-    strict=False,
-    raises=AssertionError,
-    reason="DynamoDB names the operation only in the X-Amz-Target header, which no matching key "
-    "covers: DescribeTable and Scan of one table send the same body, so they share one recorded "
-    "sequence and get its responses in recorded order, whichever operation asks",
-)
 def test_dynamodb_operations_with_the_same_body_replay_in_any_order(
     aws_recording: AwsRecording, virt: Virt
 ) -> None:

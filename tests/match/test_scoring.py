@@ -261,3 +261,23 @@ def test_rules_survive_a_round_trip_through_their_dict_form() -> None:
     assert Rules.from_dict(rules.as_dict()).as_dict() == rules.as_dict()
     assert rules.as_dict()["route"][0]["method"] == "POST"
     assert rules.as_dict()["match"]["weights"]["body"] == 6.0
+
+
+def test_operation_headers_tell_apart_requests_with_the_same_url_and_body(store: Store) -> None:
+    body = {"TableName": "orders"}
+    describe = req("POST", "/", body, (("X-Amz-Target", "DynamoDB_20120810.DescribeTable"),))
+    scan = req("POST", "/", body, (("X-Amz-Target", "DynamoDB_20120810.Scan"),))
+    record(store, describe, {"Table": {"TableName": "orders"}})
+    record(store, scan, {"Items": [], "Count": 0})
+    engine = Engine(store)
+    assert answer(engine.match(scan)) == {"Items": [], "Count": 0}  # recorded second, asked first
+    assert answer(engine.match(describe)) == {"Table": {"TableName": "orders"}}
+    drifted = req(
+        "POST", "/", {"TableName": "orders"}, (("X-Amz-Target", "DynamoDB_20120810.Scan"),)
+    )
+    assert answer(engine.match(drifted, session="other")) == {"Items": [], "Count": 0}
+    delete = req("POST", "/", body, (("X-Amz-Target", "DynamoDB_20120810.DeleteTable"),))
+    match = engine.match(delete)
+    assert match.kind is MatchKind.MISS
+    assert match.comparison is not None
+    assert match.comparison.failed == "header:x-amz-target: another operation"

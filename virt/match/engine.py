@@ -21,7 +21,14 @@ from virt.match.score import Comparison, Side, compare, ignored_names, learn_vol
 from virt.model import Interaction, Request
 from virt.normalize import exact_key
 from virt.normalize.canonical import canonical_key, json_form
-from virt.normalize.fields import Fields, fields, header_fields, query_fields
+from virt.normalize.fields import (
+    OPERATION_HEADERS,
+    Fields,
+    fields,
+    header_fields,
+    operation,
+    query_fields,
+)
 from virt.normalize.route import route_key
 from virt.store import Origin, Store
 
@@ -104,13 +111,13 @@ class Engine:
         key = exact_key(request)
         # the full fields (JSON bodies parsed) only when a rule or scoring needs them
         sent = Side(fields(request), json_form(request)) if policy.strict else None
-        ids = self._admitted(self.store.exact_ids(key), sent, policy)
+        ids = self._admitted(self.store.exact_ids(key), request, sent, policy)
         if ids:
             # the same path, query values and body: only headers can differ, and be echoed
             cursor = f"{session}\0{key}"
             return self._walk(MatchKind.EXACT, key, cursor, ids, header_fields, request, policy)
         canonical = canonical_key(request)
-        ids = self._admitted(self.store.canonical_ids(canonical), sent, policy)
+        ids = self._admitted(self.store.canonical_ids(canonical), request, sent, policy)
         if ids:
             cursor = f"{session}\0~{canonical}"
             return self._walk(MatchKind.FUZZY, key, cursor, ids, _unsigned, request, policy)
@@ -118,13 +125,23 @@ class Engine:
             sent = Side(fields(request), json_form(request))
         return self._scored(request, key, session, sent, policy)
 
-    def _admitted(self, ids: list[int], sent: Side | None, policy: Policy) -> list[int]:
-        """`ids` minus those a strict rule (require, matchers, body mode) rules out."""
-        if not ids or sent is None:
+    def _admitted(
+        self, ids: list[int], request: Request, sent: Side | None, policy: Policy
+    ) -> list[int]:
+        """`ids` minus those that name another operation (X-Amz-Target, SOAPAction) or that a
+        strict rule (require, matchers, body mode) rules out."""
+        if not ids:
             return ids
-        return [
-            i for i in ids if (side := self._side(i)) and compare(sent, side, policy).failed is None
-        ]
+        if sent is not None:
+            return [
+                i
+                for i in ids
+                if (side := self._side(i)) and compare(sent, side, policy).failed is None
+            ]
+        asked = operation(request)
+        if not asked:
+            return ids
+        return [i for i in ids if (side := self._side(i)) and _operation(side) == asked]
 
     def _scored(
         self, request: Request, key: str, session: str, sent: Side, policy: Policy
@@ -280,3 +297,13 @@ class Engine:
 def _unsigned(request: Request) -> Fields:
     """What a canonical hit can differ in: headers, and query values (signing parameters)."""
     return {**query_fields(request), **header_fields(request)}
+
+
+def _operation(side: Side) -> tuple[tuple[str, str], ...]:
+    """The operation headers of a recorded request, as `operation` gives them for a sent one."""
+    found = []
+    for name in sorted(OPERATION_HEADERS):
+        value = side.fields.get(f"header:{name}")
+        if value is not None:
+            found.append((name, value))
+    return tuple(found)

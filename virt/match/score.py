@@ -19,7 +19,7 @@ from typing import Any
 
 from virt.match.rules import GROUPS, FieldRef, Policy
 from virt.normalize.canonical import NOT_JSON
-from virt.normalize.fields import Fields, generated_kind, is_volatile
+from virt.normalize.fields import OPERATION_HEADERS, Fields, generated_kind, is_volatile
 
 GENERATED_CREDIT = 0.9
 """Credit for two different values of the same generated kind (two uuids, two timestamps)."""
@@ -82,6 +82,10 @@ def compare(
 ) -> Comparison:
     """Score `recorded` against `sent` under `policy`, with `learned` volatile field names."""
     a, b = sent.fields, recorded.fields
+    for header in OPERATION_HEADERS:
+        name = f"header:{header}"
+        if a.get(name) != b.get(name):
+            return Comparison(0.0, failed=f"{name}: another operation")
     for ref in policy.require:
         required = set(_names(ref, sent)) | set(_names(ref, recorded))
         if not required:

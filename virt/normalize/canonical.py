@@ -27,15 +27,18 @@ VOLATILE_QUERY = frozenset(
         "x-amz-signature",
         "x-amz-credential",
         "x-amz-security-token",
+        "x-amz-expires",
         "signature",
         "awsaccesskeyid",
         # Google Cloud Storage signed URLs
         "x-goog-date",
         "x-goog-signature",
         "x-goog-credential",
+        "x-goog-expires",
     }
 )
-"""Query parameters whose values change on every signed request; their values are ignored."""
+"""Query parameters whose values change on every signed request (or say how long a presigned URL
+lives); their values are ignored."""
 
 _GRAPHQL_SPACE = re.compile(r"[\s,]+")
 

@@ -88,6 +88,13 @@ VOLATILE_HEADERS = frozenset(
 """Headers whose values never count in matching (listed in docs/matching.md). Authorization
 and Cookie count by scheme and cookie names only."""
 
+OPERATION_HEADERS = frozenset(
+    {"x-amz-target", "soapaction", "x-http-method-override", "x-http-method", "x-method-override"}
+)
+"""Headers that name the operation a request asks for (DynamoDB's X-Amz-Target, SOAPAction,
+method overrides): requests that differ in one are different requests, whatever their URL and
+body, at every stage of matching."""
+
 _TOKEN_LIKE = re.compile(r"[A-Za-z0-9+/=_.~-]{20,}")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 _HEX = re.compile(r"[0-9a-f]{16,}", re.I)
@@ -202,6 +209,13 @@ def body_fields(request: Request) -> Fields:
     return {"body": hashlib.sha256(body_form(request)).hexdigest()[:32]}
 
 
+def operation(request: Request) -> tuple[tuple[str, str], ...]:
+    """The operation headers of `request`, lower-cased names with their values, sorted."""
+    return tuple(
+        sorted((k.lower(), v) for k, v in request.headers if k.lower() in OPERATION_HEADERS)
+    )
+
+
 def is_volatile(name: str) -> bool:
     """Whether field `name` never counts in matching by default (volatile headers, signing
     query parameters)."""
@@ -213,6 +227,7 @@ def is_volatile(name: str) -> bool:
 
 
 __all__ = [
+    "OPERATION_HEADERS",
     "VOLATILE_HEADERS",
     "VOLATILE_QUERY",
     "Fields",
@@ -224,5 +239,6 @@ __all__ = [
     "json_leaves",
     "json_path",
     "looks_generated",
+    "operation",
     "query_fields",
 ]
