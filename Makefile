@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit bench clean system-deps
+.PHONY: demo test lint typecheck unit bench bench-deps clean system-deps
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -37,7 +37,15 @@ unit: $(STAMP) system-deps
 
 test: lint typecheck unit
 
-bench: $(STAMP)
+# wrk drives the replay load of make bench: written in C, it is not what saturates first
+bench-deps:
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "installing wrk" >&2; \
+		(apt-get update -qq && apt-get install -y -qq wrk) >/dev/null || \
+		{ echo "wrk is missing and could not be installed: apt-get install wrk (brew install wrk on macOS)" >&2; exit 1; }; }
+
+# BENCH_SIZES=1000,10000 make bench for a quick look; see bench/__main__.py for the settings
+bench: $(STAMP) bench-deps
 	$(BIN)/python -m bench
 
 clean:
