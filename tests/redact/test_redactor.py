@@ -1,0 +1,192 @@
+"""Redaction: every planted secret is replaced by a keyed placeholder, nothing else changes,
+and what redaction leaves behind, a scan finds nothing in."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.redact.secrets import ACCESS_JWT, SECRETS, planted
+from virt.errors import ConfigError
+from virt.model import Interaction, Request, Response
+from virt.normalize import exact_key
+from virt.redact import Redactor, RedactRules, jwt_claims
+from virt.redact.key import key_path, secret_key
+from virt.redact.scan import scan
+
+KEY = b"k" * 32
+
+
+def everything(i: Interaction) -> str:
+    """Every byte of an interaction that could reach disk, as text."""
+    parts = [i.request.url, *(f"{k}: {v}" for k, v in i.request.headers)]
+    parts += [*(f"{k}: {v}" for k, v in i.response.headers)]
+    parts += [i.request.body.decode("utf-8", "replace"), i.response.body.decode("utf-8", "replace")]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("kind", sorted(SECRETS))
+def test_no_planted_secret_survives_redaction(kind: str) -> None:
+    redactor = Redactor(KEY)
+    text = "\n".join(everything(redactor.interaction(i)) for i in planted())
+    secret = SECRETS[kind]
+    for part in {secret, secret.split(".")[-1]}:  # a JWT's signature alone is the credential
+        assert part not in text, f"{kind} survived"
+
+
+def test_a_scan_finds_every_planted_secret_and_nothing_once_redacted() -> None:
+    redactor = Redactor(KEY)
+    found = [f for i in planted() for f in scan(i)]
+    assert len(found) >= 20
+    assert {f.kind for f in found} >= {"jwt", "private-key", "github-token", "slack-token"}
+    assert all(SECRETS["bearer"] not in f.excerpt for f in found)  # masked
+    assert [f for i in planted() for f in scan(redactor.interaction(i))] == []
+
+
+def test_the_same_secret_always_gets_the_same_placeholder_and_keys_differ() -> None:
+    a, b = Redactor(KEY), Redactor(b"another key of enough length")
+    assert a.placeholder("s3cret") == a.placeholder("s3cret") != a.placeholder("s3cret2")
+    assert a.placeholder("s3cret") != b.placeholder("s3cret")
+    assert a.placeholder("x").startswith("<secret:") and len(a.placeholder("x")) == 17
+
+
+def test_redaction_keeps_scheme_words_cookie_names_and_set_cookie_attributes() -> None:
+    (token, me, _, _) = (Redactor(KEY).interaction(i) for i in planted())
+    headers = dict(me.request.headers)
+    assert headers["Authorization"].startswith("Bearer <secret:")
+    assert (
+        headers["Cookie"].startswith("theme=<secret:") and "; session=<secret:" in headers["Cookie"]
+    )
+    assert dict(token.request.headers)["Authorization"].startswith("Basic <secret:")
+    set_cookie = dict(token.response.headers)["Set-Cookie"]
+    assert set_cookie.startswith("sid=<secret:") and set_cookie.endswith("; Path=/; HttpOnly")
+
+
+def test_response_jwts_keep_their_claims_and_request_jwts_become_placeholders() -> None:
+    token = Redactor(KEY).interaction(planted()[0])
+    body = orjson.loads(token.response.body)
+    assert jwt_claims(body["access_token"]) == jwt_claims(ACCESS_JWT)
+    assert body["access_token"].rsplit(".", 1)[1].startswith("<secret:")
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 120
+    assert b'"token_type": "Bearer"' in token.response.body  # the bytes kept their layout
+    assert b"client_assertion=%3Csecret%3A" in token.request.body
+
+
+def test_a_jwt_placeholder_ignores_time_claims() -> None:
+    from tests.redact.secrets import jwt
+
+    r = Redactor(KEY)
+    early = jwt({"sub": "u", "iat": 1, "exp": 121}, b"x" * 32)
+    later = jwt({"sub": "u", "iat": 86_401, "exp": 86_521}, b"y" * 32)
+    other = jwt({"sub": "v", "iat": 1, "exp": 121}, b"x" * 32)
+    assert r.jwt_placeholder(early) == r.jwt_placeholder(later) != r.jwt_placeholder(other)
+
+
+def test_redacting_twice_changes_nothing_more() -> None:
+    r = Redactor(KEY)
+    for i in planted():
+        once = r.interaction(i)
+        assert r.interaction(once) == once
+
+
+def test_an_interaction_without_secrets_is_returned_untouched() -> None:
+    i = Interaction(
+        Request("GET", "https", "h", 443, "/users/1", "page=2", (("Accept", "*/*"),)),
+        Response(200, headers=(("Content-Type", "application/json"),), body=b'{"code": "ok"}'),
+    )
+    assert Redactor(KEY).interaction(i) is i
+
+
+def test_a_request_redacts_to_the_key_of_its_redacted_recording() -> None:
+    r = Redactor(KEY)
+    recorded = r.request(planted()[0].request)
+    again = r.request(planted()[0].request)
+    assert exact_key(recorded) == exact_key(again)
+
+
+def test_rules_add_headers_fields_and_patterns() -> None:
+    rules = RedactRules.from_dict(
+        {"headers": ["X-Tenant-Secret"], "fields": ["pin"], "patterns": [r"ACME-[0-9]{6}"]}
+    )
+    r = Redactor(KEY, rules)
+    i = Interaction(
+        Request(
+            "POST",
+            "https",
+            "h",
+            443,
+            "/p",
+            "",
+            (("X-Tenant-Secret", "abc"), ("Content-Type", "application/json")),
+            b'{"pin": 1234, "note": "ref ACME-123456"}',
+        ),
+        Response(200),
+    )
+    out = r.interaction(i)
+    assert dict(out.request.headers)["X-Tenant-Secret"].startswith("<secret:")
+    body = orjson.loads(out.request.body)
+    assert body["pin"].startswith("<secret:") and body["note"].startswith("ref <secret:")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"headers": "X-A"}, "redact.headers: expected an array of strings"),
+        ({"patterns": ["("]}, "redact.patterns[0]"),
+        ({"header": ["x"]}, "unknown key 'header'"),
+    ],
+)
+def test_bad_redaction_rules_name_the_key(data: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        RedactRules.from_dict(data)
+    assert message in str(e.value)
+
+
+@given(st.binary(max_size=300), st.text(max_size=60))
+def test_any_body_and_header_value_is_redacted_without_error(body: bytes, value: str) -> None:
+    r = Redactor(KEY)
+    i = Interaction(
+        Request(
+            "POST",
+            "https",
+            "h",
+            443,
+            "/",
+            "a=b",
+            (("Authorization", value), ("Content-Type", "application/json")),
+            body,
+        ),
+        Response(200, headers=(("Set-Cookie", value),), body=body),
+    )
+    once = r.interaction(i)
+    assert r.interaction(once) == once
+    assert scan(once) == []
+
+
+def test_the_key_file_is_created_private_and_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VIRT_SECRET_KEY", raising=False)
+    db = tmp_path / "rec" / "api.db"
+    key = secret_key(db)
+    path = key_path(db)
+    assert path == tmp_path / "rec" / "api.db.key"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert secret_key(db) == key and len(key) == 64
+    monkeypatch.setenv("VIRT_SECRET_KEY", "from-the-environment")
+    assert secret_key(db) == b"from-the-environment"
+
+
+def test_a_missing_key_is_an_error_when_it_may_not_be_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VIRT_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError) as e:
+        secret_key(tmp_path / "api.db", create=False)
+    assert "api.db.key does not exist" in str(e.value)

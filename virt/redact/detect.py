@@ -1,0 +1,181 @@
+"""What counts as a secret: header names, field names, and the shapes of well-known keys.
+
+Shared by the redactor (which replaces what it finds) and `virt scan` (which reports it), so
+that whatever redaction leaves behind, a scan of the result finds nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PLACEHOLDER = re.compile(r"<secret:[0-9a-f]{8}>")
+"""A redacted value: `<secret:` and eight hex digits of a keyed HMAC of the secret."""
+REDACTED_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.<secret:[0-9a-f]{8}>")
+"""A JWT of a recorded response, its claims kept and its signature replaced."""
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether `value` is already redacted, whole."""
+    return PLACEHOLDER.fullmatch(value) is not None or REDACTED_JWT.fullmatch(value) is not None
+
+
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "api-key",
+        "apikey",
+        "x-auth-token",
+        "x-access-token",
+        "x-amz-security-token",
+        "x-goog-api-key",
+        "x-vault-token",
+        "private-token",
+        "x-csrf-token",
+        "x-xsrf-token",
+    }
+)
+"""Headers whose values are credentials. Authorization-like values keep their scheme word."""
+
+_SECRET_HEADER_NAME = re.compile(
+    r"(^|[-_])(api[-_]?key|token|secret|password|passwd|credentials?|session[-_]?id)([-_]|$)",
+    re.IGNORECASE,
+)
+
+SECRET_FIELDS = frozenset(
+    {
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "client_secret",
+        "password",
+        "passwd",
+        "code_verifier",
+        "assertion",
+        "client_assertion",
+        "subject_token",
+        "actor_token",
+        "device_code",
+        "api_key",
+        "apikey",
+        "secret",
+        "private_key",
+        "session_token",
+        "aws_secret_access_key",
+        "secret_access_key",
+        # signed URLs
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+        "signature",
+        "awsaccesskeyid",
+        "x-goog-signature",
+        "x-goog-credential",
+        "sig",
+    }
+)
+"""Names of JSON members, form fields and query parameters whose values are secrets."""
+
+FORM_ONLY_FIELDS = frozenset({"code", "token"})
+"""Secret as form fields and query parameters (OAuth's authorization code, revoked tokens), but
+too common as JSON members ({"code": "not_found"}) to be treated as secrets there."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """A well-known secret recognisable by its shape alone."""
+
+    kind: str
+    pattern: re.Pattern[str]
+
+
+JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{8,}")
+SHAPES = (
+    Shape("jwt", JWT),
+    Shape(
+        "private-key",
+        re.compile(
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?"
+            r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----"
+        ),
+    ),
+    Shape("aws-access-key-id", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}\b")),
+    Shape("github-token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_\w{40,})")),
+    Shape("slack-token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    Shape("slack-webhook", re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/]{20,}")),
+    Shape("stripe-key", re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}")),
+    Shape("stripe-webhook-secret", re.compile(r"\bwhsec_[A-Za-z0-9]{24,}")),
+    Shape("google-api-key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
+    Shape("google-oauth-token", re.compile(r"\bya29\.[0-9A-Za-z_-]{20,}")),
+    Shape("gitlab-token", re.compile(r"\bglpat-[0-9A-Za-z_-]{20,}")),
+    Shape("npm-token", re.compile(r"\bnpm_[A-Za-z0-9]{36}")),
+    Shape("sendgrid-key", re.compile(r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}")),
+    Shape("twilio-key", re.compile(r"\bSK[0-9a-f]{32}\b")),
+)
+"""Secrets found wherever they appear: in any header, query value or text body."""
+
+
+def is_secret_header(name: str) -> bool:
+    lname = name.lower()
+    return lname in SECRET_HEADERS or _SECRET_HEADER_NAME.search(lname) is not None
+
+
+def is_secret_field(name: str, *, form: bool) -> bool:
+    """Whether a JSON member (form=False), form field or query parameter (form=True) holds a
+    secret by its name."""
+    lname = name.lower()
+    if lname in SECRET_FIELDS:
+        return True
+    return form and lname in FORM_ONLY_FIELDS
+
+
+def header_spans(name: str, value: str) -> list[tuple[int, int]]:
+    """The (start, end) spans of `value` that are secret, for a header named `name`.
+
+    Authorization-like values keep their scheme word (`Bearer`, `AWS4-HMAC-SHA256`), cookies
+    their names, Set-Cookie its attributes; everything else of a secret header is secret.
+    """
+    lname = name.lower()
+    if not is_secret_header(lname):
+        return []
+    spans: list[tuple[int, int]] = []
+    if lname in ("cookie", "set-cookie"):
+        pos = 0
+        for pair in value.split(";"):
+            eq = pair.find("=")
+            if eq >= 0:
+                start = pos + eq + 1
+                end = pos + len(pair)
+                start += len(value[start:end]) - len(value[start:end].lstrip())
+                end -= len(value[start:end]) - len(value[start:end].rstrip())
+                if end > start:
+                    spans.append((start, end))
+            pos += len(pair) + 1
+            if lname == "set-cookie":
+                break  # the rest are attributes: Path, Expires, HttpOnly
+        return spans
+    if lname in ("authorization", "proxy-authorization") and " " in value.strip():
+        stripped = value.lstrip()
+        start = len(value) - len(stripped) + stripped.index(" ")
+        start += len(value[start:]) - len(value[start:].lstrip())
+        return [(start, len(value.rstrip()))] if len(value.rstrip()) > start else []
+    start, end = len(value) - len(value.lstrip()), len(value.rstrip())
+    return [(start, end)] if end > start else []
+
+
+def shape_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of every well-known secret shape in `text`, in order, not overlapping."""
+    found: list[tuple[int, int, str]] = []
+    for shape in SHAPES:
+        for m in shape.pattern.finditer(text):
+            found.append((m.start(), m.end(), shape.kind))
+    found.sort()
+    out: list[tuple[int, int, str]] = []
+    for span in found:
+        if not out or span[0] >= out[-1][1]:
+            out.append(span)
+    return out
