@@ -186,8 +186,8 @@ RSS          virt serve's resident memory after the load.
 match        Engine.match in-process (not over HTTP) on {SAMPLES:,} recorded requests drawn at
              random from the whole database, each found by its exact key; includes reading the
              chosen row and its body.
-scored       the same, {SCORED_SAMPLES:,} calls (fewer past {SCORED_BUDGET_S:g} s), each with a
-             query parameter its recording never had: neither key finds it, so the request is
+scored       as match, for {SCORED_SAMPLES:,} requests (fewer past {SCORED_BUDGET_S:g} s) each
+             carrying a query parameter its recording never had: neither key finds it, so it is
              scored within its route group; "found" counts those scored above the threshold.
 req/s        wrk against each server in turn, {ROUNDS} rounds, the best counted, cycling through up
              to {PATHS:,} distinct recorded paths; p99 is wrk's client-side latency."""
