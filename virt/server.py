@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import secrets
 import signal
 import socket
 from collections.abc import Coroutine, Iterator, Sequence
@@ -20,7 +21,7 @@ import uvicorn
 from virt.admin.api import create_admin
 from virt.capture.addon import Recorder, default_session
 from virt.capture.forward import Forwarder
-from virt.config import read_config
+from virt.config import ConfigFile, read_config
 from virt.errors import ConfigError, StoreReadOnly, UpstreamUnreachable
 from virt.match.engine import Engine
 from virt.match.rules import Rules
@@ -32,6 +33,8 @@ from virt.mitm.master import (
     ensure_ca,
     upstream_trust,
 )
+from virt.redact import Redactor, RedactRules
+from virt.redact.key import secret_key
 from virt.replay.app import ReplayApp
 from virt.replay.proxy import PROXY_OPTIONS, Responder
 from virt.replay.routing import Route, Router
@@ -51,6 +54,9 @@ class RecordSettings:
     session: str = ""
     confdir: Path = DEFAULT_CONFDIR
     insecure: bool = False
+    redact: bool = True
+    config: Path | None = None
+    """virt.toml; None reads ./virt.toml when it exists."""
 
 
 @dataclass(slots=True)
@@ -76,9 +82,15 @@ def record(settings: RecordSettings) -> None:
         mode = [f"reverse:{settings.reverse}"]
         _check_reachable(settings.reverse)
     check_port_free(settings.host, settings.port)
+    config = read_config(settings.config)
+    rules = redact_rules(config)
     ca = ensure_ca(settings.confdir)
-    recorder = Recorder()
-    extra: dict[str, Any] = {"virt_db": str(settings.db), "virt_session": settings.session}
+    recorder = Recorder(rules=rules)
+    extra: dict[str, Any] = {
+        "virt_db": str(settings.db),
+        "virt_session": settings.session,
+        "virt_redact": settings.redact,
+    }
     extra.update(upstream_trust())
     if settings.insecure:
         extra["ssl_insecure"] = True
@@ -115,6 +127,7 @@ def serve(settings: ServeSettings) -> None:
         check_port_free(settings.host, settings.proxy_port)
         ca = ensure_ca(settings.confdir)
     config = read_config(settings.config)
+    redact_with = redact_rules(config)
     rules = Rules.from_dict(
         {k: v for k, v in config.data.items() if k in ("match", "route")},
         str(config.path or "rules"),
@@ -122,6 +135,7 @@ def serve(settings: ServeSettings) -> None:
     if config.path is not None:
         log.info("matching rules from %s: %d route rules", config.path, len(rules.routes))
     store = _open_for_serving(settings.db, settings.passthrough)
+    redactor = Redactor(_serving_key(settings.db), redact_with)  # after the database checks out
     engine = Engine(store, rules)
     if not store.readonly and (filled := engine.backfill()):
         log.info("indexed %d interactions recorded before canonical matching", filled)
@@ -151,7 +165,7 @@ def serve(settings: ServeSettings) -> None:
         forwarder = None
         if writer is not None:
             session = "passthrough-" + default_session().removeprefix("record-")
-            forwarder = Forwarder(writer, session, verify=not settings.insecure)
+            forwarder = Forwarder(writer, session, verify=not settings.insecure, redactor=redactor)
         app = ReplayApp(
             engine,
             Router(settings.routes, engine.origins),
@@ -159,8 +173,10 @@ def serve(settings: ServeSettings) -> None:
                 engine,
                 token=settings.admin_token,
                 rules_source=str(config.path) if config.path else None,
+                redact=redactor.interaction,
             ),
             forward=forwarder,
+            redact=redactor.request,
         )
         server = _Uvicorn(
             uvicorn.Config(
@@ -180,7 +196,7 @@ def serve(settings: ServeSettings) -> None:
                 ProxySettings(
                     settings.host, settings.proxy_port, settings.confdir, ["regular"], extra
                 ),
-                [Responder(engine, forwarder)],
+                [Responder(engine, forwarder, redactor.request)],
             )
 
         def stop() -> None:
@@ -217,6 +233,22 @@ def serve(settings: ServeSettings) -> None:
         if journal_writer is not None:
             journal_writer.close()
         store.close()
+
+
+def redact_rules(config: ConfigFile) -> RedactRules:
+    """The [redact] table of virt.toml."""
+    return RedactRules.from_dict(config.data.get("redact", {}), str(config.path or "virt.toml"))
+
+
+def _serving_key(db: Path) -> bytes:
+    """The redaction key the recordings were made with, so that requests redact to the same
+    placeholders. A database recorded raw has none: one is made (or, on a read-only folder,
+    a throwaway one used), and redaction only keeps secrets out of the journal."""
+    try:
+        return secret_key(db)
+    except ConfigError as e:
+        log.warning("%s; requests carrying secrets may not match", e)
+        return secrets.token_hex(32).encode()
 
 
 def _detail(why: str, explain: dict[str, Any] | None) -> str | None:

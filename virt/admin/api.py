@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,13 +45,19 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 
 def create_admin(
-    engine: Engine, *, token: str | None = None, rules_source: str | None = None
+    engine: Engine,
+    *,
+    token: str | None = None,
+    rules_source: str | None = None,
+    redact: Callable[[Interaction], Interaction] | None = None,
 ) -> FastAPI:
     """The admin app. Routes keep the /__virt/ prefix: the replay app hands requests over as is.
 
     With a `token`, every route but health and ready requires `Authorization: Bearer <token>`.
+    Interactions added, replaced or imported pass through `redact` first, as recordings do.
     """
     store = engine.store
+    clean: Callable[[Interaction], Interaction] = redact or (lambda i: i)
     app = FastAPI(
         title="virt admin API",
         version="1",
@@ -141,7 +148,7 @@ def create_admin(
     @guarded.post("/interactions", status_code=201)
     async def add_interaction(body: p.InteractionIn) -> p.InteractionOut:
         """Add a hand-written interaction; it answers requests at once."""
-        interaction = replace(_from_payload(body), session=body.session)
+        interaction = clean(replace(_from_payload(body), session=body.session))
         written = store.insert(interaction, keys(interaction.request))
         assert written.id is not None
         store.set_tags(written.id, body.tags)
@@ -153,12 +160,14 @@ def create_admin(
         """Replace an interaction (it keeps its id, session and place in its sequence)."""
         current = _get(id)
         # the exchange is replaced; where and when it came from stays
-        interaction = replace(
-            _from_payload(body),
-            recorded_at=current.recorded_at,
-            timings=current.timings,
-            source=current.source,
-            source_format=current.source_format,
+        interaction = clean(
+            replace(
+                _from_payload(body),
+                recorded_at=current.recorded_at,
+                timings=current.timings,
+                source=current.source,
+                source_format=current.source_format,
+            )
         )
         store.update(id, interaction, keys(interaction.request))
         store.set_tags(id, body.tags)
@@ -169,7 +178,7 @@ def create_admin(
     async def patch_interaction(id: InteractionId, body: p.InteractionPatch) -> p.InteractionOut:
         """Change some fields of an interaction: status, headers, a body, tags..."""
         current = _get(id)
-        patched = _patched(current, body)
+        patched = clean(_patched(current, body))
         if patched != current:
             store.update(id, patched, keys(patched.request))
         if body.tags is not None:
@@ -264,7 +273,7 @@ def create_admin(
         data = await request.body()
         if len(data) > MAX_IMPORT_BYTES:
             raise HTTPException(413, f"an import is at most {MAX_IMPORT_BYTES} bytes")
-        report = await asyncio.to_thread(_import_bytes, store.path, data, filename, format)
+        report = await asyncio.to_thread(_import_bytes, store.path, data, filename, format, clean)
         engine.changed()
         return p.ImportResult(
             files=report.files,
@@ -376,7 +385,13 @@ def _patched(current: Interaction, patch: p.InteractionPatch) -> Interaction:
     return replace(current, request=request, response=response)
 
 
-def _import_bytes(db: Path, data: bytes, filename: str, format: str | None) -> Any:
+def _import_bytes(
+    db: Path,
+    data: bytes,
+    filename: str,
+    format: str | None,
+    clean: Callable[[Interaction], Interaction],
+) -> Any:
     """Import an uploaded file in a worker thread, with a connection of its own."""
     with tempfile.TemporaryDirectory(prefix="virt-import-") as tmp:
         path = Path(tmp) / filename
@@ -384,7 +399,7 @@ def _import_bytes(db: Path, data: bytes, filename: str, format: str | None) -> A
         store = Store.open(db, create=False)
         try:
             report = import_paths(
-                store, [path], format=format, transform=lambda i: replace(i, source=filename)
+                store, [path], format=format, transform=lambda i: clean(replace(i, source=filename))
             )
         finally:
             store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -11,11 +12,13 @@ from mitmproxy import ctx, http
 from mitmproxy.addonmanager import Loader
 from mitmproxy.exceptions import OptionsError
 
-from virt.errors import StoreError
+from virt.errors import ConfigError, StoreError
 from virt.mitm import REPLAYED
 from virt.mitm.convert import make_response, to_interaction
-from virt.model import Interaction
+from virt.model import Interaction, Keys
 from virt.normalize import keys
+from virt.redact import Redactor, RedactRules
+from virt.redact.key import secret_key
 from virt.store.writer import Writer
 
 log = logging.getLogger("virt.record")
@@ -30,13 +33,20 @@ class Recorder:
     """Records each finished exchange; the client gets its response only after the row is committed.
 
     A response that cannot be recorded is replaced by a 502 that says why: traffic never passes
-    through unrecorded without the client noticing.
+    through unrecorded without the client noticing. Secrets are redacted before the row is
+    written (virt_redact, on by default); the client still gets the real response.
     """
 
-    def __init__(self, on_recorded: Callable[[Interaction], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_recorded: Callable[[Interaction], None] | None = None,
+        rules: RedactRules | None = None,
+    ) -> None:
         self._writer: Writer | None = None
         self._session = ""
         self._on_recorded = on_recorded
+        self._rules = rules or RedactRules()
+        self._redactor: Redactor | None = None
 
     def load(self, loader: Loader) -> None:
         loader.add_option(
@@ -47,6 +57,13 @@ class Recorder:
             str,
             "",
             "Recording session name stored with each interaction; default: record-<UTC time>.",
+        )
+        loader.add_option(
+            "virt_redact",
+            bool,
+            True,
+            "Replace secrets with keyed placeholders before writing (virt_redact=false keeps "
+            "raw traffic, credentials included).",
         )
 
     def configure(self, updated: set[str]) -> None:
@@ -60,13 +77,25 @@ class Recorder:
                 raise OptionsError(f"{e} ({e.hint})" if e.hint else str(e)) from e
         if "virt_session" in updated or not self._session:
             self._session = ctx.options.virt_session or default_session()
+        if {"virt_db", "virt_redact"} & updated:
+            self._redactor = None
+            if ctx.options.virt_redact:
+                try:
+                    key = secret_key(Path(ctx.options.virt_db))
+                except ConfigError as e:
+                    raise OptionsError(f"{e} ({e.hint})" if e.hint else str(e)) from e
+                self._redactor = Redactor(key, self._rules)
+            else:
+                log.warning("recording raw traffic: secrets are written as they are (no redaction)")
 
     async def response(self, flow: http.HTTPFlow) -> None:
         if flow.metadata.get(REPLAYED) or flow.response is None or self._writer is None:
             return
         interaction = to_interaction(flow, self._session)
+        # redacting and hashing scan whole bodies: off the event loop
+        interaction, lookup = await asyncio.to_thread(self._prepare, interaction)
         try:
-            written = await self._writer.write(interaction, keys(interaction.request))
+            written = await self._writer.write(interaction, lookup)
         except StoreError as e:
             log.error("not recorded: %s %s: %s", flow.request.method, flow.request.url, e)
             body = f"virt could not record this response: {e}\n".encode()
@@ -86,6 +115,11 @@ class Recorder:
         )
         if self._on_recorded is not None:
             self._on_recorded(written)
+
+    def _prepare(self, interaction: Interaction) -> tuple[Interaction, Keys]:
+        if self._redactor is not None:
+            interaction = self._redactor.interaction(interaction)
+        return interaction, keys(interaction.request)
 
     def error(self, flow: http.HTTPFlow) -> None:
         if flow.error is None or flow.metadata.get(REPLAYED):

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
 
 from virt import encoding
 from virt.config import UpstreamTrust
-from virt.model import HOP_BY_HOP, Interaction, Request, Response, Timings, header, iso_utc
+from virt.model import HOP_BY_HOP, Interaction, Keys, Request, Response, Timings, header, iso_utc
 from virt.normalize import keys
+from virt.redact import Redactor
 from virt.store.writer import Writer
 
 _NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length"}
@@ -19,10 +21,17 @@ class Forwarder:
     """Calls real upstreams with httpx, which honours HTTP(S)_PROXY, NO_PROXY and SSL_CERT_FILE."""
 
     def __init__(
-        self, writer: Writer, session: str, *, verify: bool = True, timeout: float = 30.0
+        self,
+        writer: Writer,
+        session: str,
+        *,
+        verify: bool = True,
+        timeout: float = 30.0,
+        redactor: Redactor | None = None,
     ) -> None:
         self.writer = writer
         self.session = session
+        self.redactor = redactor
         # the same upstream trust as recording (SSL_CERT_FILE, REQUESTS_CA_BUNDLE, ...)
         self.client = httpx.AsyncClient(
             trust_env=True,
@@ -62,7 +71,15 @@ class Forwarder:
             recorded_at=iso_utc(start),
             timings=Timings(start, start, response_start, end),
         )
-        return await self.writer.write(interaction, keys(request))
+        stored, lookup = await asyncio.to_thread(self._prepare, interaction)
+        written = await self.writer.write(stored, lookup)
+        assert written.id is not None
+        return interaction.with_id(written.id, written.seq)  # the client gets the real answer
+
+    def _prepare(self, interaction: Interaction) -> tuple[Interaction, Keys]:
+        if self.redactor is not None:
+            interaction = self.redactor.interaction(interaction)
+        return interaction, keys(interaction.request)
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,10 +11,12 @@ import click
 import orjson
 
 from virt.cli import cli
-from virt.cli.options import db_option
+from virt.cli.options import config_option, db_option, no_redact_option
 
 if TYPE_CHECKING:
     from virt.transfer import ImportReport, Problem
+
+log = logging.getLogger("virt")
 
 
 @cli.command("import")
@@ -26,13 +29,23 @@ if TYPE_CHECKING:
     help="Read every file as this format instead of detecting each one.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
-def import_command(db: Path, paths: tuple[Path, ...], fmt: str | None, as_json: bool) -> None:
+@no_redact_option
+@config_option
+def import_command(
+    db: Path,
+    paths: tuple[Path, ...],
+    fmt: str | None,
+    as_json: bool,
+    no_redact: bool,
+    config: Path | None,
+) -> None:
     """Import recordings from other tools into --db; folders are walked.
 
     Formats: HAR (also YAML and .zhar), VCR.py, Ruby VCR, Betamax, WireMock, Hoverfly,
     mitmproxy flows, Keploy, nock, go-vcr and Go httpreplay; each file's format is detected.
     A file that cannot be read is reported with the entry that broke, and nothing of it is
-    imported; the other files go on. Exit status 1 when any file failed.
+    imported; the other files go on. Exit status 1 when any file failed. Secrets are replaced
+    by placeholders on the way in, as when recording (--no-redact keeps them).
 
     \b
       virt import --db recordings/api.db cassettes/ fixtures/github.har
@@ -47,7 +60,22 @@ def import_command(db: Path, paths: tuple[Path, ...], fmt: str | None, as_json: 
 
     forced = formats.reader(fmt) if fmt is not None else None  # fails before opening anything
     files = list(formats.expand(paths, forced))
+    from virt.config import read_config
+    from virt.redact import Redactor, RedactRules
+    from virt.redact.key import secret_key
+
+    cfg = read_config(config)
+    rules = RedactRules.from_dict(cfg.data.get("redact", {}), str(cfg.path or "virt.toml"))
     store = Store.open(db)
+    transform = None
+    if no_redact:
+        log.warning("importing raw traffic: secrets are written as they are (no redaction)")
+    else:
+        try:
+            transform = Redactor(secret_key(db), rules).interaction
+        except BaseException:
+            store.close()
+            raise
     err = Console(stderr=True)
     try:
         with Progress(
@@ -64,7 +92,7 @@ def import_command(db: Path, paths: tuple[Path, ...], fmt: str | None, as_json: 
             def on_file(path: Path) -> None:
                 progress.update(task, advance=1, description=path.name)
 
-            report = import_paths(store, files, format=fmt, on_file=on_file)
+            report = import_paths(store, files, format=fmt, on_file=on_file, transform=transform)
     finally:
         store.close()
     if as_json:

@@ -51,3 +51,13 @@ def config_option(f: F) -> F:
         help="Matching rules and settings (TOML; docs/matching.md). Default: ./virt.toml when it "
         "exists. Env: VIRT_CONFIG.",
     )(f)
+
+
+def no_redact_option(f: F) -> F:
+    return click.option(
+        "--no-redact",
+        is_flag=True,
+        envvar="VIRT_NO_REDACT",
+        help="Write secrets as they are instead of placeholders (tokens, cookies, keys). Only for "
+        "recordings that never leave this machine. Env: VIRT_NO_REDACT.",
+    )(f)

@@ -7,7 +7,13 @@ from pathlib import Path
 import click
 
 from virt.cli import cli
-from virt.cli.options import confdir_option, db_option, host_option
+from virt.cli.options import (
+    confdir_option,
+    config_option,
+    db_option,
+    host_option,
+    no_redact_option,
+)
 
 
 @cli.command("record")
@@ -30,15 +36,26 @@ from virt.cli.options import confdir_option, db_option, host_option
     "--session", default="", help="Name of this recording session. Default: record-<UTC time>."
 )
 @click.option("--insecure", is_flag=True, help="Do not verify upstream TLS certificates.")
+@no_redact_option
+@config_option
 @confdir_option
 def record_command(
-    db: Path, host: str, port: int, reverse: str | None, session: str, insecure: bool, confdir: Path
+    db: Path,
+    host: str,
+    port: int,
+    reverse: str | None,
+    session: str,
+    insecure: bool,
+    no_redact: bool,
+    config: Path | None,
+    confdir: Path,
 ) -> None:
     """Record every call that goes through the proxy into --db, until Ctrl-C.
 
     Point clients at the proxy with HTTP_PROXY/HTTPS_PROXY and trust its CA (see virt ca), or
     use --reverse for clients that cannot use a proxy. Each response reaches the client only
-    after it is committed to the database.
+    after it is committed to the database. Secrets are replaced by placeholders before they are
+    written, under a key kept next to the database (DB.key) or in VIRT_SECRET_KEY.
 
     \b
       virt record --db recordings/api.db --port 8080
@@ -56,5 +73,7 @@ def record_command(
             session=session,
             confdir=confdir,
             insecure=insecure,
+            redact=not no_redact,
+            config=config,
         )
     )

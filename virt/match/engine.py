@@ -114,12 +114,12 @@ class Engine:
         ids = self._admitted(self.store.exact_ids(key), request, sent, policy)
         if ids:
             # the same path, query values and body: only headers can differ, and be echoed
-            cursor = f"{session}\0{key}"
+            cursor = f"{session}\0{key}{_named(request)}"
             return self._walk(MatchKind.EXACT, key, cursor, ids, header_fields, request, policy)
         canonical = canonical_key(request)
         ids = self._admitted(self.store.canonical_ids(canonical), request, sent, policy)
         if ids:
-            cursor = f"{session}\0~{canonical}"
+            cursor = f"{session}\0~{canonical}{_named(request)}"
             return self._walk(MatchKind.FUZZY, key, cursor, ids, _unsigned, request, policy)
         if sent is None:
             sent = Side(fields(request), json_form(request))
@@ -307,3 +307,10 @@ def _operation(side: Side) -> tuple[tuple[str, str], ...]:
         if value is not None:
             found.append((name, value))
     return tuple(found)
+
+
+def _named(request: Request) -> str:
+    """A cursor suffix naming the operation asked for, so that requests for different
+    operations on the same URL and body keep sequences of their own."""
+    asked = operation(request)
+    return "".join(f"\0{name}={value}" for name, value in asked)

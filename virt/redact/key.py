@@ -2,7 +2,7 @@
 
 `VIRT_SECRET_KEY` when set; else a file next to the database (`api.db.key`), created on first
 use with mode 0600. Anyone with the key can test a guess against a placeholder, so keep it out
-of the repository that holds the recordings (virt writes a .gitignore line for it).
+of the repository that holds the recordings.
 """
 
 from __future__ import annotations

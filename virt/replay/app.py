@@ -11,7 +11,7 @@ from virt.match.engine import Engine
 from virt.model import Headers, Request, header, url_text
 from virt.replay.miss import miss_reply
 from virt.replay.reply import Reply
-from virt.replay.respond import Forward, respond
+from virt.replay.respond import Forward, Redact, respond
 from virt.replay.routing import Router
 
 log = logging.getLogger("virt.replay")
@@ -30,11 +30,13 @@ class ReplayApp:
         router: Router,
         admin: ASGIApp | None = None,
         forward: Forward | None = None,
+        redact: Redact | None = None,
     ) -> None:
         self.engine = engine
         self.router = router
         self.admin = admin
         self.forward = forward
+        self.redact = redact
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -99,7 +101,9 @@ class ReplayApp:
             http_version="HTTP/" + scope.get("http_version", "1.1"),
         )
         client = scope.get("client") or ("", 0)
-        return await respond(self.engine, request, self.forward, "direct", str(client[0]))
+        return await respond(
+            self.engine, request, self.forward, "direct", str(client[0]), redact=self.redact
+        )
 
 
 async def _read_body(receive: Any) -> bytes:

@@ -7,7 +7,7 @@ from mitmproxy import http
 from virt.match.engine import Engine
 from virt.mitm import REPLAYED
 from virt.mitm.convert import make_response, to_request
-from virt.replay.respond import Forward, respond
+from virt.replay.respond import Forward, Redact, respond
 
 
 class Responder:
@@ -17,14 +17,19 @@ class Responder:
     even the TLS handshake with the client makes mitmproxy reach for the real host.
     """
 
-    def __init__(self, engine: Engine, forward: Forward | None = None) -> None:
+    def __init__(
+        self, engine: Engine, forward: Forward | None = None, redact: Redact | None = None
+    ) -> None:
         self.engine = engine
         self.forward = forward
+        self.redact = redact
 
     async def request(self, flow: http.HTTPFlow) -> None:
         peer = flow.client_conn.peername
         client = str(peer[0]) if peer else ""
-        reply = await respond(self.engine, to_request(flow.request), self.forward, "proxy", client)
+        reply = await respond(
+            self.engine, to_request(flow.request), self.forward, "proxy", client, self.redact
+        )
         headers = reply.headers
         if reply.chunked and flow.request.http_version == "HTTP/1.1":
             headers = (*headers, ("Transfer-Encoding", "chunked"))

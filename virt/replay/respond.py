@@ -15,6 +15,8 @@ log = logging.getLogger("virt.replay")
 
 Forward = Callable[[Request], Awaitable[Interaction]]
 """Sends a request to its real upstream and records the exchange (passthrough)."""
+Redact = Callable[[Request], Request]
+"""Replaces a request's secrets by the placeholders its recording holds (virt.redact)."""
 
 
 SESSION_HEADER = "X-Virt-Session"
@@ -26,6 +28,7 @@ async def respond(
     forward: Forward | None,
     door: str = "direct",
     client: str = "",
+    redact: Redact | None = None,
 ) -> Reply:
     """The reply for `request`: its recording, else passthrough when enabled, else the miss.
 
@@ -33,10 +36,14 @@ async def respond(
     (a damaged database, say) is logged and answered with the miss response saying why, and the
     server goes on serving.
     """
+    sent = request  # passthrough forwards what the client sent, credentials included
     try:
+        if redact is not None:
+            # recordings hold placeholders where secrets were: so must the request matched to them
+            request = redact(request)
         session = header(request.headers, SESSION_HEADER) or client
         reply, kind, interaction_id, why, explain = await _respond(
-            engine, request, forward, session
+            engine, request, sent, forward, session
         )
     except Exception as e:
         log.exception("cannot answer %s %s", request.method, request.url)
@@ -57,9 +64,14 @@ async def respond(
 
 
 async def _respond(
-    engine: Engine, request: Request, forward: Forward | None, session: str
+    engine: Engine, request: Request, sent: Request, forward: Forward | None, session: str
 ) -> tuple[Reply, MatchKind, int | None, str, dict[str, Any]]:
     match = engine.match(request, session)
+    if match.kind is MatchKind.MISS and sent is not request:
+        # recordings made with --no-redact (or before redaction) hold the secrets themselves
+        raw = engine.match(sent, session)
+        if raw.kind is not MatchKind.MISS:
+            match = raw
     if match.kind in (MatchKind.EXACT, MatchKind.FUZZY):
         assert match.interaction is not None
         log.info(
@@ -74,7 +86,7 @@ async def _respond(
         return reply, match.kind, match.interaction.id, "", match.explain()
     if forward is not None:
         try:
-            recorded = await forward(request)
+            recorded = await forward(sent)
         except Exception as e:
             log.error("passthrough failed: %s %s: %s", request.method, request.url, e)
             why = f"passthrough failed: {e}"
