@@ -21,6 +21,13 @@ from virt.mitm import REPLAYED
 from virt.model import Interaction
 from virt.store import Store
 
+
+@pytest.fixture(autouse=True)
+def _away_from_the_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """mitmproxy configures an addon with its defaults first (virt_db=recordings/virt.db):
+    keep what that creates out of the working tree."""
+    monkeypatch.chdir(tmp_path)
+
 T = TypeVar("T")
 
 
