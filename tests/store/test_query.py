@@ -138,5 +138,7 @@ def test_canonical_and_route_keys_are_stored_and_found(tmp_path: Path) -> None:
     store.set_keys([(2, Keys("ignored", "other", "route"))])
     assert store.without_keys() == []
     assert store.canonical_ids("other") == [2]
-    assert [id for id, _ in store.group("route", "/d", 10)] == [2, 1]  # its own path first
-    assert [id for id, _ in store.group("route", "/d", 1)] == [2]
+    d = make("/d").request
+    same = {"host": d.host, "method": d.method}
+    assert [id for id, _ in store.group("route", "/d", 10, **same)] == [2, 1]  # its path first
+    assert [id for id, _ in store.group("route", "/d", 1, **same)] == [2]

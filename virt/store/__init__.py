@@ -255,8 +255,13 @@ class Store:
     # reading
 
     def get(self, id: int) -> Interaction | None:
-        rows = list(self.db.query("SELECT * FROM interactions WHERE id = ?", [id]))
-        return tables.from_row(rows[0]) if rows else None
+        # a plain cursor: replay reads one row per request, and sqlite-utils' query() costs
+        # twice as much as the read itself
+        cur = self.db.conn.execute("SELECT * FROM interactions WHERE id = ?", (id,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return tables.from_row(dict(zip((d[0] for d in cur.description), row, strict=True)))
 
     def canonical_ids(self, canonical_key: str) -> list[int]:
         """Ids of the interactions with `canonical_key`, in recorded order."""
@@ -284,7 +289,15 @@ class Store:
                 [(keys.canonical, keys.route, id) for id, keys in pairs],
             )
 
-    def group(self, route_key: str, path: str | None, limit: int) -> list[tuple[int, Request]]:
+    def group(
+        self,
+        route_key: str,
+        path: str | None,
+        limit: int,
+        *,
+        host: str = "",
+        method: str = "",
+    ) -> list[tuple[int, Request]]:
         """The requests of one candidate group (same method, origin and route template), in
         recorded order: those with exactly `path` (if given) first, then the rest, at most
         `limit`.
@@ -295,7 +308,13 @@ class Store:
         sql = f"SELECT {tables.REQUEST_SELECT} FROM interactions WHERE route_key = ?"
         queries: list[tuple[str, list[Any]]] = [(sql + " ORDER BY id LIMIT ?", [route_key, limit])]
         if path is not None and _is_utf8(path):
-            queries.insert(0, (sql + " AND path = ? ORDER BY id LIMIT ?", [route_key, path, limit]))
+            # through the (host, path, method) index, not route_key's: a route group can hold
+            # most of the table, and its rows with this very path are few
+            same_path = (
+                f"SELECT {tables.REQUEST_SELECT} FROM interactions WHERE host = ? AND path = ? "
+                "AND method = ? AND +route_key = ? ORDER BY id LIMIT ?"
+            )
+            queries.insert(0, (same_path, [host, path, method, route_key, limit]))
         for text, params in queries:
             for row in self.db.query(text, params):
                 if len(out) >= limit:
