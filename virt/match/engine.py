@@ -35,6 +35,10 @@ from virt.store import Origin, Store
 MAX_CANDIDATES = 256
 """Recordings scored per request at most: the request's own path first, then its route group."""
 _SIDE_CACHE = 20_000
+_ROW_CACHE = 4096
+"""Recorded interactions kept in memory: replay reads the same few over and over."""
+_ROW_CACHE_BODY = 256 * 1024
+"""Larger responses are read from the database each time."""
 
 
 class MatchKind(enum.StrEnum):
@@ -97,6 +101,7 @@ class Engine:
         self._cursors: dict[str, int] = {}
         self._origins: list[Origin] | None = None
         self._sides: dict[int, Side] = {}
+        self._rows: dict[int, Interaction] = {}
         self._learned: dict[str, frozenset[str]] = {}
         self._lock = threading.Lock()
         self.journal = Journal()
@@ -197,7 +202,7 @@ class Engine:
             position = self._cursors.get(cursor, 0)
             self._cursors[cursor] = position + 1
         position = min(position, len(ids) - 1)
-        interaction = self.store.get(ids[position])
+        interaction = self._get(ids[position])
         if interaction is None:  # deleted between the two reads
             return Match(MatchKind.MISS, key)
         sent_fields = echoable(request) if sent is None else sent
@@ -205,6 +210,17 @@ class Engine:
         return Match(
             kind, key, interaction, position, score, comparison, tuple(echoed), policy.rule
         )
+
+    def _get(self, id: int) -> Interaction | None:
+        """Interaction `id`, from memory when it was read before (admin edits drop the copy)."""
+        found = self._rows.get(id)
+        if found is None:
+            found = self.store.get(id)
+            if found is not None and len(found.response.body) <= _ROW_CACHE_BODY:
+                if len(self._rows) >= _ROW_CACHE:
+                    self._rows.clear()
+                self._rows[id] = found
+        return found
 
     def _side(self, id: int, request: Request | None = None) -> Side | None:
         """The comparable fields of recording `id`, parsed once and cached."""
@@ -282,6 +298,7 @@ class Engine:
         """Recordings were edited, added or removed (admin API, import): drop cached views."""
         self._origins = None
         self._sides = {}
+        self._rows = {}
         self._learned = {}
 
     def learned(self, interaction: Interaction) -> None:
