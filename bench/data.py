@@ -3,7 +3,7 @@ bare baseline app serves the very same bytes without loading virt."""
 
 from __future__ import annotations
 
-VERSION = 1
+VERSION = 2
 """Part of each cached database's name: bump it when the recordings below change."""
 
 ORIGIN = ("https", "api.example.com", 443)

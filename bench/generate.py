@@ -31,7 +31,11 @@ def request(n: int) -> Request:
 
 
 def interaction(n: int) -> Interaction:
-    response = Response(200, "OK", data.RESPONSE_HEADERS, data.body(n))
+    body = data.body(n)
+    # as recorded from a real server: with its length, so replay sends it unchunked, as the
+    # bare app does
+    headers = (*data.RESPONSE_HEADERS, ("Content-Length", str(len(body))))
+    response = Response(200, "OK", headers, body)
     return Interaction(request(n), response, session="bench", recorded_at="2026-01-01T00:00:00Z")
 
 

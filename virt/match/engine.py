@@ -35,8 +35,8 @@ from virt.store import Origin, Store
 MAX_CANDIDATES = 256
 """Recordings scored per request at most: the request's own path first, then its route group."""
 _SIDE_CACHE = 20_000
-_ROW_CACHE = 4096
-"""Recorded interactions kept in memory: replay reads the same few over and over."""
+_ROW_CACHE_BYTES = 64 * 1024 * 1024
+"""Bodies of recorded interactions kept in memory: replay reads the same ones over and over."""
 _ROW_CACHE_BODY = 256 * 1024
 """Larger responses are read from the database each time."""
 
@@ -102,6 +102,7 @@ class Engine:
         self._origins: list[Origin] | None = None
         self._sides: dict[int, Side] = {}
         self._rows: dict[int, Interaction] = {}
+        self._row_bytes = 0
         self._learned: dict[str, frozenset[str]] = {}
         self._lock = threading.Lock()
         self.journal = Journal()
@@ -216,10 +217,14 @@ class Engine:
         found = self._rows.get(id)
         if found is None:
             found = self.store.get(id)
-            if found is not None and len(found.response.body) <= _ROW_CACHE_BODY:
-                if len(self._rows) >= _ROW_CACHE:
-                    self._rows.clear()
+            if found is None:
+                return None
+            size = len(found.response.body) + len(found.request.body) + 512
+            if size <= _ROW_CACHE_BODY:
+                if self._row_bytes + size > _ROW_CACHE_BYTES:
+                    self._rows, self._row_bytes = {}, 0
                 self._rows[id] = found
+                self._row_bytes += size
         return found
 
     def _side(self, id: int, request: Request | None = None) -> Side | None:
@@ -298,7 +303,7 @@ class Engine:
         """Recordings were edited, added or removed (admin API, import): drop cached views."""
         self._origins = None
         self._sides = {}
-        self._rows = {}
+        self._rows, self._row_bytes = {}, 0
         self._learned = {}
 
     def learned(self, interaction: Interaction) -> None:
