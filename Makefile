@@ -14,12 +14,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-# curl is one of the real clients the tests drive; install it where it is missing
+# curl is one of the real clients the tests drive, and libfaketime moves virt's clock a day
+# ahead in the token tests; install them where they are missing
+FAKETIME_LIB ?= $(firstword $(wildcard /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1))
 system-deps:
 	@command -v curl >/dev/null 2>&1 || { \
 		echo "installing curl" >&2; \
 		(apt-get update -qq && apt-get install -y -qq curl) >/dev/null || \
 		{ echo "curl is missing and could not be installed: apt-get install curl" >&2; exit 1; }; }
+	@test -n "$(FAKETIME_LIB)" || { \
+		echo "installing faketime" >&2; \
+		(apt-get update -qq && apt-get install -y -qq faketime) >/dev/null || \
+		{ echo "libfaketime is missing and could not be installed: apt-get install faketime" >&2; exit 1; }; }
 
 demo: $(STAMP)
 	$(BIN)/python -m demo.run

@@ -38,6 +38,7 @@ from virt.redact.key import secret_key
 from virt.replay.app import ReplayApp
 from virt.replay.proxy import PROXY_OPTIONS, Responder
 from virt.replay.routing import Route, Router
+from virt.replay.tokens import Minter
 from virt.store import Store
 from virt.store.journal import JournalWriter
 from virt.store.writer import Writer
@@ -136,6 +137,7 @@ def serve(settings: ServeSettings) -> None:
         log.info("matching rules from %s: %d route rules", config.path, len(rules.routes))
     store = _open_for_serving(settings.db, settings.passthrough)
     redactor = Redactor(_serving_key(settings.db), redact_with)  # after the database checks out
+    minter = Minter.load(settings.confdir)
     engine = Engine(store, rules)
     if not store.readonly and (filled := engine.backfill()):
         log.info("indexed %d interactions recorded before canonical matching", filled)
@@ -177,6 +179,7 @@ def serve(settings: ServeSettings) -> None:
             ),
             forward=forwarder,
             redact=redactor.request,
+            tokens=minter.apply,
         )
         server = _Uvicorn(
             uvicorn.Config(
@@ -196,7 +199,7 @@ def serve(settings: ServeSettings) -> None:
                 ProxySettings(
                     settings.host, settings.proxy_port, settings.confdir, ["regular"], extra
                 ),
-                [Responder(engine, forwarder, redactor.request)],
+                [Responder(engine, forwarder, redactor.request, minter.apply)],
             )
 
         def stop() -> None:

@@ -11,7 +11,7 @@ from virt.match.engine import Engine
 from virt.model import Headers, Request, header, url_text
 from virt.replay.miss import miss_reply
 from virt.replay.reply import Reply
-from virt.replay.respond import Forward, Redact, respond
+from virt.replay.respond import Forward, Redact, Tokens, respond
 from virt.replay.routing import Router
 
 log = logging.getLogger("virt.replay")
@@ -31,12 +31,14 @@ class ReplayApp:
         admin: ASGIApp | None = None,
         forward: Forward | None = None,
         redact: Redact | None = None,
+        tokens: Tokens | None = None,
     ) -> None:
         self.engine = engine
         self.router = router
         self.admin = admin
         self.forward = forward
         self.redact = redact
+        self.tokens = tokens
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -102,7 +104,13 @@ class ReplayApp:
         )
         client = scope.get("client") or ("", 0)
         return await respond(
-            self.engine, request, self.forward, "direct", str(client[0]), redact=self.redact
+            self.engine,
+            request,
+            self.forward,
+            "direct",
+            str(client[0]),
+            redact=self.redact,
+            tokens=self.tokens,
         )
 
 

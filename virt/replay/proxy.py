@@ -7,7 +7,7 @@ from mitmproxy import http
 from virt.match.engine import Engine
 from virt.mitm import REPLAYED
 from virt.mitm.convert import make_response, to_request
-from virt.replay.respond import Forward, Redact, respond
+from virt.replay.respond import Forward, Redact, Tokens, respond
 
 
 class Responder:
@@ -18,17 +18,28 @@ class Responder:
     """
 
     def __init__(
-        self, engine: Engine, forward: Forward | None = None, redact: Redact | None = None
+        self,
+        engine: Engine,
+        forward: Forward | None = None,
+        redact: Redact | None = None,
+        tokens: Tokens | None = None,
     ) -> None:
         self.engine = engine
         self.forward = forward
         self.redact = redact
+        self.tokens = tokens
 
     async def request(self, flow: http.HTTPFlow) -> None:
         peer = flow.client_conn.peername
         client = str(peer[0]) if peer else ""
         reply = await respond(
-            self.engine, to_request(flow.request), self.forward, "proxy", client, self.redact
+            self.engine,
+            to_request(flow.request),
+            self.forward,
+            "proxy",
+            client,
+            self.redact,
+            self.tokens,
         )
         headers = reply.headers
         if reply.chunked and flow.request.http_version == "HTTP/1.1":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,6 +19,8 @@ Forward = Callable[[Request], Awaitable[Interaction]]
 """Sends a request to its real upstream and records the exchange (passthrough)."""
 Redact = Callable[[Request], Request]
 """Replaces a request's secrets by the placeholders its recording holds (virt.redact)."""
+Tokens = Callable[[Interaction, float], tuple[Interaction, dict[str, Any]]]
+"""Mints a recorded response's JWTs afresh and answers JWKS with virt's key (Minter.apply)."""
 
 
 SESSION_HEADER = "X-Virt-Session"
@@ -29,6 +33,7 @@ async def respond(
     door: str = "direct",
     client: str = "",
     redact: Redact | None = None,
+    tokens: Tokens | None = None,
 ) -> Reply:
     """The reply for `request`: its recording, else passthrough when enabled, else the miss.
 
@@ -43,7 +48,7 @@ async def respond(
             request = redact(request)
         session = header(request.headers, SESSION_HEADER) or client
         reply, kind, interaction_id, why, explain = await _respond(
-            engine, request, sent, forward, session
+            engine, request, sent, forward, session, tokens
         )
     except Exception as e:
         log.exception("cannot answer %s %s", request.method, request.url)
@@ -63,8 +68,17 @@ async def respond(
     return reply
 
 
+def _interaction_id(match: Match) -> int | None:
+    return match.interaction.id if match.interaction is not None else None
+
+
 async def _respond(
-    engine: Engine, request: Request, sent: Request, forward: Forward | None, session: str
+    engine: Engine,
+    request: Request,
+    sent: Request,
+    forward: Forward | None,
+    session: str,
+    tokens: Tokens | None,
 ) -> tuple[Reply, MatchKind, int | None, str, dict[str, Any]]:
     match = engine.match(request, session)
     if match.kind is MatchKind.MISS and sent is not request:
@@ -82,8 +96,14 @@ async def _respond(
             match.interaction.id,
             match.interaction.response.status,
         )
+        explain = match.explain()
+        if tokens is not None:
+            fresh, done = tokens(match.interaction, time.time())
+            if done:
+                match = dataclasses.replace(match, interaction=fresh)
+                explain["tokens"] = done
         reply = from_match(match, request.method)
-        return reply, match.kind, match.interaction.id, "", match.explain()
+        return reply, match.kind, _interaction_id(match), "", explain
     if forward is not None:
         try:
             recorded = await forward(sent)
