@@ -35,6 +35,7 @@ from virt.mitm.master import (
 )
 from virt.redact import Redactor, RedactRules
 from virt.redact.key import secret_key
+from virt.replay import clock
 from virt.replay.app import ReplayApp
 from virt.replay.proxy import PROXY_OPTIONS, Responder
 from virt.replay.routing import Route, Router
@@ -74,6 +75,7 @@ class ServeSettings:
     journal: bool = False
     config: Path | None = None
     """virt.toml; None reads ./virt.toml when it exists."""
+    shift_time: bool = False
 
 
 def record(settings: RecordSettings) -> None:
@@ -180,6 +182,7 @@ def serve(settings: ServeSettings) -> None:
             forward=forwarder,
             redact=redactor.request,
             tokens=minter.apply,
+            shift=clock.shift if settings.shift_time else None,
         )
         server = _Uvicorn(
             uvicorn.Config(
@@ -199,7 +202,15 @@ def serve(settings: ServeSettings) -> None:
                 ProxySettings(
                     settings.host, settings.proxy_port, settings.confdir, ["regular"], extra
                 ),
-                [Responder(engine, forwarder, redactor.request, minter.apply)],
+                [
+                    Responder(
+                        engine,
+                        forwarder,
+                        redactor.request,
+                        minter.apply,
+                        clock.shift if settings.shift_time else None,
+                    )
+                ],
             )
 
         def stop() -> None:

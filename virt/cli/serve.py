@@ -60,6 +60,13 @@ from virt.replay.routing import Route
     help="Require Authorization: Bearer TOKEN on the admin API (/__virt/). Needed when --host "
     "is not a loopback address. Env: VIRT_ADMIN_TOKEN.",
 )
+@click.option(
+    "--shift-time",
+    is_flag=True,
+    envvar="VIRT_SHIFT_TIME",
+    help="Move timestamps in replayed responses (Date, Expires, Last-Modified; JSON date-times "
+    "and epoch times) by the time since recording. Env: VIRT_SHIFT_TIME.",
+)
 @config_option
 @confdir_option
 def serve_command(
@@ -73,6 +80,7 @@ def serve_command(
     insecure: bool,
     admin_token: str | None,
     journal: bool,
+    shift_time: bool,
     config: Path | None,
     confdir: Path,
 ) -> None:
@@ -102,5 +110,6 @@ def serve_command(
             admin_token=admin_token,
             journal=journal,
             config=config,
+            shift_time=shift_time,
         )
     )

@@ -11,7 +11,7 @@ from virt.match.engine import Engine
 from virt.model import Headers, Request, header, url_text
 from virt.replay.miss import miss_reply
 from virt.replay.reply import Reply
-from virt.replay.respond import Forward, Redact, Tokens, respond
+from virt.replay.respond import Forward, Redact, Shift, Tokens, respond
 from virt.replay.routing import Router
 
 log = logging.getLogger("virt.replay")
@@ -32,6 +32,7 @@ class ReplayApp:
         forward: Forward | None = None,
         redact: Redact | None = None,
         tokens: Tokens | None = None,
+        shift: Shift | None = None,
     ) -> None:
         self.engine = engine
         self.router = router
@@ -39,6 +40,7 @@ class ReplayApp:
         self.forward = forward
         self.redact = redact
         self.tokens = tokens
+        self.shift = shift
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -111,6 +113,7 @@ class ReplayApp:
             str(client[0]),
             redact=self.redact,
             tokens=self.tokens,
+            shift=self.shift,
         )
 
 

@@ -7,7 +7,7 @@ from mitmproxy import http
 from virt.match.engine import Engine
 from virt.mitm import REPLAYED
 from virt.mitm.convert import make_response, to_request
-from virt.replay.respond import Forward, Redact, Tokens, respond
+from virt.replay.respond import Forward, Redact, Shift, Tokens, respond
 
 
 class Responder:
@@ -23,11 +23,13 @@ class Responder:
         forward: Forward | None = None,
         redact: Redact | None = None,
         tokens: Tokens | None = None,
+        shift: Shift | None = None,
     ) -> None:
         self.engine = engine
         self.forward = forward
         self.redact = redact
         self.tokens = tokens
+        self.shift = shift
 
     async def request(self, flow: http.HTTPFlow) -> None:
         peer = flow.client_conn.peername
@@ -40,6 +42,7 @@ class Responder:
             client,
             self.redact,
             self.tokens,
+            self.shift,
         )
         headers = reply.headers
         if reply.chunked and flow.request.http_version == "HTTP/1.1":

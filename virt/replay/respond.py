@@ -21,6 +21,8 @@ Redact = Callable[[Request], Request]
 """Replaces a request's secrets by the placeholders its recording holds (virt.redact)."""
 Tokens = Callable[[Interaction, float], tuple[Interaction, dict[str, Any]]]
 """Mints a recorded response's JWTs afresh and answers JWKS with virt's key (Minter.apply)."""
+Shift = Callable[[Interaction, float], tuple[Interaction, list[str]]]
+"""Moves a recorded response's timestamps by the time since recording (clock.shift)."""
 
 
 SESSION_HEADER = "X-Virt-Session"
@@ -34,6 +36,7 @@ async def respond(
     client: str = "",
     redact: Redact | None = None,
     tokens: Tokens | None = None,
+    shift: Shift | None = None,
 ) -> Reply:
     """The reply for `request`: its recording, else passthrough when enabled, else the miss.
 
@@ -48,7 +51,7 @@ async def respond(
             request = redact(request)
         session = header(request.headers, SESSION_HEADER) or client
         reply, kind, interaction_id, why, explain = await _respond(
-            engine, request, sent, forward, session, tokens
+            engine, request, sent, forward, session, tokens, shift
         )
     except Exception as e:
         log.exception("cannot answer %s %s", request.method, request.url)
@@ -79,6 +82,7 @@ async def _respond(
     forward: Forward | None,
     session: str,
     tokens: Tokens | None,
+    shift: Shift | None,
 ) -> tuple[Reply, MatchKind, int | None, str, dict[str, Any]]:
     match = engine.match(request, session)
     if match.kind is MatchKind.MISS and sent is not request:
@@ -97,11 +101,17 @@ async def _respond(
             match.interaction.response.status,
         )
         explain = match.explain()
+        now = time.time()
         if tokens is not None:
-            fresh, done = tokens(match.interaction, time.time())
+            fresh, done = tokens(match.interaction, now)
             if done:
                 match = dataclasses.replace(match, interaction=fresh)
                 explain["tokens"] = done
+        if shift is not None and match.interaction is not None:
+            moved_to, moved = shift(match.interaction, now)
+            if moved:
+                match = dataclasses.replace(match, interaction=moved_to)
+                explain["shifted"] = moved
         reply = from_match(match, request.method)
         return reply, match.kind, _interaction_id(match), "", explain
     if forward is not None:
