@@ -38,6 +38,7 @@ from virt.redact.key import secret_key
 from virt.replay import clock
 from virt.replay.app import ReplayApp
 from virt.replay.proxy import PROXY_OPTIONS, Responder
+from virt.replay.respond import Replayer
 from virt.replay.routing import Route, Router
 from virt.replay.tokens import Minter
 from virt.store import Store
@@ -170,6 +171,13 @@ def serve(settings: ServeSettings) -> None:
         if writer is not None:
             session = "passthrough-" + default_session().removeprefix("record-")
             forwarder = Forwarder(writer, session, verify=not settings.insecure, redactor=redactor)
+        replayer = Replayer(
+            engine,
+            forward=forwarder,
+            redact=redactor.request,
+            tokens=minter.apply,
+            shift=clock.shift if settings.shift_time else None,
+        )
         app = ReplayApp(
             engine,
             Router(settings.routes, engine.origins),
@@ -179,10 +187,7 @@ def serve(settings: ServeSettings) -> None:
                 rules_source=str(config.path) if config.path else None,
                 redact=redactor.interaction,
             ),
-            forward=forwarder,
-            redact=redactor.request,
-            tokens=minter.apply,
-            shift=clock.shift if settings.shift_time else None,
+            replayer=replayer,
         )
         server = _Uvicorn(
             uvicorn.Config(
@@ -202,15 +207,7 @@ def serve(settings: ServeSettings) -> None:
                 ProxySettings(
                     settings.host, settings.proxy_port, settings.confdir, ["regular"], extra
                 ),
-                [
-                    Responder(
-                        engine,
-                        forwarder,
-                        redactor.request,
-                        minter.apply,
-                        clock.shift if settings.shift_time else None,
-                    )
-                ],
+                [Responder(replayer)],
             )
 
         def stop() -> None:

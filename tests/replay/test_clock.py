@@ -13,7 +13,7 @@ from virt.model import Interaction, Request, Response
 from virt.normalize import keys
 from virt.replay.clock import shift
 from virt.replay.reply import Reply
-from virt.replay.respond import respond
+from virt.replay.respond import Replayer
 from virt.store import Store
 
 RECORDED = "2026-01-01T00:00:00.000Z"
@@ -88,8 +88,8 @@ def test_the_journal_shows_what_was_shifted_and_shifting_is_off_by_default(tmp_p
     engine = Engine(store)
 
     async def both() -> tuple[Reply, Reply]:
-        plain = await respond(engine, i.request, None)
-        shifted = await respond(engine, i.request, None, shift=shift)
+        plain = await Replayer(engine).respond(i.request)
+        shifted = await Replayer(engine, shift=shift).respond(i.request)
         return plain, shifted
 
     plain, shifted = asyncio.run(both())

@@ -11,7 +11,7 @@ from virt.match.engine import Engine
 from virt.model import Headers, Request, header, url_text
 from virt.replay.miss import miss_reply
 from virt.replay.reply import Reply
-from virt.replay.respond import Forward, Redact, Shift, Tokens, respond
+from virt.replay.respond import Replayer
 from virt.replay.routing import Router
 
 log = logging.getLogger("virt.replay")
@@ -29,18 +29,12 @@ class ReplayApp:
         engine: Engine,
         router: Router,
         admin: ASGIApp | None = None,
-        forward: Forward | None = None,
-        redact: Redact | None = None,
-        tokens: Tokens | None = None,
-        shift: Shift | None = None,
+        replayer: Replayer | None = None,
     ) -> None:
         self.engine = engine
         self.router = router
         self.admin = admin
-        self.forward = forward
-        self.redact = redact
-        self.tokens = tokens
-        self.shift = shift
+        self.replayer = replayer or Replayer(engine)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -105,16 +99,7 @@ class ReplayApp:
             http_version="HTTP/" + scope.get("http_version", "1.1"),
         )
         client = scope.get("client") or ("", 0)
-        return await respond(
-            self.engine,
-            request,
-            self.forward,
-            "direct",
-            str(client[0]),
-            redact=self.redact,
-            tokens=self.tokens,
-            shift=self.shift,
-        )
+        return await self.replayer.respond(request, "direct", str(client[0]))
 
 
 async def _read_body(receive: Any) -> bytes:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from mitmproxy import http
 
-from virt.match.engine import Engine
 from virt.mitm import REPLAYED
 from virt.mitm.convert import make_response, to_request
-from virt.replay.respond import Forward, Redact, Shift, Tokens, respond
+from virt.replay.respond import Replayer
 
 
 class Responder:
@@ -17,33 +16,13 @@ class Responder:
     even the TLS handshake with the client makes mitmproxy reach for the real host.
     """
 
-    def __init__(
-        self,
-        engine: Engine,
-        forward: Forward | None = None,
-        redact: Redact | None = None,
-        tokens: Tokens | None = None,
-        shift: Shift | None = None,
-    ) -> None:
-        self.engine = engine
-        self.forward = forward
-        self.redact = redact
-        self.tokens = tokens
-        self.shift = shift
+    def __init__(self, replayer: Replayer) -> None:
+        self.replayer = replayer
 
     async def request(self, flow: http.HTTPFlow) -> None:
         peer = flow.client_conn.peername
         client = str(peer[0]) if peer else ""
-        reply = await respond(
-            self.engine,
-            to_request(flow.request),
-            self.forward,
-            "proxy",
-            client,
-            self.redact,
-            self.tokens,
-            self.shift,
-        )
+        reply = await self.replayer.respond(to_request(flow.request), "proxy", client)
         headers = reply.headers
         if reply.chunked and flow.request.http_version == "HTTP/1.1":
             headers = (*headers, ("Transfer-Encoding", "chunked"))

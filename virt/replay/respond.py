@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from virt.match.engine import Engine, Match, MatchKind
@@ -28,104 +29,103 @@ Shift = Callable[[Interaction, float], tuple[Interaction, list[str]]]
 SESSION_HEADER = "X-Virt-Session"
 
 
-async def respond(
-    engine: Engine,
-    request: Request,
-    forward: Forward | None,
-    door: str = "direct",
-    client: str = "",
-    redact: Redact | None = None,
-    tokens: Tokens | None = None,
-    shift: Shift | None = None,
-) -> Reply:
-    """The reply for `request`: its recording, else passthrough when enabled, else the miss.
+@dataclass(frozen=True, slots=True)
+class Replayer:
+    """How both doors answer: the engine, and what is done to requests and replies on the way.
 
-    Every answer goes into the engine's journal. Never raises: a request that fails inside virt
-    (a damaged database, say) is logged and answered with the miss response saying why, and the
-    server goes on serving.
+    `forward` is passthrough (None: a miss is a miss); `redact` turns a request's secrets into
+    the placeholders its recording holds; `tokens` mints recorded JWTs afresh; `shift` moves
+    recorded timestamps (--shift-time).
     """
-    sent = request  # passthrough forwards what the client sent, credentials included
-    try:
-        if redact is not None:
-            # recordings hold placeholders where secrets were: so must the request matched to them
-            request = redact(request)
-        session = header(request.headers, SESSION_HEADER) or client
-        reply, kind, interaction_id, why, explain = await _respond(
-            engine, request, sent, forward, session, tokens, shift
-        )
-    except Exception as e:
-        log.exception("cannot answer %s %s", request.method, request.url)
-        why = f"virt could not read its recordings: {e}"
-        reply, kind, interaction_id = miss_reply(request, [], why=why), MatchKind.MISS, None
-        explain = {}
-    engine.journal.add(
-        door=door,
-        method=request.method,
-        url=request.url,
-        match=kind.value,
-        status=reply.status,
-        interaction_id=interaction_id,
-        why=why,
-        explain=explain,
-    )
-    return reply
 
+    engine: Engine
+    forward: Forward | None = None
+    redact: Redact | None = None
+    tokens: Tokens | None = None
+    shift: Shift | None = None
 
-def _interaction_id(match: Match) -> int | None:
-    return match.interaction.id if match.interaction is not None else None
+    async def respond(self, request: Request, door: str = "direct", client: str = "") -> Reply:
+        """The reply for `request`: its recording, else passthrough when enabled, else the miss.
 
-
-async def _respond(
-    engine: Engine,
-    request: Request,
-    sent: Request,
-    forward: Forward | None,
-    session: str,
-    tokens: Tokens | None,
-    shift: Shift | None,
-) -> tuple[Reply, MatchKind, int | None, str, dict[str, Any]]:
-    match = engine.match(request, session)
-    if match.kind is MatchKind.MISS and sent is not request:
-        # recordings made with --no-redact (or before redaction) hold the secrets themselves
-        raw = engine.match(sent, session)
-        if raw.kind is not MatchKind.MISS:
-            match = raw
-    if match.kind in (MatchKind.EXACT, MatchKind.FUZZY):
-        assert match.interaction is not None
-        log.info(
-            "%s %s %s -> #%s %d",
-            match.header_value,
-            request.method,
-            request.url,
-            match.interaction.id,
-            match.interaction.response.status,
-        )
-        explain = match.explain()
-        now = time.time()
-        if tokens is not None:
-            fresh, done = tokens(match.interaction, now)
-            if done:
-                match = dataclasses.replace(match, interaction=fresh)
-                explain["tokens"] = done
-        if shift is not None and match.interaction is not None:
-            moved_to, moved = shift(match.interaction, now)
-            if moved:
-                match = dataclasses.replace(match, interaction=moved_to)
-                explain["shifted"] = moved
-        reply = from_match(match, request.method)
-        return reply, match.kind, _interaction_id(match), "", explain
-    if forward is not None:
+        Every answer goes into the engine's journal. Never raises: a request that fails inside
+        virt (a damaged database, say) is logged and answered with the miss response saying
+        why, and the server goes on serving.
+        """
+        sent = request  # passthrough forwards what the client sent, credentials included
         try:
-            recorded = await forward(sent)
+            if self.redact is not None:
+                # recordings hold placeholders where secrets were: so must the request matched
+                request = self.redact(request)
+            session = header(request.headers, SESSION_HEADER) or client
+            reply, kind, interaction_id, why, explain = await self._respond(request, sent, session)
         except Exception as e:
-            log.error("passthrough failed: %s %s: %s", request.method, request.url, e)
-            why = f"passthrough failed: {e}"
-            reply = miss_reply(request, engine.nearest(request), why=why)
-            return reply, MatchKind.MISS, None, why, match.explain()
-        engine.learned(recorded)
-        log.info("passthrough %s %s -> recorded #%s", request.method, request.url, recorded.id)
-        passed = Match(MatchKind.PASSTHROUGH, match.key, recorded)
-        return from_match(passed, request.method), passed.kind, recorded.id, "", {}
-    log.warning("miss %s %s", request.method, request.url)
-    reply = miss_reply(request, engine.nearest(request))
-    return reply, MatchKind.MISS, None, "", match.explain()
+            log.exception("cannot answer %s %s", request.method, request.url)
+            why = f"virt could not read its recordings: {e}"
+            reply, kind, interaction_id = miss_reply(request, [], why=why), MatchKind.MISS, None
+            explain = {}
+        self.engine.journal.add(
+            door=door,
+            method=request.method,
+            url=request.url,
+            match=kind.value,
+            status=reply.status,
+            interaction_id=interaction_id,
+            why=why,
+            explain=explain,
+        )
+        return reply
+
+    async def _respond(
+        self, request: Request, sent: Request, session: str
+    ) -> tuple[Reply, MatchKind, int | None, str, dict[str, Any]]:
+        engine = self.engine
+        match = engine.match(request, session)
+        if match.kind is MatchKind.MISS and sent is not request:
+            # recordings made with --no-redact (or before redaction) hold the secrets themselves
+            raw = engine.match(sent, session)
+            if raw.kind is not MatchKind.MISS:
+                match = raw
+        if match.interaction is not None and match.kind in (MatchKind.EXACT, MatchKind.FUZZY):
+            log.info(
+                "%s %s %s -> #%s %d",
+                match.header_value,
+                request.method,
+                request.url,
+                match.interaction.id,
+                match.interaction.response.status,
+            )
+            answered = match.interaction.id
+            match, explain = self._refreshed(match)
+            return from_match(match, request.method), match.kind, answered, "", explain
+        if self.forward is not None:
+            try:
+                recorded = await self.forward(sent)
+            except Exception as e:
+                log.error("passthrough failed: %s %s: %s", request.method, request.url, e)
+                why = f"passthrough failed: {e}"
+                reply = miss_reply(request, engine.nearest(request), why=why)
+                return reply, MatchKind.MISS, None, why, match.explain()
+            engine.learned(recorded)
+            log.info("passthrough %s %s -> recorded #%s", request.method, request.url, recorded.id)
+            passed = Match(MatchKind.PASSTHROUGH, match.key, recorded)
+            return from_match(passed, request.method), passed.kind, recorded.id, "", {}
+        log.warning("miss %s %s", request.method, request.url)
+        reply = miss_reply(request, engine.nearest(request))
+        return reply, MatchKind.MISS, None, "", match.explain()
+
+    def _refreshed(self, match: Match) -> tuple[Match, dict[str, Any]]:
+        """The match with fresh tokens and shifted times, and its explanation for the journal."""
+        explain = match.explain()
+        assert match.interaction is not None
+        interaction, now = match.interaction, time.time()
+        if self.tokens is not None:
+            interaction, done = self.tokens(interaction, now)
+            if done:
+                explain["tokens"] = done
+        if self.shift is not None:
+            interaction, moved = self.shift(interaction, now)
+            if moved:
+                explain["shifted"] = moved
+        if interaction is not match.interaction:
+            match = dataclasses.replace(match, interaction=interaction)
+        return match, explain
