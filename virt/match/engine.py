@@ -37,6 +37,8 @@ MAX_CANDIDATES = 256
 _SIDE_CACHE = 20_000
 _ROW_CACHE_BYTES = 64 * 1024 * 1024
 """Bodies of recorded interactions kept in memory: replay reads the same ones over and over."""
+_IDS_CACHE = 200_000
+"""Keys whose recorded ids are kept in memory."""
 _ROW_CACHE_BODY = 256 * 1024
 """Larger responses are read from the database each time."""
 
@@ -103,6 +105,7 @@ class Engine:
         self._sides: dict[int, Side] = {}
         self._rows: dict[int, Interaction] = {}
         self._row_bytes = 0
+        self._ids: dict[str, list[int]] = {}
         self._learned: dict[str, frozenset[str]] = {}
         self._lock = threading.Lock()
         self.journal = Journal()
@@ -117,13 +120,18 @@ class Engine:
         key = exact_key(request)
         # the full fields (JSON bodies parsed) only when a rule or scoring needs them
         sent = Side(fields(request), json_form(request)) if policy.strict else None
-        ids = self._admitted(self.store.exact_ids(key), request, sent, policy)
+        ids = self._admitted(self._lookup(key, self.store.exact_ids), request, sent, policy)
         if ids:
             # the same path, query values and body: only headers can differ, and be echoed
             cursor = f"{session}\0{key}{_named(request)}"
             return self._walk(MatchKind.EXACT, key, cursor, ids, header_fields, request, policy)
         canonical = canonical_key(request)
-        ids = self._admitted(self.store.canonical_ids(canonical), request, sent, policy)
+        ids = self._admitted(
+            self._lookup("~" + canonical, lambda _: self.store.canonical_ids(canonical)),
+            request,
+            sent,
+            policy,
+        )
         if ids:
             cursor = f"{session}\0~{canonical}{_named(request)}"
             return self._walk(MatchKind.FUZZY, key, cursor, ids, _unsigned, request, policy)
@@ -212,6 +220,18 @@ class Engine:
             kind, key, interaction, position, score, comparison, tuple(echoed), policy.rule
         )
 
+    def _lookup(self, key: str, read: Callable[[str], list[int]]) -> list[int]:
+        """The recorded ids under an exact or canonical key; a found list is kept in memory
+        (passthrough and admin edits drop it), a miss is asked again each time."""
+        ids = self._ids.get(key)
+        if ids is None:
+            ids = read(key)
+            if ids:
+                if len(self._ids) >= _IDS_CACHE:
+                    self._ids = {}
+                self._ids[key] = ids
+        return ids
+
     def _get(self, id: int) -> Interaction | None:
         """Interaction `id`, from memory when it was read before (admin edits drop the copy)."""
         found = self._rows.get(id)
@@ -268,9 +288,11 @@ class Engine:
         return done
 
     def reset(self) -> None:
-        """Restart every recorded sequence from its first response."""
+        """Restart every recorded sequence from its first response, and read the recordings
+        afresh (another process may have added some)."""
         with self._lock:
             self._cursors.clear()
+        self.changed()
 
     def nearest(self, request: Request, limit: int = 3) -> list[dict[str, Any]]:
         """The recordings closest to `request` by method, host and path (an index seek, never a
@@ -304,6 +326,7 @@ class Engine:
         self._origins = None
         self._sides = {}
         self._rows, self._row_bytes = {}, 0
+        self._ids = {}
         self._learned = {}
 
     def learned(self, interaction: Interaction) -> None:
@@ -314,6 +337,7 @@ class Engine:
         if self._origins is not None and origin not in self._origins:
             self._origins = sorted([*self._origins, origin])
         self._learned.pop(route_key(interaction.request), None)
+        self._ids = {}  # its keys may now have one more recording in their sequence
 
 
 def _unsigned(request: Request) -> Fields:
