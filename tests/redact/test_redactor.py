@@ -110,9 +110,14 @@ def test_a_request_redacts_to_the_key_of_its_redacted_recording() -> None:
     assert exact_key(recorded) == exact_key(again)
 
 
-def test_rules_add_headers_fields_and_patterns() -> None:
+def test_rules_add_headers_fields_json_paths_and_patterns() -> None:
     rules = RedactRules.from_dict(
-        {"headers": ["X-Tenant-Secret"], "fields": ["pin"], "patterns": [r"ACME-[0-9]{6}"]}
+        {
+            "headers": ["X-Tenant-Secret"],
+            "fields": ["pin"],
+            "patterns": [r"ACME-[0-9]{6}"],
+            "json": ["$.card.number", "$.card.cvc"],
+        }
     )
     r = Redactor(KEY, rules)
     i = Interaction(
@@ -124,7 +129,8 @@ def test_rules_add_headers_fields_and_patterns() -> None:
             "/p",
             "",
             (("X-Tenant-Secret", "abc"), ("Content-Type", "application/json")),
-            b'{"pin": 1234, "note": "ref ACME-123456"}',
+            b'{"pin": 1234, "note": "ref ACME-123456", "card": {"number": "4242424242424242", '
+            b'"cvc": 123, "brand": "visa"}}',
         ),
         Response(200),
     )
@@ -132,6 +138,9 @@ def test_rules_add_headers_fields_and_patterns() -> None:
     assert dict(out.request.headers)["X-Tenant-Secret"].startswith("<secret:")
     body = orjson.loads(out.request.body)
     assert body["pin"].startswith("<secret:") and body["note"].startswith("ref <secret:")
+    assert body["card"]["number"].startswith("<secret:")
+    assert body["card"]["cvc"].startswith("<secret:") and body["card"]["brand"] == "visa"
+    assert b"4242424242424242" not in out.request.body
 
 
 @pytest.mark.parametrize(
@@ -140,6 +149,7 @@ def test_rules_add_headers_fields_and_patterns() -> None:
         ({"headers": "X-A"}, "redact.headers: expected an array of strings"),
         ({"patterns": ["("]}, "redact.patterns[0]"),
         ({"header": ["x"]}, "unknown key 'header'"),
+        ({"json": ["$[["]}, "redact.json[0]: bad JSONPath"),
     ],
 )
 def test_bad_redaction_rules_name_the_key(data: dict[str, object], message: str) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import quote, unquote_plus
 
 import orjson
+from jsonpath_ng.ext.parser import parse as parse_jsonpath
 
 from virt.errors import ConfigError
 from virt.model import Headers, Interaction, Request, Response, header
@@ -45,18 +46,19 @@ class RedactRules:
     headers: frozenset[str] = frozenset()
     fields: frozenset[str] = frozenset()
     patterns: tuple[re.Pattern[str], ...] = ()
+    json: tuple[Any, ...] = ()
+    """JSONPath expressions (jsonpath-ng) whose values in JSON bodies are secrets."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "virt.toml") -> RedactRules:
-        """[redact] headers, fields and patterns; ConfigError names a bad key."""
+        """[redact] headers, fields, json and patterns; ConfigError names a bad key."""
         where = f"{source}: redact"
-        unknown = sorted(set(data) - {"headers", "fields", "patterns"})
+        known = ("fields", "headers", "json", "patterns")
+        unknown = sorted(set(data) - set(known))
         if unknown:
-            raise ConfigError(
-                f"{where}: unknown key {unknown[0]!r}; known: fields, headers, patterns"
-            )
+            raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known: {', '.join(known)}")
         lists = {}
-        for key in ("headers", "fields", "patterns"):
+        for key in known:
             value = data.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{where}.{key}: expected an array of strings")
@@ -67,10 +69,17 @@ class RedactRules:
                 patterns.append(re.compile(text))
             except re.error as e:
                 raise ConfigError(f"{where}.patterns[{i}]: {e}") from e
+        paths = []
+        for i, text in enumerate(lists["json"]):
+            try:
+                paths.append(parse_jsonpath(text))
+            except Exception as e:  # jsonpath-ng raises its own errors and a few of Python's
+                raise ConfigError(f"{where}.json[{i}]: bad JSONPath {text!r}: {e}") from e
         return cls(
             frozenset(h.lower() for h in lists["headers"]),
             frozenset(f.lower() for f in lists["fields"]),
             tuple(patterns),
+            tuple(paths),
         )
 
 
@@ -216,8 +225,20 @@ class Redactor:
     def _json(self, raw: bytes, data: Any, *, keep_claims: bool) -> bytes:
         """A JSON body with secret members and shapes replaced, its bytes kept where possible."""
         swaps: dict[str, str] = {}
+        touched = False  # a JSONPath rule replaced a value in `data` itself
+        for expr in self.rules.json:
+            for found in expr.find(data):
+                value = found.value
+                if isinstance(value, str) and value and not is_placeholder(value):
+                    swaps[value] = self._secret(value, keep_claims=keep_claims)
+                    data = found.full_path.update(data, swaps[value])
+                    touched = True
+                elif isinstance(value, int | float) and not isinstance(value, bool):
+                    secret = self.placeholder(orjson.dumps(value).decode())
+                    data = found.full_path.update(data, secret)
+                    touched = True
         rebuilt = self._walk(data, swaps, keep_claims=keep_claims)
-        if not swaps and rebuilt == data:
+        if not swaps and not touched and rebuilt == data:
             return raw
         out = raw
         for old, new in sorted(swaps.items(), key=lambda kv: -len(kv[0])):
