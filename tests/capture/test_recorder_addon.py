@@ -28,6 +28,7 @@ def _away_from_the_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     keep what that creates out of the working tree."""
     monkeypatch.chdir(tmp_path)
 
+
 T = TypeVar("T")
 
 
