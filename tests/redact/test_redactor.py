@@ -200,3 +200,52 @@ def test_a_missing_key_is_an_error_when_it_may_not_be_created(
     with pytest.raises(ConfigError) as e:
         secret_key(tmp_path / "api.db", create=False)
     assert "api.db.key does not exist" in str(e.value)
+
+
+def test_secret_elements_and_attributes_of_xml_are_redacted() -> None:
+    soap = (
+        b'<?xml version="1.0"?><soap:Envelope xmlns:soap="urn:s" xmlns:wsse="urn:w"><soap:Header>'
+        b"<wsse:UsernameToken><wsse:Username>ada</wsse:Username>"
+        b'<wsse:Password Type="PasswordText">s3cret-soap-pass</wsse:Password>'
+        b'</wsse:UsernameToken></soap:Header><soap:Body><Login client_secret="cs-xml-99" '
+        b'user="ada"><AccessToken>at-xml-1234567</AccessToken><code>E42</code></Login>'
+        b"</soap:Body></soap:Envelope>"
+    )
+    i = Interaction(
+        Request("POST", "https", "h", 443, "/soap", "", (("Content-Type", "text/xml"),), soap),
+        Response(200),
+    )
+    out = Redactor(KEY).interaction(i).request.body.decode()
+    for secret in ("s3cret-soap-pass", "cs-xml-99", "at-xml-1234567"):
+        assert secret not in out
+    assert "<wsse:Username>ada</wsse:Username>" in out and 'user="ada"' in out
+    assert "<code>E42</code>" in out  # not a secret in XML, as in JSON
+    assert '<wsse:Password Type="PasswordText"><secret:' in out
+    assert scan(i) and not scan(Redactor(KEY).interaction(i))
+
+
+def test_secret_fields_of_a_multipart_body_are_redacted_and_files_kept_byte_for_byte() -> None:
+    binary = bytes(range(256))
+    body = (
+        b'--XyZ\r\nContent-Disposition: form-data; name="username"\r\n\r\nada\r\n'
+        b'--XyZ\r\nContent-Disposition: form-data; name="password"\r\n\r\nmp-pass-321\r\n'
+        b'--XyZ\r\nContent-Disposition: form-data; name="avatar"; filename="a.bin"\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n" + binary + b"\r\n--XyZ--\r\n"
+    )
+    i = Interaction(
+        Request(
+            "POST",
+            "https",
+            "h",
+            443,
+            "/signup",
+            "",
+            (("Content-Type", "multipart/form-data; boundary=XyZ"),),
+            body,
+        ),
+        Response(200),
+    )
+    out = Redactor(KEY).interaction(i).request.body
+    assert b"mp-pass-321" not in out and b'name="password"\r\n\r\n<secret:' in out
+    assert b"\r\n\r\nada\r\n" in out
+    assert binary in out

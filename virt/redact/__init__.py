@@ -29,6 +29,7 @@ from virt.errors import ConfigError
 from virt.model import Headers, Interaction, Request, Response, header
 from virt.redact.detect import (
     JWT,
+    SECRET_FIELDS,
     header_spans,
     is_placeholder,
     is_secret_field,
@@ -36,6 +37,19 @@ from virt.redact.detect import (
 )
 
 TIME_CLAIMS = frozenset({"iat", "nbf", "exp", "auth_time", "jti"})
+_XML_SECRET_NAMES = frozenset(f.replace("_", "").replace("-", "") for f in SECRET_FIELDS)
+"""Secret field names as XML and multipart spell them: AccessToken, access-token, access_token."""
+_XML_ELEMENT = re.compile(
+    r"<(?P<tag>(?:[\w.-]+:)?[\w.-]+)(?:\s[^<>]*)?>(?P<value>[^<]+)</(?P=tag)\s*>"
+)
+_XML_ATTRIBUTE = re.compile(
+    r"\s(?P<attr>(?:[\w.-]+:)?[\w.-]+)\s*=\s*(?P<q>[\"'])(?P<value>[^\"'<>]*)(?P=q)"
+)
+_MULTIPART_PART = re.compile(
+    r"(?P<head>Content-Disposition:[^\r\n]*?\bname=\"(?P<name>[^\"]*)\"[^\r\n]*\r?\n"
+    r"(?:[^\r\n]+\r?\n)*\r?\n)(?P<value>.*?)(?=\r?\n--)",
+    re.IGNORECASE | re.DOTALL,
+)
 """Claims that differ between a recorded JWT and the one minted for it at replay."""
 
 
@@ -206,11 +220,15 @@ class Redactor:
     def _body(self, body: bytes, headers: Headers, *, keep_claims: bool) -> bytes:
         if not body:
             return body
+        ctype = (header(headers, "content-type") or "").lower()
+        if "multipart/" in ctype:
+            # file parts may be binary: carried through byte for byte
+            text = body.decode("utf-8", "surrogateescape")
+            return self._multipart(text, keep_claims=keep_claims).encode("utf-8", "surrogateescape")
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             return body  # binary: no text secrets to find
-        ctype = (header(headers, "content-type") or "").lower()
         if "x-www-form-urlencoded" in ctype:
             return self._pairs(text, keep_claims=keep_claims).encode()
         if "json" in ctype or text.lstrip()[:1] in ("{", "["):
@@ -220,7 +238,53 @@ class Redactor:
                 pass
             else:
                 return self._json(body, data, keep_claims=keep_claims)
+        if "xml" in ctype or text.lstrip()[:1] == "<":
+            text = self._xml(text, keep_claims=keep_claims)
         return self.text(text, keep_claims=keep_claims).encode()
+
+    def _named(self, name: str) -> bool:
+        """Whether an XML element or attribute, or a multipart field, holds a secret by name."""
+        local = name.rsplit(":", 1)[-1].lower()
+        return (
+            local.replace("-", "").replace("_", "") in _XML_SECRET_NAMES
+            or local in self.rules.fields
+        )
+
+    def _xml(self, text: str, *, keep_claims: bool) -> str:
+        """XML (SOAP, SAML, WS-Security) with the text of secret elements and the values of
+        secret attributes replaced: <wsse:Password>, <client_secret>, password="..."."""
+
+        def element(m: re.Match[str]) -> str:
+            value = m.group("value")
+            if not self._named(m.group("tag")) or not value.strip() or is_placeholder(value):
+                return m.group(0)
+            start, end = (i - m.start() for i in m.span("value"))
+            whole = m.group(0)
+            return whole[:start] + self._secret(value.strip(), keep_claims=False) + whole[end:]
+
+        def attribute(m: re.Match[str]) -> str:
+            value = m.group("value")
+            if not self._named(m.group("attr")) or not value or is_placeholder(value):
+                return m.group(0)
+            start, end = (i - m.start() for i in m.span("value"))
+            whole = m.group(0)
+            return whole[:start] + self.placeholder(value) + whole[end:]
+
+        text = _XML_ELEMENT.sub(element, text)
+        return _XML_ATTRIBUTE.sub(attribute, text)
+
+    def _multipart(self, text: str, *, keep_claims: bool) -> str:
+        """A multipart body with the content of secret fields (by part name) replaced."""
+
+        def part(m: re.Match[str]) -> str:
+            value = m.group("value")
+            if not self._named(m.group("name")) and not is_secret_field(m.group("name"), form=True):
+                return m.group(0)
+            if not value or is_placeholder(value):
+                return m.group(0)
+            return m.group("head") + self._secret(value, keep_claims=False)
+
+        return self.text(_MULTIPART_PART.sub(part, text), keep_claims=keep_claims)
 
     def _json(self, raw: bytes, data: Any, *, keep_claims: bool) -> bytes:
         """A JSON body with secret members and shapes replaced, its bytes kept where possible."""
