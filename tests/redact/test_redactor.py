@@ -249,3 +249,26 @@ def test_secret_fields_of_a_multipart_body_are_redacted_and_files_kept_byte_for_
     assert b"mp-pass-321" not in out and b'name="password"\r\n\r\n<secret:' in out
     assert b"\r\n\r\nada\r\n" in out
     assert binary in out
+
+
+def test_a_request_carrying_a_minted_token_redacts_like_one_carrying_the_original(
+    tmp_path: Path,
+) -> None:
+    from virt.replay.tokens import Minter
+
+    r = Redactor(KEY)
+    recorded = Interaction(planted()[0].request, planted()[0].response)
+    stored = orjson.loads(r.interaction(recorded).response.body)["access_token"]
+    claims = jwt_claims(stored)
+    assert claims is not None
+    minted = Minter.load(tmp_path).mint(claims, now=1_900_000_000)
+    assert minted != ACCESS_JWT and jwt_claims(minted) != jwt_claims(ACCESS_JWT)  # times moved
+
+    def introspect(token: str) -> Request:
+        body = f"token={token}&client_id=c1".encode()
+        ctype = (("Content-Type", "application/x-www-form-urlencoded"),)
+        return Request("POST", "https", "auth.example", 443, "/introspect", "", ctype, body)
+
+    original, fresh = r.request(introspect(ACCESS_JWT)), r.request(introspect(minted))
+    assert original.body == fresh.body and b"token=%3Csecret%3A" in fresh.body
+    assert exact_key(original) == exact_key(fresh)
