@@ -4,9 +4,7 @@ off, then replayed later with other credentials, so every SigV4 signature and da
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +35,7 @@ from tests.e2e.aws import (
 )
 from tests.helpers import (
     PROXY_AND_CA_VARS,
+    Tripwire,
     VirtProcess,
     clean_env,
     free_port,
@@ -157,34 +156,6 @@ def replay_server(aws_recording: AwsRecording, confdir: Path) -> Iterator[tuple[
     )
     yield port, proxy_port
     assert proc.stop() == 0, proc.output()
-
-
-class Tripwire:
-    """Listens where moto was and counts every connection made to it."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.listen(16)
-        self.connections = 0
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        # shutdown wakes the blocked accept(); close alone would leave the port listening
-        self.sock.shutdown(socket.SHUT_RDWR)
-        self.sock.close()
-        self._thread.join(5)
 
 
 def journal(port: int) -> list[dict[str, Any]]:

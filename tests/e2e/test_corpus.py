@@ -16,24 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.formats.corpus import MALFORMED, require_corpus
+from tests.formats.corpus import FOLDERS, MALFORMED, require_corpus
 from tests.helpers import VIRT, VirtProcess, clean_env, free_port, health_ok, report_figure
 from virt import encoding
 from virt.model import header
 
-FORMATS = [
-    "har",
-    "vcr",
-    "vcr-ruby",
-    "betamax",
-    "wiremock",
-    "hoverfly",
-    "mitmproxy-flows",
-    "keploy",
-    "nock",
-    "go-vcr",
-    "httpreplay",
-]
+FORMATS = FOLDERS
 NO_BODY = frozenset({204, 304})
 JWT = re.compile(rb"eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.(?:[A-Za-z0-9_-]+|<secret:[0-9a-f]{8}>)")
 """A JWT, whole or as stored (claims kept, signature redacted): minted afresh at replay."""

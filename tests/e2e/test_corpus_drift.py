@@ -31,25 +31,13 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from tests.formats.corpus import require_corpus
-from tests.helpers import VirtProcess, clean_env, free_port, health_ok, report_figure
+from tests.formats.corpus import FOLDERS, require_corpus
+from tests.helpers import VirtProcess, clean_env, free_port, health_ok, report_figure, shuffled
 from virt.model import Interaction, Request, Response
 from virt.store import Filter, Store
 from virt.transfer import import_paths, stored
 
-FORMATS = [
-    "har",
-    "vcr",
-    "vcr-ruby",
-    "betamax",
-    "wiremock",
-    "hoverfly",
-    "mitmproxy-flows",
-    "keploy",
-    "nock",
-    "go-vcr",
-    "httpreplay",
-]
+FORMATS = FOLDERS
 AT_LEAST = 0.95
 SECTION = "corpus drift: JSON keys shuffled, dates, agents, credentials and request ids changed"
 
@@ -160,17 +148,7 @@ def _shuffled_json(body: bytes, rng: random.Random) -> bytes:
     spacing: dict[str, Any] = rng.choice(
         [{"indent": 1}, {"indent": "\t"}, {"separators": (" , ", " : ")}, {"indent": 3}]
     )
-    return json.dumps(_shuffle(value, rng), ensure_ascii=rng.random() < 0.5, **spacing).encode()
-
-
-def _shuffle(value: Any, rng: random.Random) -> Any:
-    if isinstance(value, dict):
-        items = list(value.items())
-        rng.shuffle(items)
-        return {k: _shuffle(v, rng) for k, v in items}
-    if isinstance(value, list):
-        return [_shuffle(v, rng) for v in value]
-    return value
+    return json.dumps(shuffled(value, rng), ensure_ascii=rng.random() < 0.5, **spacing).encode()
 
 
 def same_request(a: Request, b: Request) -> bool:

@@ -6,7 +6,6 @@ import json
 import shutil
 import socket
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import trustme
 from demo.upstream import create_app
 from tests.e2e.recording import CALLS, NEW_USER, POLLS, Recording, call, end_to_end, key
 from tests.helpers import (
+    Tripwire,
     Upstream,
     VirtProcess,
     clean_env,
@@ -268,31 +268,6 @@ def test_polling_job_replays_pending_pending_done_then_stays_done(
     ) as client:
         via_proxy = [client.get(recording.origin + "/jobs/job-1").json()["state"] for _ in range(4)]
     assert via_proxy == ["pending", "pending", "done", "done"]
-
-
-class Tripwire:
-    """A TCP listener that counts every connection made to it."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.listen(16)
-        self.connections = 0
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def test_miss_answers_599_and_never_touches_the_network(

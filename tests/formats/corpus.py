@@ -39,6 +39,21 @@ from virt.model import Interaction
 from virt.normalize import exact_key
 from virt.store import Store
 
+FOLDERS = [
+    "har",
+    "vcr",
+    "vcr-ruby",
+    "betamax",
+    "wiremock",
+    "hoverfly",
+    "mitmproxy-flows",
+    "keploy",
+    "nock",
+    "go-vcr",
+    "httpreplay",
+]
+"""The corpus's top folders, one per format (the figures at the end of a run go in this order)."""
+
 CORPUS = Path(os.environ.get("VIRT_CORPUS", REPO.parent / "shared" / "corpus")).resolve()
 
 MALFORMED = {

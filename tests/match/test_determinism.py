@@ -14,13 +14,12 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
 
 import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import REPO
+from tests.helpers import REPO, shuffled
 from tests.match.choices import choices, request_to_json
 from virt.match.engine import Engine
 from virt.model import Interaction, Request, Response
@@ -90,21 +89,11 @@ def drifted(request: Request, rng: random.Random) -> Request:
     body = request.body
     if body:
         body = json.dumps(
-            _shuffled(json.loads(body), rng), indent=rng.choice([None, 1, "\t"])
+            shuffled(json.loads(body), rng), indent=rng.choice([None, 1, "\t"])
         ).encode()
     pairs = request.query.split("&") if request.query else []
     rng.shuffle(pairs)
     return Request(request.method, *HOST, request.path, "&".join(pairs), tuple(headers), body)
-
-
-def _shuffled(value: Any, rng: random.Random) -> Any:
-    if isinstance(value, dict):
-        items = list(value.items())
-        rng.shuffle(items)
-        return {k: _shuffled(v, rng) for k, v in items}
-    if isinstance(value, list):
-        return [_shuffled(v, rng) for v in value]
-    return value
 
 
 def write(db: Path, recorded: list[Request]) -> None:

@@ -8,6 +8,7 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.helpers import shuffled
 from virt.model import Request
 from virt.normalize import exact_key
 from virt.normalize.canonical import body_form, canonical_key
@@ -25,16 +26,6 @@ json_values = st.recursive(
 
 def post(body: bytes, headers: tuple[tuple[str, str], ...] = JSON_CT, query: str = "") -> Request:
     return Request("POST", "https", "api.example.com", 443, "/v1/things", query, headers, body)
-
-
-def shuffled(value: object, rng: random.Random) -> object:
-    if isinstance(value, dict):
-        items = list(value.items())
-        rng.shuffle(items)
-        return {k: shuffled(v, rng) for k, v in items}
-    if isinstance(value, list):
-        return [shuffled(v, rng) for v in value]
-    return value
 
 
 @given(json_values, st.integers(0, 2**32), st.sampled_from([None, 2, "\t"]))
