@@ -219,6 +219,11 @@ def scan_command(
     if as_json:
         for item in found:
             sys.stdout.write(orjson.dumps(item.as_dict()).decode() + "\n")
+    elif found and not sys.stdout.isatty():
+        # piped: whole lines, tab-separated, for grep and cut (a table would be cut to 80 columns)
+        for item in found:
+            f = item.finding
+            sys.stdout.write(f"{item.location}\t{f.where}\t{f.kind}\t{f.excerpt}\n")
     elif found:
         table = Table(title=f"{len(found)} secret(s) found")
         for column in ("location", "where", "kind", "excerpt"):
