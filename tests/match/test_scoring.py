@@ -281,3 +281,16 @@ def test_operation_headers_tell_apart_requests_with_the_same_url_and_body(store:
     assert match.kind is MatchKind.MISS
     assert match.comparison is not None
     assert match.comparison.failed == "header:x-amz-target: another operation"
+
+
+def test_a_request_is_scored_against_its_own_path_first_however_large_its_group(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from virt.match import engine as engine_module
+
+    monkeypatch.setattr(engine_module, "MAX_CANDIDATES", 4)
+    for n in range(10):  # one route group, /items/{id}, recorded before the one asked for
+        record(store, req("GET", f"/items/{n}?ts=1700000000"), {"item": n})
+    record(store, req("GET", "/items/77?ts=1700000000"), {"item": 77})
+    match = Engine(store).match(req("GET", "/items/77?ts=1800000000"))
+    assert (match.kind, answer(match)) == (MatchKind.FUZZY, {"item": 77})

@@ -133,12 +133,11 @@ def test_canonical_and_route_keys_are_stored_and_found(tmp_path: Path) -> None:
     store.insert(i, Keys(exact_key(i.request), "canon", "route"))
     store.insert(make("/d"), exact_key(make("/d").request))  # the exact key alone
     assert store.canonical_ids("canon") == [1]
-    assert [id for id, _ in store.group("route", None, 10)] == [1]
+    assert [id for id, _ in store.group("route", 10)] == [1]
     assert [(id, r.path) for id, r in store.without_keys()] == [(2, "/d")]
     store.set_keys([(2, Keys("ignored", "other", "route"))])
     assert store.without_keys() == []
     assert store.canonical_ids("other") == [2]
     d = make("/d").request
-    same = {"host": d.host, "method": d.method}
-    assert [id for id, _ in store.group("route", "/d", 10, **same)] == [2, 1]  # its path first
-    assert [id for id, _ in store.group("route", "/d", 1, **same)] == [2]
+    assert [id for id, _ in store.group("route", 10, near=d)] == [2, 1]  # its path first
+    assert [id for id, _ in store.group("route", 1, near=d)] == [2]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from virt.match import echo, nearmiss
@@ -67,7 +67,6 @@ class Match:
     """Request fields whose new values replaced the recorded ones in the response."""
     rule: str | None = None
     """The route rule that applied, if any."""
-    detail: dict[str, Any] = field(default_factory=dict)
 
     @property
     def header_value(self) -> str:
@@ -161,7 +160,7 @@ class Engine:
         self, request: Request, key: str, session: str, sent: Side, policy: Policy
     ) -> Match:
         route = route_key(request)
-        group = self.store.group(route, request.path, MAX_CANDIDATES)
+        group = self.store.group(route, MAX_CANDIDATES, near=request)
         if not group:
             return Match(MatchKind.MISS, key, rule=policy.rule)
         learned = self._volatile(route)
@@ -267,7 +266,7 @@ class Engine:
         """Fields learned as volatile in a route group, from its first recordings."""
         learned = self._learned.get(route)
         if learned is None:
-            sample = self.store.group(route, None, 64)
+            sample = self.store.group(route, 64)
             sides = [s for id, r in sample if (s := self._side(id, r)) is not None]
             learned = self._learned[route] = learn_volatile(sides)
         return learned

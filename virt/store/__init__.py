@@ -290,31 +290,25 @@ class Store:
             )
 
     def group(
-        self,
-        route_key: str,
-        path: str | None,
-        limit: int,
-        *,
-        host: str = "",
-        method: str = "",
+        self, route_key: str, limit: int, near: Request | None = None
     ) -> list[tuple[int, Request]]:
         """The requests of one candidate group (same method, origin and route template), in
-        recorded order: those with exactly `path` (if given) first, then the rest, at most
-        `limit`.
-
-        Two index seeks; response bodies are left on disk.
+        recorded order, at most `limit`: those with the very host, path and method of `near`
+        first, then the rest. Two index seeks; response bodies are left on disk.
         """
         out: dict[int, Request] = {}
-        sql = f"SELECT {tables.REQUEST_SELECT} FROM interactions WHERE route_key = ?"
-        queries: list[tuple[str, list[Any]]] = [(sql + " ORDER BY id LIMIT ?", [route_key, limit])]
-        if path is not None and _is_utf8(path):
+        select = f"SELECT {tables.REQUEST_SELECT} FROM interactions"
+        queries: list[tuple[str, list[Any]]] = [
+            (f"{select} WHERE route_key = ? ORDER BY id LIMIT ?", [route_key, limit])
+        ]
+        if near is not None and _is_utf8(near.path):
             # through the (host, path, method) index, not route_key's: a route group can hold
             # most of the table, and its rows with this very path are few
             same_path = (
-                f"SELECT {tables.REQUEST_SELECT} FROM interactions WHERE host = ? AND path = ? "
-                "AND method = ? AND +route_key = ? ORDER BY id LIMIT ?"
+                f"{select} WHERE host = ? AND path = ? AND method = ? AND +route_key = ? "
+                "ORDER BY id LIMIT ?"
             )
-            queries.insert(0, (same_path, [host, path, method, route_key, limit]))
+            queries.insert(0, (same_path, [near.host, near.path, near.method, route_key, limit]))
         for text, params in queries:
             for row in self.db.query(text, params):
                 if len(out) >= limit:
