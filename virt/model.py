@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Self
@@ -53,12 +53,6 @@ def header(headers: Headers, name: str) -> str | None:
         if k.lower() == lname:
             return v
     return None
-
-
-def without_headers(headers: Headers, names: Iterable[str]) -> Headers:
-    """`headers` minus every field whose lower-cased name is in `names`."""
-    drop = {n.lower() for n in names}
-    return tuple((k, v) for k, v in headers if k.lower() not in drop)
 
 
 def _safe_headers(headers: Headers) -> Iterator[tuple[str, str]]:

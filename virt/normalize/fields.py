@@ -125,11 +125,6 @@ def generated_kind(value: str) -> str | None:
     return None
 
 
-def looks_generated(value: str) -> bool:
-    """Whether a value reads as a uuid, a timestamp, a nonce or a digest."""
-    return generated_kind(value) is not None
-
-
 def json_path(parent: str, key: str | int) -> str:
     """The flat name of a JSON child: `$.a`, `$['a b']`, `$.a[0]`."""
     if isinstance(key, int):
@@ -238,7 +233,6 @@ __all__ = [
     "is_volatile",
     "json_leaves",
     "json_path",
-    "looks_generated",
     "operation",
     "query_fields",
 ]
