@@ -20,7 +20,9 @@ Each format's test module (tests/formats/test_<module>.py) covers:
   interactions built with tricky bytes (binary, gzip, non-ASCII text, repeated headers).
 
 The first two are shared here: assert_sane checks what one corpus file yielded, and
-replay_in_process / replay_each_file do the self-replay.
+replay_in_process / replay_each_file do the self-replay. For the modules whose corpus cases
+have one shape, check_file_imports and check_folder_replays are the whole of each case's
+body, and folder_names / corpus_folders give the parameters of the per-folder cases.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from typing import Any
 import pytest
 
 from tests.helpers import REPO
-from virt.formats.base import Item, Skipped
+from virt.formats import detect
+from virt.formats.base import Item, Reader, Skipped
 from virt.match.engine import Engine, MatchKind
 from virt.model import Interaction
 from virt.normalize import exact_key
@@ -90,6 +93,33 @@ def corpus_files(fmt: str, *, body_dirs: tuple[str, ...] = ()) -> list[Any]:
         marks = [pytest.mark.malformed] if rel in MALFORMED else []
         params.append(pytest.param(path, id=rel.removeprefix(fmt + "/"), marks=marks))
     return params
+
+
+def corpus(rel: str) -> Path:
+    """The corpus file or folder at `rel` (a path under the corpus); fails without the corpus."""
+    return require_corpus() / rel
+
+
+def folder_names(fmt: str) -> list[str]:
+    """pytest params, the names of the top folders of `fmt` in the corpus, in order; without
+    the corpus, the one name "corpus-missing" (a case that then fails in require_corpus)."""
+    root = CORPUS / fmt
+    names = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    return names or ["corpus-missing"]
+
+
+def corpus_folders(fmt: str) -> list[Any]:
+    """pytest params, the top folders of `fmt` in the corpus as paths, id'd by name; without
+    the corpus, one param of None id'd "<fmt>-corpus-missing"."""
+    root = CORPUS / fmt
+    if not root.is_dir():
+        return [pytest.param(None, id=f"{fmt}-corpus-missing")]
+    return [pytest.param(d, id=d.name) for d in sorted(root.iterdir()) if d.is_dir()]
+
+
+def interactions_of(reader: Reader, path: Path) -> list[Interaction]:
+    """The Interactions `reader` reads from `path`, in order (Skipped entries left out)."""
+    return [i for i in reader.read(path) if isinstance(i, Interaction)]
 
 
 def is_malformed(path: Path) -> bool:
@@ -158,3 +188,27 @@ def replay_each_file(
         if recorded:
             total += len(replay_in_process(tmp_path / f"{n}.db", recorded))
     return total
+
+
+def check_file_imports(path: Path | None, reader: Reader, source_format: str) -> None:
+    """The corpus file `path` is claimed by `reader`, detect() picks `reader`, and it yields at
+    least one item, all sane (assert_sane, with `source_format`)."""
+    require_corpus()
+    assert path is not None
+    assert reader.sniff(path)
+    assert detect(path) is reader
+    items = list(reader.read(path))
+    assert items, "a file yields at least one interaction or a skipped entry"
+    assert_sane(items, path, source_format)
+
+
+def check_folder_replays(
+    fmt: str, folder: str, read: Callable[[Path], Sequence[Interaction]], tmp_path: Path
+) -> None:
+    """replay_each_file over every file below the corpus folder `fmt`/`folder` (as `read`
+    gives its interactions), printing the count, which must not be zero."""
+    root = require_corpus() / fmt / folder
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    total = replay_each_file(files, read, tmp_path)
+    print(f"{fmt}/{folder}: {total} interactions replayed")
+    assert total

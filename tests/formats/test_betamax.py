@@ -14,12 +14,16 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.formats.corpus import CORPUS, corpus_files, require_corpus
+from tests.formats.corpus import (
+    CORPUS,
+    corpus_files,
+    corpus_folders,
+    interactions_of,
+    require_corpus,
+)
 from tests.formats.test_vcr import (
     cassettes,
     check_corpus_file,
-    corpus_folders,
-    interactions_of,
     read_all,
     self_replay,
     write,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import gzip
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.formats.corpus import (
-    CORPUS,
-    assert_sane,
+    check_file_imports,
+    check_folder_replays,
+    corpus,
     corpus_files,
-    replay_each_file,
-    require_corpus,
+    folder_names,
+    interactions_of,
 )
-from virt.formats import detect
 from virt.formats.base import ImportFormatError, Item, Skipped
 from virt.formats.govcr import READER
 from virt.model import Interaction
@@ -53,11 +52,7 @@ def read(path: Path) -> list[Item]:
 
 
 def interactions(path: Path) -> list[Interaction]:
-    return [i for i in READER.read(path) if isinstance(i, Interaction)]
-
-
-def corpus(rel: str) -> Path:
-    return require_corpus() / rel
+    return interactions_of(READER, path)
 
 
 def write(tmp_path: Path, text: str, name: str = "cassette.yaml") -> Path:
@@ -68,29 +63,14 @@ def write(tmp_path: Path, text: str, name: str = "cassette.yaml") -> Path:
 
 @pytest.mark.parametrize("path", FILES)
 def test_corpus_file_imports(path: Path | None) -> None:
-    require_corpus()
-    assert path is not None
-    assert READER.sniff(path)
-    assert detect(path) is READER
-    items = read(path)
-    assert items, "a file yields at least one interaction or a skipped entry"
-    assert_sane(items, path, "go-vcr")
+    check_file_imports(path, READER, "go-vcr")
 
 
-def _folders() -> Iterator[str]:
-    root = CORPUS / "go-vcr"
-    yield from sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-
-
-@pytest.mark.parametrize("folder", list(_folders()) or ["corpus-missing"])
+@pytest.mark.parametrize("folder", folder_names("go-vcr"))
 def test_corpus_replays_each_request_to_the_interaction_it_came_from(
     folder: str, tmp_path: Path
 ) -> None:
-    root = require_corpus() / "go-vcr" / folder
-    files = sorted(p for p in root.rglob("*") if p.is_file())
-    total = replay_each_file(files, interactions, tmp_path)
-    print(f"go-vcr/{folder}: {total} interactions replayed")
-    assert total
+    check_folder_replays("go-vcr", folder, interactions, tmp_path)
 
 
 def test_status_line_gives_the_reason_and_proto_the_http_version() -> None:

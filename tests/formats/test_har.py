@@ -19,10 +19,12 @@ from hypothesis import strategies as st
 from tests.formats.corpus import (
     CORPUS,
     assert_sane,
+    corpus,
     corpus_files,
+    corpus_folders,
+    interactions_of,
     is_malformed,
     replay_each_file,
-    require_corpus,
 )
 from virt import encoding
 from virt.formats import FORMATS, WRITERS, detect
@@ -40,11 +42,7 @@ def read(path: Path) -> list[Item]:
 
 
 def interactions(path: Path) -> list[Interaction]:
-    return [i for i in read(path) if isinstance(i, Interaction)]
-
-
-def corpus(rel: str) -> Path:
-    return require_corpus() / rel
+    return interactions_of(READER, path)
 
 
 def write_har(tmp_path: Path, entries: list[Any], name: str = "x.har") -> Path:
@@ -101,14 +99,7 @@ def test_corpus_file_imports(path: Path | None) -> None:
     assert READER.sniff(path)
 
 
-def _folders() -> list[Any]:
-    root = CORPUS / "har"
-    if not root.is_dir():
-        return [pytest.param(None, id="har-corpus-missing")]
-    return [pytest.param(d, id=d.name) for d in sorted(root.iterdir()) if d.is_dir()]
-
-
-@pytest.mark.parametrize("folder", _folders())
+@pytest.mark.parametrize("folder", corpus_folders("har"))
 def test_corpus_replays_to_itself(folder: Path | None, tmp_path: Path) -> None:
     assert folder is not None, "the recording corpus is missing"
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not is_malformed(p))

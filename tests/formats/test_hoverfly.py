@@ -18,6 +18,7 @@ from tests.formats.corpus import (
     CORPUS,
     assert_sane,
     corpus_files,
+    corpus_folders,
     replay_each_file,
     replay_in_process,
     require_corpus,
@@ -56,12 +57,6 @@ def pair(path: str = "/", status: int = 200, body: str = "", **request: Any) -> 
     return {"request": {**rq, **request}, "response": {"status": status, "body": body}}
 
 
-def corpus_folders() -> list[Any]:
-    if not ROOT.is_dir():
-        return [pytest.param(None, id="hoverfly-corpus-missing")]
-    return [pytest.param(d, id=d.name) for d in sorted(ROOT.iterdir()) if d.is_dir()]
-
-
 def recordings_under(folder: Path) -> list[Path]:
     return sorted(
         p for p in folder.rglob("*.json") if not set(p.relative_to(folder).parts) & {"responses"}
@@ -95,7 +90,7 @@ def test_body_files_are_not_recordings() -> None:
     assert [p for p in bodies if READER.sniff(p) or detect(p) is not None] == []
 
 
-@pytest.mark.parametrize("folder", corpus_folders())
+@pytest.mark.parametrize("folder", corpus_folders("hoverfly"))
 def test_corpus_folder_replays_itself(folder: Path | None, tmp_path: Path) -> None:
     require_corpus()
     assert folder is not None

@@ -7,7 +7,6 @@ import contextlib
 import gzip
 import json
 import struct
-from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
@@ -18,13 +17,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.formats.corpus import (
-    CORPUS,
-    assert_sane,
+    check_file_imports,
+    check_folder_replays,
+    corpus,
     corpus_files,
-    replay_each_file,
-    require_corpus,
+    folder_names,
+    interactions_of,
 )
-from virt.formats import detect
 from virt.formats.base import ImportFormatError, Item, Skipped
 from virt.formats.httpreplay import READER
 from virt.model import Interaction, header
@@ -38,11 +37,7 @@ def read(path: Path) -> list[Item]:
 
 
 def interactions(path: Path) -> list[Interaction]:
-    return [i for i in READER.read(path) if isinstance(i, Interaction)]
-
-
-def corpus(rel: str) -> Path:
-    return require_corpus() / rel
+    return interactions_of(READER, path)
 
 
 def b64(data: bytes) -> str:
@@ -81,29 +76,14 @@ def log(tmp_path: Path, entries: Any, **top: Any) -> Path:
 
 @pytest.mark.parametrize("path", FILES)
 def test_corpus_file_imports(path: Path | None) -> None:
-    require_corpus()
-    assert path is not None
-    assert READER.sniff(path)
-    assert detect(path) is READER
-    items = read(path)
-    assert items, "a file yields at least one interaction or a skipped entry"
-    assert_sane(items, path, "httpreplay")
+    check_file_imports(path, READER, "httpreplay")
 
 
-def _folders() -> Iterator[str]:
-    root = CORPUS / "httpreplay"
-    yield from sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-
-
-@pytest.mark.parametrize("folder", list(_folders()) or ["corpus-missing"])
+@pytest.mark.parametrize("folder", folder_names("httpreplay"))
 def test_corpus_replays_each_request_to_the_interaction_it_came_from(
     folder: str, tmp_path: Path
 ) -> None:
-    root = require_corpus() / "httpreplay" / folder
-    files = sorted(p for p in root.rglob("*") if p.is_file())
-    total = replay_each_file(files, interactions, tmp_path)
-    print(f"httpreplay/{folder}: {total} interactions replayed")
-    assert total
+    check_folder_replays("httpreplay", folder, interactions, tmp_path)
 
 
 def test_upload_and_download_keep_bodies_headers_and_start_time() -> None:

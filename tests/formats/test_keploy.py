@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import gzip
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.formats.corpus import (
-    CORPUS,
-    assert_sane,
+    check_file_imports,
+    check_folder_replays,
+    corpus,
     corpus_files,
-    replay_each_file,
-    require_corpus,
+    folder_names,
+    interactions_of,
 )
-from virt.formats import detect
 from virt.formats.base import ImportFormatError, Item, Skipped
 from virt.formats.keploy import READER
 from virt.model import Interaction, header
@@ -34,11 +33,7 @@ def read(path: Path) -> list[Item]:
 
 
 def interactions(path: Path) -> list[Interaction]:
-    return [i for i in READER.read(path) if isinstance(i, Interaction)]
-
-
-def corpus(rel: str) -> Path:
-    return require_corpus() / rel
+    return interactions_of(READER, path)
 
 
 def write(tmp_path: Path, text: str, name: str = "test-1.yaml") -> Path:
@@ -49,29 +44,14 @@ def write(tmp_path: Path, text: str, name: str = "test-1.yaml") -> Path:
 
 @pytest.mark.parametrize("path", FILES)
 def test_corpus_file_imports(path: Path | None) -> None:
-    require_corpus()
-    assert path is not None
-    assert READER.sniff(path)
-    assert detect(path) is READER
-    items = read(path)
-    assert items, "a file yields at least one interaction or a skipped entry"
-    assert_sane(items, path, "keploy")
+    check_file_imports(path, READER, "keploy")
 
 
-def _folders() -> Iterator[str]:
-    root = CORPUS / "keploy"
-    yield from sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-
-
-@pytest.mark.parametrize("folder", list(_folders()) or ["corpus-missing"])
+@pytest.mark.parametrize("folder", folder_names("keploy"))
 def test_corpus_replays_each_request_to_the_interaction_it_came_from(
     folder: str, tmp_path: Path
 ) -> None:
-    root = require_corpus() / "keploy" / folder
-    files = sorted(p for p in root.rglob("*") if p.is_file())
-    total = replay_each_file(files, interactions, tmp_path)
-    print(f"keploy/{folder}: {total} interactions replayed")
-    assert total
+    check_folder_replays("keploy", folder, interactions, tmp_path)
 
 
 def test_http_client_mock_without_a_host_is_served_from_localhost_over_http() -> None:

@@ -16,11 +16,12 @@ from mitmproxy.io import FlowWriter, tnetstring
 from mitmproxy.test import tflow
 
 from tests.formats.corpus import (
-    CORPUS,
     assert_sane,
+    corpus,
     corpus_files,
+    corpus_folders,
+    interactions_of,
     replay_each_file,
-    require_corpus,
 )
 from virt.formats import FORMATS, detect
 from virt.formats.base import ImportFormatError, Item, Skipped
@@ -36,11 +37,7 @@ def read(path: Path) -> list[Item]:
 
 
 def interactions(path: Path) -> list[Interaction]:
-    return [i for i in read(path) if isinstance(i, Interaction)]
-
-
-def corpus(rel: str) -> Path:
-    return require_corpus() / rel
+    return interactions_of(READER, path)
 
 
 def dump(path: Path, *flows: flow.Flow) -> Path:
@@ -67,14 +64,7 @@ def test_corpus_file_imports(path: Path | None) -> None:
     assert detect(path) is READER
 
 
-def _folders() -> list[Any]:
-    root = CORPUS / "mitmproxy-flows"
-    if not root.is_dir():
-        return [pytest.param(None, id="mitmproxy-flows-corpus-missing")]
-    return [pytest.param(d, id=d.name) for d in sorted(root.iterdir()) if d.is_dir()]
-
-
-@pytest.mark.parametrize("folder", _folders())
+@pytest.mark.parametrize("folder", corpus_folders("mitmproxy-flows"))
 def test_corpus_replays_to_itself(folder: Path | None, tmp_path: Path) -> None:
     assert folder is not None, "the recording corpus is missing"
     files = sorted(p for p in folder.rglob("*") if p.is_file())

@@ -6,7 +6,6 @@ import contextlib
 import gzip
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.formats.corpus import (
-    CORPUS,
-    assert_sane,
+    check_file_imports,
+    check_folder_replays,
+    corpus,
     corpus_files,
-    replay_each_file,
-    require_corpus,
+    folder_names,
+    interactions_of,
 )
-from virt.formats import detect
 from virt.formats.base import ImportFormatError, Item, Skipped
 from virt.formats.nock import READER
 from virt.model import Interaction, header
@@ -35,11 +34,7 @@ def read(path: Path) -> list[Item]:
 
 
 def interactions(path: Path) -> list[Interaction]:
-    return [i for i in READER.read(path) if isinstance(i, Interaction)]
-
-
-def corpus(rel: str) -> Path:
-    return require_corpus() / rel
+    return interactions_of(READER, path)
 
 
 def fixture(tmp_path: Path, definitions: Any) -> Path:
@@ -62,29 +57,14 @@ def definition(**fields: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("path", FILES)
 def test_corpus_file_imports(path: Path | None) -> None:
-    require_corpus()
-    assert path is not None
-    assert READER.sniff(path)
-    assert detect(path) is READER
-    items = read(path)
-    assert items, "a file yields at least one interaction or a skipped entry"
-    assert_sane(items, path, "nock")
+    check_file_imports(path, READER, "nock")
 
 
-def _folders() -> Iterator[str]:
-    root = CORPUS / "nock"
-    yield from sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-
-
-@pytest.mark.parametrize("folder", list(_folders()) or ["corpus-missing"])
+@pytest.mark.parametrize("folder", folder_names("nock"))
 def test_corpus_replays_each_request_to_the_interaction_it_came_from(
     folder: str, tmp_path: Path
 ) -> None:
-    root = require_corpus() / "nock" / folder
-    files = sorted(p for p in root.rglob("*") if p.is_file())
-    total = replay_each_file(files, interactions, tmp_path)
-    print(f"nock/{folder}: {total} interactions replayed")
-    assert total
+    check_folder_replays("nock", folder, interactions, tmp_path)
 
 
 def test_scope_and_path_make_the_url_and_raw_headers_keep_order_and_repeats() -> None:

@@ -20,6 +20,8 @@ from tests.formats.corpus import (
     CORPUS,
     assert_sane,
     corpus_files,
+    corpus_folders,
+    interactions_of,
     replay_in_process,
     require_corpus,
 )
@@ -34,10 +36,6 @@ OWN_FORMATS = ("vcr", "vcr-ruby", "betamax")
 # --- shared by test_betamax.py -----------------------------------------------------------------
 
 
-def interactions_of(reader: Reader, path: Path) -> list[Interaction]:
-    return [i for i in reader.read(path) if isinstance(i, Interaction)]
-
-
 def check_corpus_file(reader: Reader, path: Path | None) -> None:
     """The file imports; it yields interactions, or only Skipped entries that say why; each
     interaction is sane; the reader claims the file and detect() picks this reader."""
@@ -49,13 +47,6 @@ def check_corpus_file(reader: Reader, path: Path | None) -> None:
     assert reader.sniff(path)
     found = detect(path)
     assert found is not None and found.name == reader.name
-
-
-def corpus_folders(fmt: str) -> list[Any]:
-    root = CORPUS / fmt
-    if not root.is_dir():
-        return [pytest.param(None, id=f"{fmt}-corpus-missing")]
-    return [pytest.param(d, id=d.name) for d in sorted(root.iterdir()) if d.is_dir()]
 
 
 def files_under(folder: Path) -> list[Path]:
