@@ -38,23 +38,8 @@ from virt.formats.base import (
     response_from,
     with_body,
 )
+from virt.formats.yamlsafe import YAML_ERRORS, TextTimestampLoader
 from virt.model import Headers
-
-_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
-
-
-class _Loader(_SafeLoader):  # type: ignore[misc]
-    """The safe loader, timestamps kept as text: go-vcr writes none, headers may look like one."""
-
-    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in _SafeLoader.yaml_implicit_resolvers.items()
-    }
-
-
-# PyYAML's constructors raise built-in errors on hostile input (a bad explicit !!timestamp raises
-# AttributeError, a deep nesting RecursionError); all of them mean "not a readable document".
-_YAML_ERRORS = (yaml.YAMLError, ValueError, TypeError, AttributeError, RecursionError)
 
 VERSIONS = (1, 2)
 """Cassette format versions read: 1 (go-vcr v1) and 2 (go-vcr v2 to v4)."""
@@ -97,8 +82,8 @@ class GoVcrReader:
             except (OSError, EOFError, zlib.error) as e:
                 raise ImportFormatError(path, "", f"not a valid gzip file: {e}") from e
         try:
-            data = yaml.load(raw, Loader=_Loader)  # _Loader is a SafeLoader
-        except _YAML_ERRORS as e:
+            data = yaml.load(raw, Loader=TextTimestampLoader)  # a safe loader
+        except YAML_ERRORS as e:
             raise ImportFormatError(path, "", f"not valid YAML: {oneline(e)}") from e
         if not isinstance(data, dict):
             raise ImportFormatError(path, "", "expected a go-vcr cassette: version, interactions")

@@ -48,23 +48,8 @@ from virt.formats.base import (
     response_from,
     with_body,
 )
+from virt.formats.yamlsafe import YAML_ERRORS, TextTimestampLoader
 from virt.model import Headers, header
-
-_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
-
-
-class _Loader(_SafeLoader):  # type: ignore[misc]
-    """The safe loader, with timestamps kept as the text Keploy wrote (nanoseconds and all)."""
-
-    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in _SafeLoader.yaml_implicit_resolvers.items()
-    }
-
-
-# PyYAML's constructors raise built-in errors on hostile input (a bad explicit !!timestamp raises
-# AttributeError, a deep nesting RecursionError); all of them mean "not a readable document".
-_YAML_ERRORS = (yaml.YAMLError, ValueError, TypeError, AttributeError, RecursionError)
 
 _SIGNATURE = re.compile(rb"^version:[ \t]*['\"]?api\.keploy\.io/", re.MULTILINE)
 _TIMESTAMP = re.compile(
@@ -86,7 +71,7 @@ class KeployReader:
         except OSError as e:
             raise ImportFormatError(path, "", f"cannot read the file: {e.strerror or e}") from e
         with f:
-            documents = yaml.load_all(f, Loader=_Loader)
+            documents = yaml.load_all(f, Loader=TextTimestampLoader)
             index = 0
             while True:
                 where = f"document {index}"
@@ -94,7 +79,7 @@ class KeployReader:
                     doc = next(documents)
                 except StopIteration:
                     break
-                except _YAML_ERRORS as e:
+                except YAML_ERRORS as e:
                     raise ImportFormatError(path, where, f"not valid YAML: {oneline(e)}") from e
                 if doc is not None:
                     yield from _document(doc, where, path)

@@ -50,6 +50,7 @@ from virt.formats.base import (
     response_from,
     with_body,
 )
+from virt.formats.yamlsafe import SafeLoader
 from virt.model import DEFAULT_PORTS, Headers, Interaction, Request, Response, header
 
 __all__ = [
@@ -71,10 +72,8 @@ __all__ = [
 
 # --- loading ----------------------------------------------------------------------------------
 
-_SafeBase: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-
-class CassetteLoader(_SafeBase):  # type: ignore[misc]
+class CassetteLoader(SafeLoader):  # type: ignore[misc]
     """yaml's safe loader plus the harmless tags recorders write, each built as plain data.
 
     Python tags (VCR.py): python/tuple and python/list as lists, python/unicode, python/str and

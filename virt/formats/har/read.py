@@ -18,6 +18,7 @@ from ijson.common import ObjectBuilder
 from virt.formats.base import ImportFormatError, Item, head
 from virt.formats.har.common import NAME
 from virt.formats.har.entry import item
+from virt.formats.yamlsafe import SafeLoader
 
 _SUFFIXES = (".har", ".zhar", ".har.yaml", ".har.yml")
 _ZLIB_MAGIC = (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")
@@ -25,7 +26,6 @@ _LOG_OBJECT = re.compile(rb'\{\s*"log"\s*:\s*\{')
 # ijson prefixes of one entry: "log.entries.item", or one key deeper for a document that wraps
 # its log (mitmproxy's har_extractor fixture nests it under "test_response")
 _ENTRY_PREFIX = re.compile(r"(?:([^.]+)\.)?log\.entries\.item")
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class HarReader:
@@ -169,7 +169,7 @@ def _json_entries(stream: IO[bytes] | _Inflated, path: Path) -> Iterator[tuple[s
 def _yaml_entries(stream: IO[bytes] | _Inflated, path: Path) -> Iterator[tuple[str, Any]]:
     """HAR serialised as YAML (Polly.JS and Cody recordings): loaded whole, then walked."""
     try:
-        doc = yaml.load(stream.read(), Loader=_YAML_LOADER)  # a safe loader
+        doc = yaml.load(stream.read(), Loader=SafeLoader)  # a safe loader
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
         where = f"line {mark.line + 1}" if mark is not None else ""
