@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -90,6 +91,20 @@ def head(path: Path, size: int = 4096) -> bytes:
             return f.read(size)
     except OSError:
         return b""
+
+
+def load_json(path: Path) -> Any:
+    """The JSON document in `path` (UTF-8, a BOM allowed); ImportFormatError says what is wrong."""
+    try:
+        return json.loads(path.read_bytes().decode("utf-8-sig"))
+    except OSError as e:
+        raise ImportFormatError(path, "", f"cannot read: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise ImportFormatError(path, "", f"not UTF-8 text: {e}") from e
+    except ValueError as e:  # JSONDecodeError, or an integer too long to convert
+        raise ImportFormatError(path, "", f"not valid JSON: {e}") from e
+    except RecursionError as e:
+        raise ImportFormatError(path, "", "JSON nested too deeply") from e
 
 
 def request_from_url(

@@ -4,14 +4,13 @@ chains). What one pair stands for is pair.py's."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from virt.formats.base import ImportFormatError, Item, Skipped, head
+from virt.formats.base import ImportFormatError, Item, Skipped, head, load_json
 from virt.formats.hoverfly.common import NAME, SEQUENCE, is_count
 from virt.formats.hoverfly.pair import from_pair
 
@@ -65,7 +64,7 @@ def inexact(path: Path) -> list[str]:
 
 
 def _entries(path: Path) -> Iterator[tuple[Item, list[str]]]:
-    doc = _load(path)
+    doc = load_json(path)
     if not isinstance(doc, dict) or not ("journal" in doc or "data" in doc):
         # JSON that is neither is most likely a bodyFile (responses/), which forcing the format
         # on a folder's every file reaches
@@ -100,19 +99,6 @@ def _entries(path: Path) -> Iterator[tuple[Item, list[str]]]:
         yield Skipped(prefix, "the simulation holds no pairs"), []
     for i in _sequence_order(pairs):
         yield from_pair(path, f"{prefix}[{i}]", pairs[i])
-
-
-def _load(path: Path) -> Any:
-    try:
-        return json.loads(path.read_bytes().decode("utf-8-sig"))
-    except OSError as e:
-        raise ImportFormatError(path, "", f"cannot read: {e.strerror or e}") from e
-    except UnicodeDecodeError as e:
-        raise ImportFormatError(path, "", f"not UTF-8 text: {e}") from e
-    except ValueError as e:  # JSONDecodeError, or an integer too long to convert
-        raise ImportFormatError(path, "", f"not valid JSON: {e}") from e
-    except RecursionError as e:
-        raise ImportFormatError(path, "", "JSON nested too deeply") from e
 
 
 def _check_version(path: Path, meta: Any) -> None:

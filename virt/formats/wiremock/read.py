@@ -4,7 +4,6 @@ stands for is mapping.py's."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections import deque
@@ -13,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from virt.formats.base import ImportFormatError, Item, Skipped, head
+from virt.formats.base import ImportFormatError, Item, Skipped, head, load_json
 from virt.formats.wiremock.common import BODY_DIRS, NAME, STARTED
 from virt.formats.wiremock.mapping import from_mapping
 
@@ -129,7 +128,7 @@ def _natural(name: str) -> tuple[Any, ...]:
 
 def _file_entries(path: Path) -> Iterator[_Entry]:
     try:
-        doc = _load(path)
+        doc = load_json(path)
     except ImportFormatError:
         if not _in_body_dir(path, loosely=True):
             raise
@@ -155,20 +154,6 @@ def _passed_over(path: Path, where: str, why: str) -> _Entry:
     return _Entry(
         Skipped(where, why), path, where, (), _natural(path.name), float("inf"), None, None, None
     )
-
-
-def _load(path: Path) -> Any:
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-        return json.loads(text)
-    except OSError as e:
-        raise ImportFormatError(path, "", f"cannot read: {e.strerror or e}") from e
-    except UnicodeDecodeError as e:
-        raise ImportFormatError(path, "", f"not UTF-8 text: {e}") from e
-    except ValueError as e:  # JSONDecodeError, or an integer too long to convert
-        raise ImportFormatError(path, "", f"not valid JSON: {e}") from e
-    except RecursionError as e:
-        raise ImportFormatError(path, "", "JSON nested too deeply") from e
 
 
 def _entry(path: Path, where: str, mapping: Any, file_order: tuple[Any, ...]) -> _Entry:
