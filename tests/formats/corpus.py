@@ -22,7 +22,8 @@ Each format's test module (tests/formats/test_<module>.py) covers:
 The first two are shared here: assert_sane checks what one corpus file yielded, and
 replay_in_process / replay_each_file do the self-replay. For the modules whose corpus cases
 have one shape, check_file_imports and check_folder_replays are the whole of each case's
-body, and folder_names / corpus_folders give the parameters of the per-folder cases.
+body, and folder_names / corpus_folders give the parameters of the per-folder cases;
+reads_cleanly is the check of the fuzz cases.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import pytest
 
 from tests.helpers import REPO
 from virt.formats import detect
-from virt.formats.base import Item, Reader, Skipped
+from virt.formats.base import ImportFormatError, Item, Reader, Skipped
 from virt.match.engine import Engine, MatchKind
 from virt.model import Interaction
 from virt.normalize import exact_key
@@ -120,6 +121,16 @@ def corpus_folders(fmt: str) -> list[Any]:
 def interactions_of(reader: Reader, path: Path) -> list[Interaction]:
     """The Interactions `reader` reads from `path`, in order (Skipped entries left out)."""
     return [i for i in reader.read(path) if isinstance(i, Interaction)]
+
+
+def reads_cleanly(reader: Reader, path: Path) -> None:
+    """Reading `path` either raises ImportFormatError or yields interactions and skipped
+    entries: never another exception, never anything else (for the fuzz tests)."""
+    try:
+        items = list(reader.read(path))
+    except ImportFormatError:
+        return
+    assert all(isinstance(i, Interaction | Skipped) for i in items)
 
 
 def is_malformed(path: Path) -> bool:
