@@ -24,6 +24,7 @@ from virt.normalize.canonical import canonical_key, json_form
 from virt.normalize.fields import (
     OPERATION_HEADERS,
     Fields,
+    Operation,
     fields,
     header_fields,
     operation,
@@ -119,27 +120,28 @@ class Engine:
         key = exact_key(request)
         # the full fields (JSON bodies parsed) only when a rule or scoring needs them
         sent = Side(fields(request), json_form(request)) if policy.strict else None
-        ids = self._admitted(self._lookup(key, self.store.exact_ids), request, sent, policy)
+        asked = operation(request)
+        ids = self._admitted(self._lookup(key, self.store.exact_ids), asked, sent, policy)
         if ids:
             # the same path, query values and body: only headers can differ, and be echoed
-            cursor = f"{session}\0{key}{_named(request)}"
+            cursor = f"{session}\0{key}{_named(asked)}"
             return self._walk(MatchKind.EXACT, key, cursor, ids, header_fields, request, policy)
         canonical = canonical_key(request)
         ids = self._admitted(
             self._lookup("~" + canonical, lambda _: self.store.canonical_ids(canonical)),
-            request,
+            asked,
             sent,
             policy,
         )
         if ids:
-            cursor = f"{session}\0~{canonical}{_named(request)}"
+            cursor = f"{session}\0~{canonical}{_named(asked)}"
             return self._walk(MatchKind.FUZZY, key, cursor, ids, _unsigned, request, policy)
         if sent is None:
             sent = Side(fields(request), json_form(request))
         return self._scored(request, key, session, sent, policy)
 
     def _admitted(
-        self, ids: list[int], request: Request, sent: Side | None, policy: Policy
+        self, ids: list[int], asked: Operation, sent: Side | None, policy: Policy
     ) -> list[int]:
         """`ids` minus those that name another operation (X-Amz-Target, SOAPAction) or that a
         strict rule (require, matchers, body mode) rules out."""
@@ -151,7 +153,6 @@ class Engine:
                 for i in ids
                 if (side := self._side(i)) and compare(sent, side, policy).failed is None
             ]
-        asked = operation(request)
         if not asked:
             return ids
         return [i for i in ids if (side := self._side(i)) and _operation(side) == asked]
@@ -344,7 +345,7 @@ def _unsigned(request: Request) -> Fields:
     return {**query_fields(request), **header_fields(request)}
 
 
-def _operation(side: Side) -> tuple[tuple[str, str], ...]:
+def _operation(side: Side) -> Operation:
     """The operation headers of a recorded request, as `operation` gives them for a sent one."""
     found = []
     for name in sorted(OPERATION_HEADERS):
@@ -354,8 +355,7 @@ def _operation(side: Side) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
-def _named(request: Request) -> str:
+def _named(asked: Operation) -> str:
     """A cursor suffix naming the operation asked for, so that requests for different
     operations on the same URL and body keep sequences of their own."""
-    asked = operation(request)
     return "".join(f"\0{name}={value}" for name, value in asked)

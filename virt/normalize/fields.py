@@ -204,7 +204,11 @@ def body_fields(request: Request) -> Fields:
     return {"body": hashlib.sha256(body_form(request)).hexdigest()[:32]}
 
 
-def operation(request: Request) -> tuple[tuple[str, str], ...]:
+Operation = tuple[tuple[str, str], ...]
+"""Operation headers: lower-cased names with their values, sorted."""
+
+
+def operation(request: Request) -> Operation:
     """The operation headers of `request`, lower-cased names with their values, sorted."""
     return tuple(
         sorted((k.lower(), v) for k, v in request.headers if k.lower() in OPERATION_HEADERS)
@@ -226,6 +230,7 @@ __all__ = [
     "VOLATILE_HEADERS",
     "VOLATILE_QUERY",
     "Fields",
+    "Operation",
     "body_fields",
     "fields",
     "generated_kind",
