@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import parse_qsl
 
 from virt.model import Keys, Request
+from virt.normalize.uri import byte_pairs, pairs, path_form
 
 
 def query_pairs(query: str) -> tuple[tuple[str, str], ...]:
-    """The query string as a sorted multiset of (name, value): order is the client's whim."""
-    return tuple(sorted(parse_qsl(query, keep_blank_values=True)))
+    """The query string as a sorted multiset of (name, value): order is the client's whim, and
+    escapes are decoded, so `%3C` and `<` are the same value."""
+    return tuple(sorted(pairs(query)))
 
 
 def exact_key(request: Request) -> str:
-    """A digest of everything exact matching compares: method, origin, path, query multiset, body.
+    """A digest of everything exact matching compares: method, origin, path (in its RFC 3986
+    normal form), query multiset, body.
 
     Header values are left out on purpose: they carry dates, user agents and trace ids that differ
     on every run, and fuzzy matching weighs them instead.
@@ -25,13 +27,13 @@ def exact_key(request: Request) -> str:
         h.update(b"\0")
     h.update(str(request.port).encode())
     h.update(b"\0")
-    h.update(request.path.encode("utf-8", "surrogateescape"))
+    h.update(path_form(request.path).encode())
     h.update(b"\0")
-    for name, value in query_pairs(request.query):
-        h.update(name.encode("utf-8", "surrogateescape"))
-        h.update(b"=")
-        h.update(value.encode("utf-8", "surrogateescape"))
-        h.update(b"&")
+    for name, value in sorted(byte_pairs(request.query)):
+        # bytes, not text: no two different queries may share a key
+        h.update(f"{len(name)}:{len(value)}:".encode())
+        h.update(name)
+        h.update(value)
     h.update(b"\0")
     h.update(hashlib.sha256(request.body).digest())
     return h.hexdigest()[:32]

@@ -13,12 +13,12 @@ import re
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
-from urllib.parse import parse_qsl
 from xml.etree import ElementTree
 
 import orjson
 
 from virt.model import Request, header
+from virt.normalize.uri import byte_pairs, pairs, path_form
 
 VOLATILE_QUERY = frozenset(
     {
@@ -42,11 +42,14 @@ lives); their values are ignored."""
 
 _GRAPHQL_SPACE = re.compile(r"[\s,]+")
 
+MAX_DEPTH = 64
+"""JSON nested deeper than this is not read as data: its body is compared as bytes (exact
+key, canonical key and one digest field), so no walk over it can run out of stack."""
+
 
 def query_form(query: str) -> list[tuple[str, str]]:
     """The query as sorted pairs, volatile parameters kept by name with their value blanked."""
-    pairs = parse_qsl(query, keep_blank_values=True)
-    return sorted((k, "" if k.lower() in VOLATILE_QUERY else v) for k, v in pairs)
+    return sorted((k, "" if k.lower() in VOLATILE_QUERY else v) for k, v in pairs(query))
 
 
 def body_form(request: Request) -> bytes:
@@ -59,8 +62,7 @@ def body_form(request: Request) -> bytes:
         if "multipart/" in ctype:
             return _multipart(body, ctype)
         if "application/x-www-form-urlencoded" in ctype:
-            text = body.decode("utf-8", "surrogateescape")
-            return orjson.dumps(sorted(parse_qsl(text, keep_blank_values=True)))
+            return _form(body)
         if "xml" in ctype:
             return ElementTree.canonicalize(body.decode("utf-8"), strip_text=True).encode()
     except (ValueError, ElementTree.ParseError, UnicodeDecodeError):
@@ -87,10 +89,39 @@ def json_form(request: Request) -> Any:
         return NOT_JSON
     if "json" in ctype or "graphql" in ctype or body[:1] in (b"{", b"["):
         try:
-            return _normalise(orjson.loads(body))
-        except orjson.JSONDecodeError:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:  # not JSON, or nested past orjson's own limit
             return NOT_JSON
+        if too_deep(data):
+            return NOT_JSON
+        return _normalise(data)
     return NOT_JSON
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether `value` nests containers more than `limit` deep (an iterative walk)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
+def _form(body: bytes) -> bytes:
+    """A form body as sorted pairs; escapes decoded as bytes, so any byte keeps its value."""
+    raw = sorted(byte_pairs(body))
+    try:
+        return orjson.dumps([[k.decode(), v.decode()] for k, v in raw])
+    except UnicodeDecodeError:  # not UTF-8: the bytes themselves, length-prefixed
+        return b"form-bytes:" + b"".join(b"%d:%d:%b%b" % (len(k), len(v), k, v) for k, v in raw)
 
 
 def _normalise(value: Any) -> Any:
@@ -137,7 +168,7 @@ def canonical_key(request: Request) -> str:
     h = hashlib.sha256()
     for part in (request.method.upper(), request.scheme.lower(), request.host.lower()):
         h.update(part.encode("utf-8", "surrogateescape") + b"\0")
-    h.update(f"{request.port}\0{request.path}\0".encode("utf-8", "surrogateescape"))
+    h.update(f"{request.port}\0{path_form(request.path)}\0".encode())
     h.update(orjson.dumps(query_form(request.query)) + b"\0")
     h.update(hashlib.sha256(body_form(request)).digest())
     return h.hexdigest()[:32]

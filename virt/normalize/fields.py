@@ -18,13 +18,13 @@ from __future__ import annotations
 import hashlib
 import re
 from typing import Any
-from urllib.parse import parse_qsl
 
 import orjson
 
 from virt.model import Request, header
 from virt.normalize.canonical import NOT_JSON, VOLATILE_QUERY, body_form, json_form
 from virt.normalize.route import is_param
+from virt.normalize.uri import pairs, path_form
 
 Fields = dict[str, str]
 
@@ -152,7 +152,7 @@ def json_leaves(value: Any, prefix: str = "$") -> Fields:
 def fields(request: Request) -> Fields:
     """The comparable fields of `request` (see the module docstring)."""
     out: Fields = {}
-    for i, segment in enumerate(request.path.split("/")):
+    for i, segment in enumerate(path_form(request.path).split("/")):
         if segment and is_param(segment):
             out[f"path[{i}]"] = segment
     out.update(query_fields(request))
@@ -166,7 +166,7 @@ def query_fields(request: Request) -> Fields:
     out: Fields = {}
     if request.query:
         values: dict[str, list[str]] = {}
-        for name, value in parse_qsl(request.query, keep_blank_values=True):
+        for name, value in pairs(request.query):
             values.setdefault(name, []).append(value)
         for name, vals in values.items():
             out[f"query:{name}"] = "\x1f".join(sorted(vals))
@@ -197,8 +197,7 @@ def body_fields(request: Request) -> Fields:
     ctype = (header(request.headers, "content-type") or "").lower()
     if "application/x-www-form-urlencoded" in ctype:
         out: dict[str, list[str]] = {}
-        text = request.body.decode("utf-8", "surrogateescape")
-        for name, value in parse_qsl(text, keep_blank_values=True):
+        for name, value in pairs(request.body):
             out.setdefault(f"form:{name}", []).append(value)
         return {k: "\x1f".join(sorted(v)) for k, v in out.items()}
     return {"body": hashlib.sha256(body_form(request)).hexdigest()[:32]}

@@ -10,6 +10,7 @@ import hashlib
 import re
 
 from virt.model import Request
+from virt.normalize.uri import path_form
 
 PARAM = "{id}"
 
@@ -43,7 +44,7 @@ def route_key(request: Request) -> str:
             request.scheme.lower(),
             request.host.lower(),
             str(request.port),
-            template(request.path),
+            template(path_form(request.path)),
         )
     )
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
