@@ -254,3 +254,79 @@ def test_changing_virt_db_records_into_the_new_file(tmp_path: Path) -> None:
     run_with(rec, {"virt_db": str(first)}, body)
     assert len(committed(first)) == 1
     assert len(committed(second)) == 2
+
+
+def _post(content: bytes, ctype: str) -> HTTPFlow:
+    flow = tflow.tflow(
+        req=tutils.treq(method=b"POST", path=b"/echo", content=content),
+        resp=tutils.tresp(status_code=200, content=b"ok"),
+    )
+    flow.request.headers["content-type"] = ctype
+    return flow
+
+
+def test_a_latin1_form_body_is_recorded(tmp_path: Path) -> None:
+    db = tmp_path / "rec.db"
+    rec = Recorder()
+    flow = _post("name=J\xf6rg&city=K\xf6ln".encode("latin-1"), "application/x-www-form-urlencoded")
+
+    async def body(tctx: taddons.context) -> list[dict[str, Any]]:
+        await rec.response(flow)
+        return committed(db)
+
+    rows = run_with(rec, {"virt_db": str(db)}, body)
+    assert flow.response is not None and flow.response.status_code == 200
+    assert [r["request_body"] for r in rows] == [b"name=J\xf6rg&city=K\xf6ln"]
+
+
+@pytest.mark.parametrize("redact", [False, True])
+def test_json_nested_900_deep_is_recorded_or_refused_never_passed_through(
+    tmp_path: Path, redact: bool
+) -> None:
+    db = tmp_path / "rec.db"
+    rec = Recorder()
+    deep = b'{"a":' * 900 + b"1" + b"}" * 900
+    flow = _post(deep, "application/json")
+
+    async def body(tctx: taddons.context) -> list[dict[str, Any]]:
+        await rec.response(flow)
+        return committed(db)
+
+    rows = run_with(rec, {"virt_db": str(db), "virt_redact": redact}, body)
+    assert flow.response is not None
+    if flow.response.status_code == 502:  # delivered means committed: refused, with the reason
+        assert rows == []
+        assert flow.response.content is not None
+        assert flow.response.content.startswith(b"virt could not record this response: ")
+    else:
+        assert flow.response.status_code == 200
+        assert [r["request_body"] for r in rows] == [deep]
+    if not redact:  # canonical forms handle any depth: nothing stands in the way
+        assert flow.response.status_code == 200
+
+
+def test_any_failure_to_record_becomes_a_502_naming_the_stage_not_the_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "rec.db"
+    rec = Recorder()
+    flow = _post(b'{"password": "hunter2-secret"}', "application/json")
+
+    def broken(interaction: Interaction) -> Any:
+        raise ValueError("cannot handle 'hunter2-secret'")
+
+    monkeypatch.setattr(rec, "_prepare", broken)
+
+    async def body(tctx: taddons.context) -> list[dict[str, Any]]:
+        await rec.response(flow)
+        return committed(db)
+
+    rows = run_with(rec, {"virt_db": str(db)}, body)
+    assert rows == []
+    assert flow.response is not None and flow.response.status_code == 502
+    text = flow.response.get_text()
+    assert text == (
+        "virt could not record this response: "
+        "redacting and indexing the exchange failed (ValueError)\n"
+    )
+    assert "hunter2" not in text

@@ -52,3 +52,30 @@ def test_untrusted_upstream_certificate_says_which_variable_to_set(
     assert proc.stop() == 0
     assert "SSL_CERT_FILE" in proc.output()
     assert _rows(db) == 0
+
+
+def test_odd_bodies_through_the_reverse_proxy_are_recorded_or_refused_never_lost(
+    virt,
+    http_upstream: Upstream,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    db = tmp_path / "odd.db"
+    proc, port = virt.record(db, "--reverse", http_upstream.url)
+    base = f"http://127.0.0.1:{port}"
+    latin1 = httpx.post(
+        f"{base}/echo",
+        content="name=J\xf6rg".encode("latin-1"),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert latin1.status_code == 200
+    deep = httpx.post(
+        f"{base}/echo",
+        content=b"[" * 900 + b"]" * 900,
+        headers={"content-type": "application/json"},
+    )
+    assert deep.status_code in (200, 502)
+    if deep.status_code == 502:
+        assert deep.text.startswith("virt could not record this response: ")
+    assert proc.stop() == 0
+    # every 200 the client saw is a committed row; every refusal is not
+    assert _rows(db) == 1 + (deep.status_code == 200)

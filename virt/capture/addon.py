@@ -24,6 +24,17 @@ from virt.store.writer import Writer
 log = logging.getLogger("virt.record")
 
 
+def _reason(e: Exception, stage: str) -> str:
+    """What went wrong, in one line. A StoreError says it itself; any other error is named by
+    its type and the stage it stopped, never by its message, which may quote a body's bytes
+    (and so a secret)."""
+    if isinstance(e, StoreError):
+        return str(e)
+    if isinstance(e, RecursionError):
+        return f"{stage} failed: it is nested too deep"
+    return f"{stage} failed ({type(e).__name__})"
+
+
 def default_session() -> str:
     """A recording session name from the current time: record-20261125T120000Z."""
     return "record-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -89,22 +100,21 @@ class Recorder:
                 log.warning("recording raw traffic: secrets are written as they are (no redaction)")
 
     async def response(self, flow: http.HTTPFlow) -> None:
-        if flow.metadata.get(REPLAYED) or flow.response is None or self._writer is None:
+        if flow.metadata.get(REPLAYED) or flow.response is None:
             return
-        interaction = to_interaction(flow, self._session)
-        # redacting and hashing scan whole bodies: off the event loop
-        interaction, lookup = await asyncio.to_thread(self._prepare, interaction)
+        if self._writer is None:
+            self._refuse(flow, "the recorder has no database open")
+            return
+        stage = "reading the exchange"
         try:
+            interaction = to_interaction(flow, self._session)
+            stage = "redacting and indexing the exchange"
+            # redacting and hashing scan whole bodies: off the event loop
+            interaction, lookup = await asyncio.to_thread(self._prepare, interaction)
+            stage = "writing the exchange"
             written = await self._writer.write(interaction, lookup)
-        except StoreError as e:
-            log.error("not recorded: %s %s: %s", flow.request.method, flow.request.url, e)
-            body = f"virt could not record this response: {e}\n".encode()
-            flow.response = make_response(
-                502,
-                "Bad Gateway",
-                (("Content-Type", "text/plain"), ("Content-Length", str(len(body)))),
-                body,
-            )
+        except Exception as e:  # delivered means committed: whatever failed, the client knows
+            self._refuse(flow, _reason(e, stage))
             return
         log.info(
             "recorded #%d %s %s -> %d",
@@ -115,6 +125,17 @@ class Recorder:
         )
         if self._on_recorded is not None:
             self._on_recorded(written)
+
+    def _refuse(self, flow: http.HTTPFlow, why: str) -> None:
+        """Replace the upstream's response with a 502 saying why it was not recorded."""
+        log.error("not recorded: %s %s: %s", flow.request.method, flow.request.pretty_url, why)
+        body = f"virt could not record this response: {why}\n".encode()
+        flow.response = make_response(
+            502,
+            "Bad Gateway",
+            (("Content-Type", "text/plain"), ("Content-Length", str(len(body)))),
+            body,
+        )
 
     def _prepare(self, interaction: Interaction) -> tuple[Interaction, Keys]:
         if self._redactor is not None:
