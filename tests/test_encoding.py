@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import random
 import zlib
 
 import brotli
@@ -11,7 +12,16 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from virt.encoding import CodingError, decode, decode_body, encode, normalize_coding
+from virt.encoding import (
+    MAX_LAYERS,
+    BodyTooLarge,
+    CodingError,
+    MiB,
+    decode,
+    decode_body,
+    encode,
+    normalize_coding,
+)
 
 BODY = b'{"items": [' + b", ".join(b'{"id": %d, "name": "item"}' % n for n in range(200)) + b"]}"
 
@@ -94,7 +104,7 @@ def test_decode_body_of_an_empty_body_claims_no_coding() -> None:
     assert decode_body(b"", "gzip") == (b"", None)
 
 
-@pytest.mark.parametrize("coding", ["compress", "gzip, br", "snappy"])
+@pytest.mark.parametrize("coding", ["compress", "gzip, snappy", "snappy"])
 def test_unknown_coding_raises_coding_error(coding: str) -> None:
     with pytest.raises(CodingError, match="unknown content coding"):
         encode(BODY, coding)
@@ -134,3 +144,74 @@ def test_a_truncated_body_raises_coding_error(coding: str) -> None:
 def test_decode_body_keeps_a_truncated_zstd_body_as_it_came() -> None:
     wire = encode(BODY, "zstd")[:-8]
     assert decode_body(wire, "zstd") == (wire, None)
+
+
+def test_normalize_coding_keeps_a_stack_in_order() -> None:
+    assert normalize_coding("GZip,  br") == "gzip, br"
+    assert normalize_coding("identity, gzip") == "gzip"
+
+
+def test_a_stacked_coding_is_decoded_layer_by_layer() -> None:
+    wire = gzip.compress(gzip.compress(BODY))
+    assert decode_body(wire, "gzip, gzip") == (BODY, "gzip, gzip")
+    wire = brotli.compress(gzip.compress(BODY))
+    assert decode_body(wire, "gzip, br") == (BODY, "gzip, br")
+
+
+def test_a_stacked_coding_re_encodes_to_what_decodes_again() -> None:
+    assert decode(encode(BODY, "gzip, br"), "gzip, br") == BODY
+
+
+def test_more_stacked_codings_than_allowed_are_refused_not_kept_encoded() -> None:
+    coding = ", ".join(["gzip"] * (MAX_LAYERS + 1))
+    wire = encode(BODY, coding)
+    with pytest.raises(BodyTooLarge, match="content codings"):
+        decode_body(wire, coding)
+
+
+def _bomb(coding: str, size: int) -> bytes:
+    """`size` zero bytes in `coding`, compressed as hard as the coding allows."""
+    if coding == "gzip":
+        return gzip.compress(bytes(size), compresslevel=9)
+    if coding == "deflate":
+        return zlib.compress(bytes(size), 9)
+    if coding == "br":
+        return bytes(brotli.compress(bytes(size), quality=11))
+    compressor = zstandard.ZstdCompressor(level=19).compressobj()
+    return compressor.compress(bytes(size)) + compressor.flush()
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "zstd"])
+def test_a_body_decoding_past_the_limit_is_refused(coding: str) -> None:
+    noise = random.Random(0).randbytes(3 * MiB)  # barely compresses: the ratio stays low
+    wire = bytes(brotli.compress(noise, quality=1)) if coding == "br" else encode(noise, coding)
+    with pytest.raises(BodyTooLarge, match="more than 2 MiB") as e:
+        decode_body(wire, coding, limit=2 * MiB)
+    assert e.value.limit == 2 * MiB
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "zstd"])
+def test_a_body_within_the_limit_but_past_the_ratio_is_refused(coding: str) -> None:
+    wire = _bomb(coding, 8 * MiB)
+    with pytest.raises(BodyTooLarge, match="times its"):
+        decode(wire, coding)
+
+
+def test_a_small_body_is_never_refused_for_its_ratio() -> None:
+    assert decode(gzip.compress(bytes(MiB)), "gzip") == bytes(MiB)
+
+
+def test_a_stacked_gzip_bomb_is_refused_within_its_bound() -> None:
+    # 256 MiB of zeros in two layers of gzip is a few KB on the wire
+    inner = zlib.compressobj(9, zlib.DEFLATED, 31)
+    layer = b"".join(inner.compress(bytes(MiB)) for _ in range(256)) + inner.flush()
+    wire = gzip.compress(layer, compresslevel=9)
+    assert len(wire) < 10_000
+    with pytest.raises(BodyTooLarge):
+        decode_body(wire, "gzip, gzip")
+
+
+@pytest.mark.parametrize("coding", ["gzip", "zstd"])
+def test_a_body_of_several_members_decodes_whole(coding: str) -> None:
+    wire = encode(BODY[:500], coding) + encode(BODY[500:], coding)
+    assert decode(wire, coding) == BODY
