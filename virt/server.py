@@ -186,6 +186,7 @@ def serve(settings: ServeSettings) -> None:
                 token=settings.admin_token,
                 rules_source=str(config.path) if config.path else None,
                 redact=redactor.interaction,
+                host=settings.host,
             ),
             replayer=replayer,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from virt.admin.api import create_admin
+from virt.admin.upload import MAX_IMPORT_BYTES
 from virt.match.engine import Engine
 from virt.replay.app import ReplayApp
 from virt.replay.routing import Router
@@ -19,6 +20,7 @@ from virt.store import Store
 
 T = TypeVar("T")
 Client = httpx.AsyncClient
+BINARY = {"Content-Type": "application/octet-stream"}
 
 USER = {
     "request": {"method": "GET", "url": "https://api.example.com/users/1?fields=name"},
@@ -31,16 +33,27 @@ USER = {
 }
 
 
-def run(db: Path, body: Callable[[Client], Awaitable[T]], token: str | None = None) -> T:
+def run(
+    db: Path,
+    body: Callable[[Client], Awaitable[T]],
+    token: str | None = None,
+    max_import: int = MAX_IMPORT_BYTES,
+) -> T:
     """Run `body` against ReplayApp + admin on a store opened on the loop's own thread."""
 
     async def main() -> T:
         store = Store.open(db)
         try:
             engine = Engine(store)
-            app = ReplayApp(engine, Router([], engine.origins), create_admin(engine, token=token))
+            app = ReplayApp(
+                engine,
+                Router([], engine.origins),
+                create_admin(engine, token=token, max_import=max_import),
+            )
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://virt") as c:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://127.0.0.1:8000"
+            ) as c:
                 return await body(c)
         finally:
             store.close()
@@ -279,7 +292,10 @@ HAR = {
 def test_import_then_export_over_the_api(tmp_path: Path) -> None:
     async def body(c: Client) -> None:
         imported = await c.post(
-            "/__virt/import", params={"filename": "site.har"}, content=json.dumps(HAR).encode()
+            "/__virt/import",
+            params={"filename": "site.har"},
+            content=json.dumps(HAR).encode(),
+            headers=BINARY,
         )
         assert imported.status_code == 200, imported.text
         report = imported.json()
@@ -292,7 +308,9 @@ def test_import_then_export_over_the_api(tmp_path: Path) -> None:
         assert exported.status_code == 200
         entries = json.loads(exported.content)["log"]["entries"]
         assert [e["request"]["url"] for e in entries] == ["https://har.example.com/a?b=1"]
-        broken = await c.post("/__virt/import", params={"filename": "x.har"}, content=b"{nope")
+        broken = await c.post(
+            "/__virt/import", params={"filename": "x.har"}, content=b"{nope", headers=BINARY
+        )
         assert broken.status_code == 200
         assert broken.json()["failed"][0]["path"] == "x.har"  # never a server path
         assert (await c.get("/__virt/export", params={"format": "nope"})).status_code == 422
@@ -335,3 +353,96 @@ def test_rules_can_be_read_and_replaced_while_serving(tmp_path: Path) -> None:
         assert (await c.get("/__virt/rules")).json()["rules"]["route"][0]["name"] == "search"
 
     run(tmp_path / "rules.db", body)
+
+
+def test_search_with_nul_characters_answers_instead_of_failing(tmp_path: Path) -> None:
+    async def body(c: Client) -> None:
+        assert (await c.post("/__virt/interactions", json=USER)).status_code == 201
+        # a NUL separates words, as a space does: only NULs is no search at all
+        for q, found in (("%00", 1), ("%00%00", 1), ("Ada%00", 1), ("a%00b", 0), ("%FF", 0)):
+            r = await c.get(f"/__virt/interactions?q={q}")
+            assert (r.status_code, len(r.json()["items"])) == (200, found), q
+
+    run(tmp_path / "q.db", body)
+
+
+def test_import_named_only_with_dots_is_a_400_naming_the_filename(tmp_path: Path) -> None:
+    async def body(c: Client) -> None:
+        for name in (".", "..", "..."):
+            r = await c.post(
+                "/__virt/import", params={"filename": name}, content=b"{}", headers=BINARY
+            )
+            assert r.status_code == 400, r.text
+            assert r.json()["detail"].startswith(f"filename {name!r}: must hold a letter")
+
+    run(tmp_path / "dots.db", body)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "text/plain; charset=utf-8", "application/x-www-form-urlencoded",
+     "multipart/form-data; boundary=x"],
+)  # fmt: skip
+def test_import_refuses_bodies_a_web_page_can_send_without_asking(
+    tmp_path: Path, content_type: str | None
+) -> None:
+    async def body(c: Client) -> None:
+        headers = {"Content-Type": content_type} if content_type else {}
+        r = await c.post(
+            "/__virt/import",
+            params={"filename": "site.har"},
+            content=json.dumps(HAR).encode(),
+            headers=headers,
+        )
+        assert r.status_code == 415, r.text
+        assert "application/octet-stream" in r.json()["detail"]
+        assert (await c.get("/a?b=1")).status_code == 599  # nothing was imported
+
+    run(tmp_path / "types.db", body)
+
+
+def test_import_larger_than_its_declared_limit_is_refused_before_reading(tmp_path: Path) -> None:
+    pulled: list[int] = []
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(8):
+            pulled.append(1)
+            yield b"x" * 1000
+
+    async def body(c: Client) -> None:
+        r = await c.post(
+            "/__virt/import",
+            params={"filename": "big.har"},
+            content=chunks(),
+            headers={**BINARY, "Content-Length": "8000"},
+        )
+        assert r.status_code == 413, r.text
+        assert r.json()["detail"] == "an import is at most 4000 bytes (0 MiB)"
+        assert pulled == []
+
+    run(tmp_path / "declared.db", body, max_import=4000)
+
+
+def test_chunked_import_is_cut_at_the_limit(tmp_path: Path) -> None:
+    pulled: list[int] = []
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(100):
+            pulled.append(1)
+            yield b"x" * 1000
+
+    async def body(c: Client) -> None:
+        r = await c.post(
+            "/__virt/import", params={"filename": "big.har"}, content=chunks(), headers=BINARY
+        )
+        assert r.status_code == 413, r.text
+        assert len(pulled) <= 6  # read up to the limit, not the whole upload
+        ok = await c.post(
+            "/__virt/import",
+            params={"filename": "site.har"},
+            content=json.dumps(HAR).encode(),
+            headers=BINARY,
+        )
+        assert ok.json()["imported"] == 1
+
+    run(tmp_path / "chunked.db", body, max_import=5000)

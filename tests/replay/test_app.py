@@ -59,7 +59,9 @@ def drive(
     """Run `talk` against a fresh direct door on `store`, as `virt serve` builds it."""
     engine = Engine(store)
     app = ReplayApp(
-        engine, Router([Route.parse(r) for r in routes], engine.origins), create_admin(engine)
+        engine,
+        Router([Route.parse(r) for r in routes], engine.origins),
+        create_admin(engine, host="virt.test"),  # the Host the client below sends
     )
 
     async def main() -> T:

@@ -26,6 +26,16 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from virt import formats
 from virt.admin import payloads as p
+from virt.admin.access import browser_refusal, upload_refusal
+from virt.admin.upload import (
+    MAX_IMPORT_BYTES,
+    TooLarge,
+    check_declared,
+    check_filename,
+    import_file,
+    receive,
+    upload_folder,
+)
 from virt.errors import StoreReadOnly, VirtError
 from virt.formats.base import request_from_url, response_from, with_body
 from virt.match.engine import Engine
@@ -33,11 +43,10 @@ from virt.match.rules import Rules
 from virt.model import Interaction, iso_utc
 from virt.normalize import keys
 from virt.store import Filter, Store
-from virt.transfer import export, import_paths
+from virt.transfer import export
 
 PREFIX = "/__virt"
 InteractionId = Annotated[int, FastAPIPath(ge=1, le=2**63 - 1, description="Interaction id.")]
-MAX_IMPORT_BYTES = 256 * 1024 * 1024
 _bearer = HTTPBearer(auto_error=False, description="The token given with --admin-token.")
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": p.Error, "description": "No interaction with this id."}
@@ -50,10 +59,15 @@ def create_admin(
     token: str | None = None,
     rules_source: str | None = None,
     redact: Callable[[Interaction], Interaction] | None = None,
+    host: str | None = None,
+    max_import: int = MAX_IMPORT_BYTES,
 ) -> FastAPI:
     """The admin app. Routes keep the /__virt/ prefix: the replay app hands requests over as is.
 
     With a `token`, every route but health and ready requires `Authorization: Bearer <token>`.
+    Without one, they refuse what a web page could send (see virt.admin.access): a Host that
+    is not this machine or `host` (the --host virt listens on), another site's Origin.
+    `max_import` bounds the file POST /__virt/import takes.
     Interactions added, replaced or imported pass through `redact` first, as recordings do.
     """
     store = engine.store
@@ -67,13 +81,17 @@ def create_admin(
         responses={
             400: {"model": p.Error, "description": "The body is not valid JSON, or a bad value."},
             401: {"model": p.Error, "description": "Missing or wrong admin token."},
+            403: {"model": p.Error, "description": "No token, and a web page sent the request."},
         },
     )
 
     async def check_token(
+        request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> None:
         if token is None:
+            if (why := browser_refusal(request.headers, host)) is not None:
+                raise HTTPException(403, why)
             return
         given = credentials.credentials if credentials else ""
         if not hmac.compare_digest(given.encode(), token.encode()):
@@ -252,7 +270,7 @@ def create_admin(
                 },
             }
         },
-        responses={400: {"model": p.Error}, 413: {"model": p.Error}},
+        responses={400: {"model": p.Error}, 413: {"model": p.Error}, 415: {"model": p.Error}},
     )
     async def import_recording(
         request: Request,
@@ -270,10 +288,18 @@ def create_admin(
             raise HTTPException(
                 400, f"unknown format {format!r}; known: {', '.join(sorted(formats.FORMATS))}"
             )
-        data = await request.body()
-        if len(data) > MAX_IMPORT_BYTES:
-            raise HTTPException(413, f"an import is at most {MAX_IMPORT_BYTES} bytes")
-        report = await asyncio.to_thread(_import_bytes, store.path, data, filename, format, clean)
+        if (why := check_filename(filename)) is not None:
+            raise HTTPException(400, why)
+        if (why := upload_refusal(request.headers.get("content-type"))) is not None:
+            raise HTTPException(415, why)
+        with upload_folder() as folder:
+            path = folder / filename
+            try:
+                check_declared(request.headers.get("content-length"), max_import)
+                await receive(request.stream(), path, max_import)
+            except TooLarge as e:
+                raise HTTPException(413, str(e)) from e
+            report = await asyncio.to_thread(import_file, store.path, path, filename, format, clean)
         engine.changed()
         return p.ImportResult(
             files=report.files,
@@ -383,30 +409,6 @@ def _patched(current: Interaction, patch: p.InteractionPatch) -> Interaction:
         if sp.reason is not None:
             response = replace(response, reason=sp.reason)
     return replace(current, request=request, response=response)
-
-
-def _import_bytes(
-    db: Path,
-    data: bytes,
-    filename: str,
-    format: str | None,
-    clean: Callable[[Interaction], Interaction],
-) -> Any:
-    """Import an uploaded file in a worker thread, with a connection of its own."""
-    with tempfile.TemporaryDirectory(prefix="virt-import-") as tmp:
-        path = Path(tmp) / filename
-        path.write_bytes(data)
-        store = Store.open(db, create=False)
-        try:
-            report = import_paths(
-                store, [path], format=format, transform=lambda i: clean(replace(i, source=filename))
-            )
-        finally:
-            store.close()
-    # reports name the upload, never the temporary folder it was written to
-    report.skipped = [replace(x, path=filename) for x in report.skipped]
-    report.failed = [replace(x, path=filename) for x in report.failed]
-    return report
 
 
 def _export_bytes(

@@ -28,7 +28,9 @@ class Filter:
 
 def fts_query(text: str) -> str:
     """User text as an FTS5 query that cannot be a syntax error: each word a quoted phrase."""
-    return " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
+    # SQLite reads the query as a C string: a NUL would end it inside a quoted phrase
+    words = text.replace("\0", " ").split()
+    return " ".join('"' + word.replace('"', '""') + '"' for word in words)
 
 
 def where(f: Filter, after: int | None) -> tuple[str, list[Any]]:
@@ -58,9 +60,9 @@ def where(f: Filter, after: int | None) -> tuple[str, list[Any]]:
     if f.tag is not None:
         clauses.append("id IN (SELECT interaction_id FROM tags WHERE tag = ?)")
         params.append(f.tag)
-    if f.q is not None and f.q.strip():
+    if f.q is not None and (phrases := fts_query(f.q)):
         clauses.append("id IN (SELECT rowid FROM interactions_fts WHERE interactions_fts MATCH ?)")
-        params.append(fts_query(f.q))
+        params.append(phrases)
     if after is not None:
         clauses.append("id > ?")
         params.append(after)
