@@ -120,7 +120,7 @@ def test_a_schema_1_database_is_migrated_and_its_rows_become_searchable(tmp_path
     conn.commit()
     conn.close()
     store = Store.open(db)
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert ids(store.find(Filter(q="ancient"))) == [1]
     assert store.get(1) is not None
 
@@ -135,9 +135,10 @@ def test_canonical_and_route_keys_are_stored_and_found(tmp_path: Path) -> None:
     assert store.canonical_ids("canon") == [1]
     assert [id for id, _ in store.group("route", 10)] == [1]
     assert [(id, r.path) for id, r in store.without_keys()] == [(2, "/d")]
-    store.set_keys([(2, Keys("ignored", "other", "route"))])
+    store.set_keys([(2, Keys("exact", "other", "route"))])
     assert store.without_keys() == []
     assert store.canonical_ids("other") == [2]
+    assert store.exact_ids("exact") == [2]  # keys computed afresh replace the old exact key
     d = make("/d").request
     assert [id for id, _ in store.group("route", 10, near=d)] == [2, 1]  # its path first
     assert [id for id, _ in store.group("route", 1, near=d)] == [2]

@@ -271,8 +271,9 @@ class Store:
         return [r[0] for r in cur.fetchall()]
 
     def without_keys(self, limit: int = 1000) -> list[tuple[int, Request]]:
-        """Requests written before schema 4 (or by a caller that gave only the exact key), which
-        lack their canonical and route keys. One index seek: cheap when there are none."""
+        """Requests written before schema 5 (or by a caller that gave only the exact key), whose
+        keys are missing or were computed the old way. One index seek: cheap when there are
+        none."""
         rows = self.db.query(
             f"SELECT {tables.REQUEST_SELECT} FROM interactions WHERE route_key IS NULL "
             "ORDER BY id LIMIT ?",
@@ -281,12 +282,13 @@ class Store:
         return [(r["id"], tables.request_from_row(r)) for r in rows]
 
     def set_keys(self, pairs: Sequence[tuple[int, Keys]]) -> None:
-        """Store the canonical and route keys of existing interactions."""
+        """Store the keys of existing interactions: exact, canonical and route."""
         self._writable()
         with self._transaction() as conn:
             conn.executemany(
-                "UPDATE interactions SET canonical_key = ?, route_key = ? WHERE id = ?",
-                [(keys.canonical, keys.route, id) for id, keys in pairs],
+                "UPDATE interactions SET exact_key = ?, canonical_key = ?, route_key = ? "
+                "WHERE id = ?",
+                [(keys.exact, keys.canonical, keys.route, id) for id, keys in pairs],
             )
 
     def group(

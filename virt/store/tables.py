@@ -13,7 +13,7 @@ import sqlite_utils
 
 from virt.model import Headers, Interaction, Keys, Request, Response, Timings
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Stored in PRAGMA user_version. A database with a larger number was written by a newer virt."""
 
 V1_COLUMNS: dict[str, type] = {
@@ -143,10 +143,18 @@ def _to_v4(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX interactions_route_key ON interactions (route_key, id)")
 
 
+def _to_v5(db: sqlite_utils.Database) -> None:
+    """Schema 5: keys compare paths in their RFC 3986 normal form and queries as decoded bytes,
+    so `%3C` and `<` give one key. No column changes: every row's keys are cleared, and the
+    engine computes all three afresh (exact key included) when a writable server opens it."""
+    db.execute("UPDATE interactions SET canonical_key = NULL, route_key = NULL")
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _to_v2,
     2: _to_v3,
     3: _to_v4,
+    4: _to_v5,
 }
 """from-version -> step that brings a database to from-version + 1."""
 
