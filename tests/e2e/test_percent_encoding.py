@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.formats.corpus import require_corpus
 from tests.conftest import Virt
+from tests.formats.corpus import require_corpus
 from tests.helpers import VIRT, clean_env
 
 CASSETTE = "vcr/praw-dev__praw/tests/integration/cassettes/TestEmoji.test_delete.json"
