@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
 import secrets
 import signal
 import socket
@@ -34,6 +35,7 @@ from virt.mitm.master import (
     upstream_trust,
 )
 from virt.redact import Redactor, RedactRules
+from virt.redact.key import ENV as SECRET_KEY_ENV
 from virt.redact.key import secret_key
 from virt.replay import clock
 from virt.replay.app import ReplayApp
@@ -259,6 +261,8 @@ def _serving_key(db: Path) -> bytes:
     try:
         return secret_key(db)
     except ConfigError as e:
+        if os.environ.get(SECRET_KEY_ENV):  # a key set but refused: never swap in a throwaway
+            raise
         log.warning("%s; requests carrying secrets may not match", e)
         return secrets.token_hex(32).encode()
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -262,3 +264,23 @@ def test_nearest_for_a_non_utf8_path_falls_back_to_same_host_and_method(store: S
     same_method = add(store, interaction("GET", "h.example", "/caf")).id
     add(store, interaction("POST", "h.example", "/caf"))
     assert [s.id for s in store.nearest("GET", "h.example", "/caf\udce9")] == [same_method]
+
+
+def test_a_new_database_and_its_wal_files_are_private(tmp_path: Path) -> None:
+    db = tmp_path / "new" / "api.db"
+    store = Store.open(db)
+    try:
+        store.insert(interaction(), "k")
+        files = [db, db.with_name("api.db-wal"), db.with_name("api.db-shm")]
+        modes = {p.name: stat.S_IMODE(os.stat(p).st_mode) for p in files}
+    finally:
+        store.close()
+    assert modes == {"api.db": 0o600, "api.db-wal": 0o600, "api.db-shm": 0o600}
+
+
+def test_an_existing_database_keeps_its_mode(tmp_path: Path) -> None:
+    db = tmp_path / "shared.db"
+    Store.open(db).close()
+    db.chmod(0o640)
+    Store.open(db).close()
+    assert stat.S_IMODE(os.stat(db).st_mode) == 0o640

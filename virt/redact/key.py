@@ -16,6 +16,8 @@ from pathlib import Path
 from virt.errors import ConfigError
 
 ENV = "VIRT_SECRET_KEY"
+MIN_LENGTH = 16
+"""Fewer characters than this is refused, from the key file and from VIRT_SECRET_KEY alike."""
 log = logging.getLogger("virt")
 
 
@@ -28,6 +30,12 @@ def secret_key(db: Path, *, create: bool = True) -> bytes:
     created with mode 0600 when missing (if `create`). Raises ConfigError naming the problem."""
     env = os.environ.get(ENV)
     if env:
+        if len(env) < MIN_LENGTH:
+            raise ConfigError(
+                f"{ENV} is too short: it has {len(env)} characters, "
+                f"a key needs at least {MIN_LENGTH}",
+                hint=f"set it to a long random value, e.g. {ENV}=$(openssl rand -hex 32)",
+            )
         return env.encode()
     path = key_path(db)
     try:
@@ -45,7 +53,7 @@ def secret_key(db: Path, *, create: bool = True) -> bytes:
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         log.warning("%s can be read by other users: chmod 600 %s", path, path)
     key = data.strip()
-    if len(key) < 16:
+    if len(key) < MIN_LENGTH:
         raise ConfigError(
             f"the redaction key {path} is too short", hint="delete it to make a new one"
         )

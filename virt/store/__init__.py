@@ -417,6 +417,18 @@ def _check_file(path: Path, *, create: bool) -> None:
         raise StoreReadOnly(
             f"cannot create folder {path.parent}: {e.strerror}", hint=_READ_ONLY_HINT
         ) from e
+    _create_private(path)
+
+
+def _create_private(path: Path) -> None:
+    """Create `path` empty with mode 0600: recordings hold personal data even when redacted.
+    SQLite gives the -wal, -shm and -journal files it makes the database file's mode."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # made meanwhile by another process: its mode stands
+    except OSError as e:
+        raise StoreReadOnly(f"cannot create {path}: {e.strerror}", hint=_READ_ONLY_HINT) from e
 
 
 def _translate(e: sqlite3.DatabaseError, path: Path) -> StoreError:
