@@ -23,8 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-import yaml
-
+from virt.formats import yamlsafe
 from virt.formats.base import (
     ImportFormatError,
     Item,
@@ -33,12 +32,11 @@ from virt.formats.base import (
     headers_from,
     in_coding,
     make_interaction,
-    oneline,
     request_from_url,
     response_from,
     with_body,
 )
-from virt.formats.yamlsafe import YAML_ERRORS, TextTimestampLoader
+from virt.formats.yamlsafe import TextTimestampLoader
 from virt.model import Headers
 
 VERSIONS = (1, 2)
@@ -81,10 +79,7 @@ class GoVcrReader:
                 raw = gzip.decompress(raw)
             except (OSError, EOFError, zlib.error) as e:
                 raise ImportFormatError(path, "", f"not a valid gzip file: {e}") from e
-        try:
-            data = yaml.load(raw, Loader=TextTimestampLoader)  # a safe loader
-        except YAML_ERRORS as e:
-            raise ImportFormatError(path, "", f"not valid YAML: {oneline(e)}") from e
+        data = yamlsafe.load(raw, path, TextTimestampLoader)
         if not isinstance(data, dict):
             raise ImportFormatError(path, "", "expected a go-vcr cassette: version, interactions")
         version = data.get("version")

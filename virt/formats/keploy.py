@@ -33,9 +33,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import yaml
-
 from virt import encoding
+from virt.formats import yamlsafe
 from virt.formats.base import (
     ImportFormatError,
     Item,
@@ -43,12 +42,11 @@ from virt.formats.base import (
     head,
     in_coding,
     make_interaction,
-    oneline,
     request_from_url,
     response_from,
     with_body,
 )
-from virt.formats.yamlsafe import YAML_ERRORS, TextTimestampLoader
+from virt.formats.yamlsafe import TextTimestampLoader
 from virt.model import Headers, header
 
 _SIGNATURE = re.compile(rb"^version:[ \t]*['\"]?api\.keploy\.io/", re.MULTILINE)
@@ -71,7 +69,7 @@ class KeployReader:
         except OSError as e:
             raise ImportFormatError(path, "", f"cannot read the file: {e.strerror or e}") from e
         with f:
-            documents = yaml.load_all(f, Loader=TextTimestampLoader)
+            documents = yamlsafe.load_all(f, path, TextTimestampLoader)
             index = 0
             while True:
                 where = f"document {index}"
@@ -79,8 +77,9 @@ class KeployReader:
                     doc = next(documents)
                 except StopIteration:
                     break
-                except YAML_ERRORS as e:
-                    raise ImportFormatError(path, where, f"not valid YAML: {oneline(e)}") from e
+                except ImportFormatError as e:  # name the document as well as the line
+                    at = f"{where}, {e.where}" if e.where else where
+                    raise ImportFormatError(path, at, e.why, e.hint) from None
                 if doc is not None:
                     yield from _document(doc, where, path)
                 index += 1

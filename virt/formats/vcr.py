@@ -39,6 +39,7 @@ from urllib.parse import urlencode
 import yaml
 
 from virt import encoding
+from virt.formats import yamlsafe
 from virt.formats.base import (
     ImportFormatError,
     Item,
@@ -50,7 +51,7 @@ from virt.formats.base import (
     response_from,
     with_body,
 )
-from virt.formats.yamlsafe import SafeLoader
+from virt.formats.yamlsafe import CassetteLoader
 from virt.model import DEFAULT_PORTS, Headers, Interaction, Request, Response, header
 
 __all__ = [
@@ -73,77 +74,6 @@ __all__ = [
 # --- loading ----------------------------------------------------------------------------------
 
 
-class CassetteLoader(SafeLoader):  # type: ignore[misc]
-    """yaml's safe loader plus the harmless tags recorders write, each built as plain data.
-
-    Python tags (VCR.py): python/tuple and python/list as lists, python/unicode, python/str and
-    python/bytes as themselves, the pre-1.0 `python/object:vcr.request.Request` as a dict and
-    `python/object/apply:__builtin__.frozenset` as a list. Ruby tags (Ruby VCR, Psych): `!binary`
-    as bytes, `!ruby/struct:*` and `!ruby/object:*` as dicts, `!ruby/sym` as a string. Any other
-    tag (python/object/apply:os.system, python/name:...) is a ConstructorError: nothing named
-    in a cassette is ever imported or called. Timestamps stay the strings they were written as.
-    """
-
-
-def _str(loader: Any, node: yaml.Node) -> str:
-    return str(loader.construct_scalar(node))
-
-
-def _seq(loader: Any, node: yaml.Node) -> list[Any]:
-    return list(loader.construct_sequence(node, deep=True))
-
-
-def _map(loader: Any, node: yaml.Node) -> dict[Any, Any]:
-    return dict(loader.construct_mapping(node, deep=True))
-
-
-def _map_any(loader: Any, _suffix: str, node: yaml.Node) -> dict[Any, Any]:
-    return _map(loader, node)
-
-
-def _frozenset(loader: Any, node: yaml.Node) -> list[Any]:
-    args = _seq(loader, node)  # apply:frozenset's arguments: one iterable
-    if len(args) != 1 or not isinstance(args[0], list):
-        raise yaml.constructor.ConstructorError(
-            None, None, "frozenset needs one list argument", node.start_mark
-        )
-    return list(args[0])
-
-
-def _bytes(loader: Any, node: yaml.Node) -> bytes:
-    text = str(loader.construct_scalar(node))
-    try:
-        return base64.b64decode("".join(text.split()), validate=True)
-    except (binascii.Error, ValueError) as e:
-        raise yaml.constructor.ConstructorError(
-            None, None, f"binary value is not base64: {e}", node.start_mark
-        ) from e
-
-
-_PY = "tag:yaml.org,2002:python/"
-for _tag, _build in {
-    _PY + "tuple": _seq,
-    _PY + "list": _seq,
-    _PY + "dict": _map,
-    _PY + "unicode": _str,
-    _PY + "str": _str,
-    _PY + "bytes": _bytes,
-    _PY + "object:vcr.request.Request": _map,
-    _PY + "object/apply:__builtin__.frozenset": _frozenset,
-    _PY + "object/apply:builtins.frozenset": _frozenset,
-    "tag:yaml.org,2002:timestamp": _str,
-    "tag:yaml.org,2002:binary": _bytes,
-    "!binary": _bytes,
-    "!ruby/sym": _str,
-    "!ruby/symbol": _str,
-    "!ruby/string": _str,
-}.items():
-    CassetteLoader.add_constructor(_tag, _build)
-for _prefix in ("!ruby/struct:", "!ruby/object:"):
-    CassetteLoader.add_multi_constructor(_prefix, _map_any)
-del _tag, _build, _prefix
-
-
 def load_document(path: Path) -> Any:
     """The parsed JSON or YAML of `path` (JSON when it starts with { or [), read safely."""
     try:
@@ -159,32 +89,12 @@ def load_document(path: Path) -> Any:
         except RecursionError as e:
             raise ImportFormatError(path, "", "JSON nested too deeply") from e
         try:  # YAML's flow style is a superset of JSON: a hand-edited file may still read
-            return _load_yaml(data)
-        except (yaml.YAMLError, ValueError, RecursionError):
-            raise ImportFormatError(path, "", f"not valid JSON: {json_error}") from json_error
-    try:
-        return _load_yaml(data)
-    except yaml.constructor.ConstructorError as e:
-        if "could not determine a constructor" not in str(e):
-            raise ImportFormatError(path, "", f"not valid YAML: {_one_line(e)}") from e
-        raise ImportFormatError(
-            path,
-            "",
-            f"YAML carries a tag virt does not build: {_one_line(e)}",
-            hint="only plain data and the harmless tags VCR recorders write are read",
-        ) from e
-    except yaml.YAMLError as e:
-        raise ImportFormatError(path, "", f"not valid YAML: {_one_line(e)}") from e
-    except (ValueError, RecursionError) as e:
-        raise ImportFormatError(path, "", f"not valid YAML: {e}") from e
-
-
-def _load_yaml(data: bytes) -> Any:
-    return yaml.load(data, Loader=CassetteLoader)  # CassetteLoader builds plain data only
-
-
-def _one_line(e: Exception) -> str:
-    return " ".join(str(e).split())
+            return yamlsafe.load(data, path, CassetteLoader)
+        except ImportFormatError as e:
+            if e.why.startswith("not valid YAML"):
+                raise ImportFormatError(path, "", f"not valid JSON: {json_error}") from json_error
+            raise
+    return yamlsafe.load(data, path, CassetteLoader)
 
 
 # --- pieces shared with betamax.py (Betamax and Ruby VCR keep the same request/response shapes)

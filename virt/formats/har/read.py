@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import IO, Any, ClassVar
 
 import ijson
-import yaml
 from ijson.common import ObjectBuilder
 
+from virt.formats import yamlsafe
 from virt.formats.base import ImportFormatError, Item, head
 from virt.formats.har.common import NAME
 from virt.formats.har.entry import item
-from virt.formats.yamlsafe import SafeLoader
 
 _SUFFIXES = (".har", ".zhar", ".har.yaml", ".har.yml")
 _ZLIB_MAGIC = (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")
@@ -168,14 +167,7 @@ def _json_entries(stream: IO[bytes] | _Inflated, path: Path) -> Iterator[tuple[s
 
 def _yaml_entries(stream: IO[bytes] | _Inflated, path: Path) -> Iterator[tuple[str, Any]]:
     """HAR serialised as YAML (Polly.JS and Cody recordings): loaded whole, then walked."""
-    try:
-        doc = yaml.load(stream.read(), Loader=SafeLoader)  # a safe loader
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark
-        where = f"line {mark.line + 1}" if mark is not None else ""
-        raise ImportFormatError(path, where, f"not valid YAML: {e.problem}") from None
-    except Exception as e:
-        raise ImportFormatError(path, "", f"not valid YAML or JSON: {e}") from None
+    doc = yamlsafe.load(stream.read(), path)
     yield from _document_entries(doc, path, streamed=False)
 
 
