@@ -1,11 +1,16 @@
-"""import_paths: folders a format owns are read whole, a failing file is rolled back."""
+"""import_paths: folders a format owns are read whole, a failing file is rolled back, reports
+stay small whatever the files hold, and an upload's temporary folder is never shown."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.formats.corpus import require_corpus
+from tests.helpers import VIRT, clean_env
+from virt import transfer
 from virt.store import Filter, Store
 from virt.transfer import import_paths
 
@@ -48,3 +53,113 @@ def test_a_file_that_breaks_midway_imports_nothing_and_the_rest_goes_on(tmp_path
     assert "entries[1]" in report.failed[0].where
     assert store.count() == 1  # the first HAR entry was rolled back with its file
     assert store.find(Filter(host="x.test")) == []
+
+
+def _empty_entries_har(path: Path, entries: int) -> Path:
+    """A HAR of `entries` empty entries: each is skipped ("no response")."""
+    with path.open("w") as f:
+        f.write('{"log": {"version": "1.2", "entries": [')
+        f.write(",".join(["{}"] * entries))
+        f.write("]}}")
+    return path
+
+
+def test_the_report_lists_the_first_skipped_entries_of_each_file_and_counts_all(
+    tmp_path: Path,
+) -> None:
+    files = [_empty_entries_har(tmp_path / f"{n}.har", 30) for n in range(3)]
+    (tmp_path / "notes.txt").write_text("not a recording")
+    store = Store.open(tmp_path / "t.db")
+    report = import_paths(store, [*files, tmp_path / "notes.txt"])
+    assert report.skipped_count == 3 * 30 + 1
+    assert [p.path for p in report.skipped] == [str(f) for f in files for _ in range(20)] + [
+        str(tmp_path / "notes.txt")
+    ]
+    assert report.skipped[19].where == "log.entries[19]"
+    assert report.skipped_unlisted == 3 * 10
+    assert report.reasons == {"no response": 90, "not a recording in a format virt reads": 1}
+
+
+def test_the_report_counts_at_most_so_many_reasons(tmp_path: Path) -> None:
+    n = transfer.REASONS + 5
+    mappings = [
+        {
+            "request": {"method": "GET", "url": f"/{i}"},
+            "response": {"status": 200, "bodyFileName": f"missing-{i}.json"},
+        }
+        for i in range(n)
+    ]
+    (tmp_path / "m.json").write_text(json.dumps({"mappings": mappings}))
+    store = Store.open(tmp_path / "t.db")
+    report = import_paths(store, [tmp_path / "m.json"], format="wiremock")
+    assert report.skipped_count == n
+    assert len(report.reasons) == transfer.REASONS + 1  # and one for the rest
+    assert report.reasons[transfer.OTHER_REASONS] == 5
+    assert sum(report.reasons.values()) == n
+
+
+_PEAK_OF_CHILD = (
+    "import resource, subprocess, sys; "
+    "code = subprocess.run(sys.argv[1:]).returncode; "
+    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss; "
+    "print('peak-rss-kb', peak, file=sys.stderr); "
+    "sys.exit(code)"
+)
+"""Runs a command and prints its peak resident set, measured in a process of its own."""
+
+
+def test_a_million_skipped_entries_import_in_bounded_memory(tmp_path: Path) -> None:
+    """Every skipped entry used to be kept: 10**7 empty HAR entries (30 MB) took 3 GB."""
+    har = _empty_entries_har(tmp_path / "wide.har", 1_000_000)
+    db = tmp_path / "w.db"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _PEAK_OF_CHILD,
+            *VIRT,
+            "import",
+            "--json",
+            "--db",
+            str(db),
+            str(har),
+        ],
+        env=clean_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    peak_line = done.stderr.rstrip().rpartition("\n")[2]
+    assert peak_line.startswith("peak-rss-kb "), done.stderr
+    peak_mb = int(peak_line.split()[1]) // 1024
+    report = json.loads(done.stdout)
+    assert report["skipped_count"] == 1_000_000
+    assert len(report["skipped"]) == transfer.SHOWN_PER_FILE
+    assert report["skipped_unlisted"] == 1_000_000 - transfer.SHOWN_PER_FILE
+    assert report["skipped_reasons"] == {"no response": 1_000_000}
+    assert peak_mb < 150, f"virt import peaked at {peak_mb} MB"
+
+
+def test_a_file_shown_under_another_name_never_shows_its_folder(tmp_path: Path) -> None:
+    """An upload is read from a temporary folder: reports and sources name the upload."""
+    hidden = tmp_path / "virt-import-x1y2"
+    hidden.mkdir()
+    mapping = {
+        "request": {"method": "GET", "url": "/a"},
+        "response": {"status": 200, "bodyFileName": "missing.json"},
+    }
+    ok = {"request": {"method": "GET", "url": "/b"}, "response": {"status": 200, "body": "b"}}
+    (hidden / "m.json").write_text(json.dumps({"mappings": [mapping, ok]}))
+    (hidden / "bad.yaml").write_text("version: api.keploy.io/v1beta1\nkind: Http\nspec: [a\n")
+    store = Store.open(tmp_path / "t.db")
+    first = import_paths(store, [hidden / "m.json"], format="wiremock", shown_as="m.json")
+    second = import_paths(store, [hidden / "bad.yaml"], shown_as="bad.yaml")
+    shown = repr((first, second))
+    assert "virt-import-x1y2" not in shown and str(tmp_path) not in shown, shown
+    assert [p.path for p in first.skipped] == ["m.json"]
+    assert "missing.json" in first.skipped[0].why and "__files" in first.skipped[0].why
+    assert [p.path for p in second.failed] == ["bad.yaml"]
+    [stored] = store.find(Filter(), limit=10)
+    assert (stored.source, stored.session) == ("m.json", "import:m.json")

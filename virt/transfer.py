@@ -7,8 +7,9 @@ admin API import the same way.
 from __future__ import annotations
 
 import collections
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from virt import formats
@@ -35,16 +36,69 @@ class Problem:
         )
 
 
+SHOWN_PER_FILE = 20
+"""Skipped entries an import report lists per file; the others are counted, not kept."""
+SHOWN_IN_ALL = 200
+"""Skipped entries an import report lists in all, however many files were read."""
+REASONS = 50
+"""Distinct reasons an import report counts; rarer ones are counted together."""
+OTHER_REASONS = "(other reasons)"
+
+
 @dataclass(slots=True)
 class ImportReport:
+    """What an import did, in memory bounded whatever the input: counts of everything, and the
+    first few skipped entries (SHOWN_PER_FILE per file) with their reasons."""
+
     files: int = 0
     imported: int = 0
     by_format: collections.Counter[str] = field(default_factory=collections.Counter)
     skipped: list[Problem] = field(default_factory=list)
-    """Entries passed over on purpose (no response, not HTTP) and files no format claims."""
+    """The first entries passed over on purpose (no response, not HTTP) and files no format
+    claims: SHOWN_PER_FILE per file, SHOWN_IN_ALL in all. skipped_count counts them all."""
+    skipped_count: int = 0
+    """Every entry and file skipped, listed in `skipped` or not."""
+    reasons: collections.Counter[str] = field(default_factory=collections.Counter)
+    """How many were skipped for each reason (REASONS of them; the rest as OTHER_REASONS)."""
     failed: list[Problem] = field(default_factory=list)
     """Files that could not be read: nothing of them was imported."""
     ids: list[int] = field(default_factory=list)
+
+    @property
+    def skipped_unlisted(self) -> int:
+        """Entries skipped but not listed in `skipped` (counted only)."""
+        return self.skipped_count - len(self.skipped)
+
+    def skip(self, problems: Skips) -> None:
+        """Add the skipped entries of one file."""
+        room = max(0, SHOWN_IN_ALL - len(self.skipped))
+        self.skipped.extend(problems.shown[:room])
+        self.skipped_count += problems.count
+        for why, n in problems.reasons.items():
+            _count(self.reasons, why, n)
+
+
+@dataclass(slots=True)
+class Skips:
+    """The skipped entries of one file: the first SHOWN_PER_FILE, and counts of all."""
+
+    path: str
+    shown: list[Problem] = field(default_factory=list)
+    count: int = 0
+    reasons: collections.Counter[str] = field(default_factory=collections.Counter)
+
+    def add(self, where: str, why: str) -> None:
+        self.count += 1
+        _count(self.reasons, why)
+        if len(self.shown) < SHOWN_PER_FILE:
+            self.shown.append(Problem(self.path, where, why))
+
+
+def _count(reasons: collections.Counter[str], why: str, n: int = 1) -> None:
+    if why in reasons or len(reasons) < REASONS:
+        reasons[why] += n
+    else:
+        reasons[OTHER_REASONS] += n
 
 
 def import_paths(
@@ -54,46 +108,85 @@ def import_paths(
     format: str | None = None,
     on_file: Callable[[Path], None] | None = None,
     transform: Callable[[Interaction], Interaction] | None = None,
+    shown_as: str | None = None,
 ) -> ImportReport:
     """Import every recording under `paths` into `store`, detecting each file's format unless
     `format` names one. A file that fails is reported and rolled back; the batch goes on.
+
+    `shown_as` names the one file of `paths` in the report and as the interactions' source,
+    for a file whose own path means nothing to the user (an upload saved to a temporary
+    folder): no message then shows that folder.
     """
     forced = formats.reader(format) if format else None
     report = ImportReport()
     for path in formats.expand(paths, forced):
         if on_file is not None:
             on_file(path)
+        name = shown_as if shown_as is not None else str(path)
         reader = forced or formats.detect(path)
         if reader is None:
-            report.skipped.append(Problem(str(path), "", "not a recording in a format virt reads"))
+            unread = Skips(name)
+            unread.add("", "not a recording in a format virt reads")
+            report.skip(unread)
             continue
         report.files += 1
         ids: list[int] = []
-        skipped: list[Problem] = []
+        skips = Skips(name)
+        named = transform
+        if shown_as is not None:
+            named = _renamed(shown_as, transform)
         try:
-            for chunk in _batches(reader.read(path), skipped, str(path), transform):
+            for chunk in _batches(reader.read(path), skips, named):
                 ids.extend(i for i, _ in store.insert_many(chunk))
         except ImportFormatError as e:
             _roll_back(store, ids)
-            report.failed.append(Problem(str(path), e.where, f"{e.why} (nothing imported from it)"))
+            why = f"{e.why} (nothing imported from it)"
+            report.failed.append(_scrubbed(Problem(name, e.where, why), path, shown_as))
             continue
         report.imported += len(ids)
         report.by_format[reader.name] += len(ids)
-        report.skipped.extend(skipped)
+        if shown_as is not None:
+            skips.shown = [_scrubbed(x, path, shown_as) for x in skips.shown]
+            skips.reasons = collections.Counter(
+                {_hide(why, path, shown_as): n for why, n in skips.reasons.items()}
+            )
+        report.skip(skips)
         report.ids.extend(ids)
     return report
 
 
+def _renamed(
+    name: str, transform: Callable[[Interaction], Interaction] | None
+) -> Callable[[Interaction], Interaction]:
+    def rename(interaction: Interaction) -> Interaction:
+        interaction = replace(interaction, source=name, session=f"import:{name}")
+        return transform(interaction) if transform is not None else interaction
+
+    return rename
+
+
+def _hide(text: str, path: Path, name: str) -> str:
+    """`text` with `path` said as `name`, and its folder (a temporary one) not said at all."""
+    folder = str(path.parent)
+    text = text.replace(str(path), name)
+    return text.replace(folder + os.sep, "").replace(folder, ".")
+
+
+def _scrubbed(problem: Problem, path: Path, name: str | None) -> Problem:
+    if name is None:
+        return problem
+    return Problem(name, _hide(problem.where, path, name), _hide(problem.why, path, name))
+
+
 def _batches(
     items: Iterable[Interaction | Skipped],
-    skipped: list[Problem],
-    path: str,
+    skips: Skips,
     transform: Callable[[Interaction], Interaction] | None,
 ) -> Iterator[list[tuple[Interaction, Keys]]]:
     batch: list[tuple[Interaction, Keys]] = []
     for item in items:
         if isinstance(item, Skipped):
-            skipped.append(Problem(path, item.where, item.why))
+            skips.add(item.where, item.why)
             continue
         if transform is not None:
             item = transform(item)

@@ -306,6 +306,8 @@ def create_admin(
             imported=report.imported,
             by_format=dict(report.by_format),
             skipped=[p.Problem(path=x.path, where=x.where, why=x.why) for x in report.skipped],
+            skipped_count=report.skipped_count,
+            skipped_reasons=dict(report.reasons.most_common()),
             failed=[p.Problem(path=x.path, where=x.where, why=x.why) for x in report.failed],
             ids=report.ids,
         )

@@ -258,6 +258,9 @@ class ImportResult(BaseModel):
     imported: int
     by_format: dict[str, int]
     skipped: list[Problem]
+    """The first skipped entries (20 per file); skipped_count counts them all."""
+    skipped_count: int
+    skipped_reasons: dict[str, int]
     failed: list[Problem]
     ids: list[int]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 from virt.model import Interaction
@@ -69,12 +68,7 @@ def import_file(
     """Import an uploaded file in a worker thread, with a connection of its own."""
     store = Store.open(db, create=False)
     try:
-        report = import_paths(
-            store, [path], format=format, transform=lambda i: clean(replace(i, source=filename))
-        )
+        # reports and sources name the upload, never the temporary folder it was written to
+        return import_paths(store, [path], format=format, transform=clean, shown_as=filename)
     finally:
         store.close()
-    # reports name the upload, never the temporary folder it was written to
-    report.skipped = [replace(x, path=filename) for x in report.skipped]
-    report.failed = [replace(x, path=filename) for x in report.failed]
-    return report

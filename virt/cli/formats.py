@@ -101,6 +101,9 @@ def import_command(
             "imported": report.imported,
             "by_format": dict(report.by_format),
             "skipped": [vars_of(p) for p in report.skipped],
+            "skipped_count": report.skipped_count,
+            "skipped_unlisted": report.skipped_unlisted,
+            "skipped_reasons": dict(report.reasons.most_common()),
             "failed": [vars_of(p) for p in report.failed],
         }
         sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -118,8 +121,6 @@ def vars_of(problem: Problem) -> dict[str, str]:
 
 
 def _print_report(report: ImportReport) -> None:
-    from collections import Counter
-
     from rich.console import Console
     from rich.table import Table
 
@@ -130,11 +131,10 @@ def _print_report(report: ImportReport) -> None:
     for name, n in sorted(report.by_format.items()):
         table.add_row(name, str(n))
     out.print(table)
-    if report.skipped:
-        reasons = Counter(p.why for p in report.skipped)
-        out.print(f"skipped {len(report.skipped)}:")
-        for why, n in reasons.most_common():
-            out.print(f"  {n:>5}  {why}")
+    if report.skipped_count:
+        out.print(f"skipped {report.skipped_count:,}:")
+        for why, n in report.reasons.most_common():
+            out.print(f"  {n:>5,}  {why}")
 
 
 @cli.command("export")
