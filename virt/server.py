@@ -74,7 +74,7 @@ class ServeSettings:
     passthrough: bool = False
     confdir: Path = DEFAULT_CONFDIR
     insecure: bool = False
-    admin_token: str | None = None
+    admin_token: str | None = field(default=None, repr=False)  # repr never shows a credential
     journal: bool = False
     config: Path | None = None
     """virt.toml; None reads ./virt.toml when it exists."""
