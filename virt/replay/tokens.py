@@ -30,8 +30,10 @@ log = logging.getLogger("virt.replay")
 
 KEY_FILE = "virt-token-key.pem"
 """In virt's confdir, next to the CA: every virt serve sharing the confdir signs alike."""
-REDACTED_JWT = re.compile(rb"eyJ[A-Za-z0-9_-]*\.(eyJ[A-Za-z0-9_-]*)\.<secret:[0-9a-f]{8}>")
+REDACTED_JWT = re.compile(rb"(eyJ[A-Za-z0-9_-]*)\.(eyJ[A-Za-z0-9_-]*)\.<secret:[0-9a-f]{8}>")
 TIME_CLAIMS = ("iat", "nbf", "exp", "auth_time")
+PROVIDER_KEY_PARAMS = frozenset({"jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256"})
+"""Header parameters that point at the provider's key: a minted token is not signed by it."""
 
 
 def _b64(data: bytes) -> str:
@@ -55,6 +57,9 @@ class Minter:
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         self.kid = "virt-" + hashlib.sha256(der).hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return f"<Minter kid={self.kid}>"  # never the private key
 
     @classmethod
     def load(cls, confdir: Path) -> Minter:
@@ -106,9 +111,19 @@ class Minter:
             ]
         }
 
-    def mint(self, claims: dict[str, Any], now: float, recorded: float | None = None) -> str:
+    def mint(
+        self,
+        claims: dict[str, Any],
+        now: float,
+        recorded: float | None = None,
+        header: dict[str, Any] | None = None,
+    ) -> str:
         """A JWT with `claims`, its time claims moved so that it was issued `now` (or, without
-        iat and nbf, so that it is as far from expiring as when it was `recorded`)."""
+        iat and nbf, so that it is as far from expiring as when it was `recorded`).
+
+        The recorded `header` is kept (`typ: at+jwt` matters to an RFC 9068 validator) but for
+        what virt's key changes: `alg` and `kid`, and the parameters naming the provider's key.
+        """
         shifted = dict(claims)
         anchor = claims.get("iat", claims.get("nbf", recorded))
         if isinstance(anchor, int | float) and not isinstance(anchor, bool):
@@ -117,7 +132,11 @@ class Minter:
                 value = claims.get(name)
                 if isinstance(value, int | float) and not isinstance(value, bool):
                     shifted[name] = int(value + delta)
-        head = _b64(orjson.dumps({"alg": "RS256", "typ": "JWT", "kid": self.kid}))
+        fields = {"alg": "RS256", "typ": "JWT"} if header is None else dict(header)
+        fields = {k: v for k, v in fields.items() if k not in PROVIDER_KEY_PARAMS}
+        fields["alg"] = "RS256"
+        fields["kid"] = self.kid
+        head = _b64(orjson.dumps(fields))
         body = _b64(orjson.dumps(shifted))
         signing_input = f"{head}.{body}".encode()
         signature = self.key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
@@ -138,13 +157,15 @@ class Minter:
             def fresh(m: re.Match[bytes]) -> bytes:
                 nonlocal minted
                 try:
-                    claims = orjson.loads(_unb64(m.group(1)))
+                    head = orjson.loads(_unb64(m.group(1)))
+                    claims = orjson.loads(_unb64(m.group(2)))
                 except (ValueError, orjson.JSONDecodeError):
                     return m.group(0)
-                if not isinstance(claims, dict):
+                if not isinstance(claims, dict) or not isinstance(head, dict):
                     return m.group(0)
                 minted += 1
-                return self.mint(claims, now, _epoch(interaction.recorded_at)).encode()
+                recorded = _epoch(interaction.recorded_at)
+                return self.mint(claims, now, recorded, header=head).encode()
 
             if b"<secret:" in body:
                 body = REDACTED_JWT.sub(fresh, body)
