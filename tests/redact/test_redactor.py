@@ -272,3 +272,144 @@ def test_a_request_carrying_a_minted_token_redacts_like_one_carrying_the_origina
     original, fresh = r.request(introspect(ACCESS_JWT)), r.request(introspect(minted))
     assert original.body == fresh.body and b"token=%3Csecret%3A" in fresh.body
     assert exact_key(original) == exact_key(fresh)
+
+
+def request_with(
+    path: str = "/", query: str = "", headers: tuple[tuple[str, str], ...] = (), body: bytes = b""
+) -> Request:
+    return Request("POST", "https", "h", 443, path, query, headers, body)
+
+
+def test_secrets_in_the_url_path_are_replaced_and_match_again() -> None:
+    r = Redactor(KEY)
+    path = f"/v1/keys/{SECRETS['stripe']}/jwt/{ACCESS_JWT}/info"
+    out = r.request(request_with(path))
+    assert SECRETS["stripe"] not in out.path and ACCESS_JWT.split(".")[-1] not in out.path
+    assert out.path.startswith("/v1/keys/%3Csecret%3A") and out.path.endswith("%3E/info")
+    assert "<" not in out.path  # percent-encoded: a valid path
+    assert exact_key(out) == exact_key(r.request(request_with(path)))
+    assert r.request(out) == out
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "kept"),
+    [
+        ("X-RapidAPI-Key", "rapid-7c1f0e2a9b8d4c6e", ""),
+        ("X-Auth-Key", "c2547eb745079dac9320b638f5e225cf483cc5cfdda41", ""),
+        ("Ocp-Apim-Subscription-Key", "0123456789abcdef0123456789abcdef", ""),
+        ("X-Authorization", "Basic YWxpY2U6czNjcmV0LWJhc2ljLXBhc3M=", "Basic "),
+    ],
+)
+def test_credential_headers_named_by_their_words_are_replaced(
+    name: str, value: str, kept: str
+) -> None:
+    out = Redactor(KEY).request(request_with(headers=((name, value),)))
+    new = dict(out.headers)[name]
+    assert value.split()[-1] not in new and new.startswith(kept + "<secret:")
+
+
+def test_camel_and_kebab_case_json_members_are_replaced() -> None:
+    body = orjson.dumps(
+        {
+            "clientSecret": "cs-camel-8a7b6c5d",
+            "accessToken": "at-camel-1a2b3c4d",
+            "refresh-token": "rt-kebab-9f8e7d6c",
+            "tokenType": "Bearer",
+        }
+    )
+    out = Redactor(KEY).request(
+        request_with(headers=(("Content-Type", "application/json"),), body=body)
+    )
+    for secret in (b"cs-camel-8a7b6c5d", b"at-camel-1a2b3c4d", b"rt-kebab-9f8e7d6c"):
+        assert secret not in out.body
+    assert orjson.loads(out.body)["tokenType"] == "Bearer"
+
+
+def test_credential_query_parameters_and_a_bare_key_are_replaced() -> None:
+    stripe = SECRETS["stripe"]
+    query = f"auth_token=at-q-123456&private_token=pt-q-654321&api-key=ak-q-777777&{stripe}&page=2"
+    out = Redactor(KEY).request(request_with(query=query))
+    for secret in ("at-q-123456", "pt-q-654321", "ak-q-777777", stripe):
+        assert secret not in out.query
+    assert out.query.endswith("&page=2") and out.query.count("%3Csecret%3A") == 4
+
+
+def test_a_json_body_with_a_byte_that_is_not_utf8_loses_its_password_and_keeps_that_byte() -> None:
+    body = b'{"user": "ren\xe9", "password": "hunter2-latin1"}'
+    out = Redactor(KEY).request(
+        request_with(headers=(("Content-Type", "application/json"),), body=body)
+    )
+    assert b"hunter2-latin1" not in out.body
+    assert out.body.startswith(b'{"user": "ren\xe9", "password": "<secret:')
+    assert scan(
+        Interaction(
+            request_with(body=body, headers=(("Content-Type", "application/json"),)), Response(200)
+        )
+    )
+
+
+def test_a_latin1_form_body_loses_its_password_and_keeps_its_other_bytes() -> None:
+    body = b"user=ren%E9&name=Ren\xe9&password=hunter2-form"
+    ctype = (("Content-Type", "application/x-www-form-urlencoded"),)
+    out = Redactor(KEY).request(request_with(headers=ctype, body=body))
+    assert b"hunter2-form" not in out.body
+    assert out.body.startswith(b"user=ren%E9&name=Ren\xe9&password=%3Csecret%3A")
+
+
+@pytest.mark.parametrize("depth", [900, 1000, 5000])
+def test_json_nested_deep_is_redacted_and_scanned_without_recursion_error(depth: int) -> None:
+    body = b'{"a": ' * depth + b'{"password": "deep-secret-900"}' + b"}" * depth
+    ctype = (("Content-Type", "application/json"),)
+    i = Interaction(request_with(headers=ctype, body=body), Response(200, headers=ctype, body=body))
+    out = Redactor(KEY).interaction(i)
+    for side in (out.request.body, out.response.body):
+        assert b"deep-secret-900" not in side
+        assert side.startswith(b'{"a": {"a": ') and side.endswith(b"}" * (depth + 1))
+    found = scan(i)
+    assert len(found) == 2 and all("deep-secret-900" not in f.excerpt for f in found)
+    assert scan(out) == []
+
+
+PGP = "-----BEGIN PGP SIGNATURE-----\n\nwsBcBAABCAAQBQJ\n=abcd\n-----END PGP SIGNATURE-----\n"
+THINKING = "ErcHCkYIBxgCKkBZJZKmgqTGMrerntNOcgoakLxACdlqZhs9ARPkSHfxpKy8WFQJGmTqM8F5gcZ4poD5"
+NOT_CREDENTIALS = {
+    # GitHub's /emojis: a `secret` that is an image URL
+    "emoji-url": {
+        "secret": "https://github.githubassets.com/images/icons/emoji/unicode/3299.png?v8",
+        "shipit": "https://github.githubassets.com/images/icons/emoji/shipit.png?v8",
+    },
+    # GitHub's commit: a public PGP signature
+    "commit-verification": {"verification": {"verified": True, "signature": PGP}},
+    # an LLM API's thinking block: the client sends its signature back unchanged
+    "thinking-signature": {
+        "content": [{"type": "thinking", "thinking": "Let me see.", "signature": THINKING}]
+    },
+    # a password the API masks itself, a date and a message under secret names
+    "masked-password": {
+        "user": {"name": "ada", "password": "*****", "password_changed": "2026-01-01"},
+        "error": {"password": "Password must be at least 8 characters."},
+    },
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_CREDENTIALS))
+def test_values_that_are_no_credentials_are_kept_byte_for_byte(kind: str) -> None:
+    json_type = (("Content-Type", "application/json"),)
+    body = orjson.dumps(NOT_CREDENTIALS[kind])
+    i = Interaction(
+        request_with(headers=json_type, body=body), Response(200, "OK", json_type, body)
+    )
+    assert Redactor(KEY).interaction(i) is i
+    assert scan(i) == []
+
+
+def test_repr_of_what_holds_the_key_or_the_admin_token_never_shows_it(tmp_path: Path) -> None:
+    from virt.replay.tokens import Minter
+    from virt.server import ServeSettings
+
+    key = b"the-hmac-key-must-not-show-0123456789"
+    assert key.decode() not in repr(Redactor(key)) and "key" not in repr(Redactor(key))
+    settings = ServeSettings(db=tmp_path / "api.db", admin_token="admin-token-do-not-print")
+    assert "admin-token-do-not-print" not in repr(settings)
+    minter = Minter.load(tmp_path)
+    assert "PRIVATE" not in repr(minter) and minter.kid in repr(minter)

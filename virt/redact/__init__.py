@@ -18,27 +18,41 @@ import binascii
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, unquote_plus
 
 import orjson
-from jsonpath_ng.ext.parser import parse as parse_jsonpath
 
-from virt.errors import ConfigError
+from virt import encoding
 from virt.model import Headers, Interaction, Request, Response, header
 from virt.redact.detect import (
     JWT,
-    SECRET_FIELDS,
+    PLACEHOLDER,
     header_spans,
+    is_credential_value,
     is_placeholder,
     is_secret_field,
+    normal_name,
     shape_spans,
 )
+from virt.redact.rules import RedactRules
+from virt.redact.text import (
+    MAX_DEPTH,
+    UnredactableBody,
+    json_depth,
+    json_members,
+    readable_prefix,
+    still_coded,
+)
+
+__all__ = ["RedactRules", "Redactor", "UnredactableBody", "jwt_claims"]
 
 TIME_CLAIMS = frozenset({"iat", "nbf", "exp", "auth_time", "jti"})
-_XML_SECRET_NAMES = frozenset(f.replace("_", "").replace("-", "") for f in SECRET_FIELDS)
-"""Secret field names as XML and multipart spell them: AccessToken, access-token, access_token."""
+"""Claims that differ between a recorded JWT and the one minted for it at replay."""
+_TEXTUAL = ("json", "xml", "form", "text/", "javascript", "graphql", "yaml", "csv", "html")
+"""Content types whose bodies are text even when a byte in them is not UTF-8 (latin-1 forms)."""
 _XML_ELEMENT = re.compile(
     r"<(?P<tag>(?:[\w.-]+:)?[\w.-]+)(?:\s[^<>]*)?>(?P<value>[^<]+)</(?P=tag)\s*>"
 )
@@ -50,59 +64,18 @@ _MULTIPART_PART = re.compile(
     r"(?:[^\r\n]+\r?\n)*\r?\n)(?P<value>.*?)(?=\r?\n--)",
     re.IGNORECASE | re.DOTALL,
 )
-"""Claims that differ between a recorded JWT and the one minted for it at replay."""
-
-
-@dataclass(frozen=True, slots=True)
-class RedactRules:
-    """Extra secrets named in virt.toml's [redact] table, on top of the built-in ones."""
-
-    headers: frozenset[str] = frozenset()
-    fields: frozenset[str] = frozenset()
-    patterns: tuple[re.Pattern[str], ...] = ()
-    json: tuple[Any, ...] = ()
-    """JSONPath expressions (jsonpath-ng) whose values in JSON bodies are secrets."""
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "virt.toml") -> RedactRules:
-        """[redact] headers, fields, json and patterns; ConfigError names a bad key."""
-        where = f"{source}: redact"
-        known = ("fields", "headers", "json", "patterns")
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known: {', '.join(known)}")
-        lists = {}
-        for key in known:
-            value = data.get(key, [])
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{where}.{key}: expected an array of strings")
-            lists[key] = value
-        patterns = []
-        for i, text in enumerate(lists["patterns"]):
-            try:
-                patterns.append(re.compile(text))
-            except re.error as e:
-                raise ConfigError(f"{where}.patterns[{i}]: {e}") from e
-        paths = []
-        for i, text in enumerate(lists["json"]):
-            try:
-                paths.append(parse_jsonpath(text))
-            except Exception as e:  # jsonpath-ng raises its own errors and a few of Python's
-                raise ConfigError(f"{where}.json[{i}]: bad JSONPath {text!r}: {e}") from e
-        return cls(
-            frozenset(h.lower() for h in lists["headers"]),
-            frozenset(f.lower() for f in lists["fields"]),
-            tuple(patterns),
-            tuple(paths),
-        )
 
 
 @dataclass
 class Redactor:
     """Replaces secrets in interactions with keyed placeholders."""
 
-    key: bytes
+    key: bytes = field(repr=False)  # with the key, a placeholder can be tested against a guess
     rules: RedactRules = field(default_factory=RedactRules)
+    _rule_names: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._rule_names = frozenset(normal_name(f) for f in self.rules.fields)
 
     def placeholder(self, secret: str) -> str:
         digest = hmac.new(self.key, secret.encode("utf-8", "surrogateescape"), hashlib.sha256)
@@ -119,30 +92,77 @@ class Redactor:
     # interactions
 
     def interaction(self, interaction: Interaction) -> Interaction:
-        request = self.request(interaction.request)
+        """`interaction` as it may be written. Raises UnredactableBody for a body still in a
+        coding virt cannot decode whose readable part holds secrets."""
+        request = self.request(interaction.request, refuse=True)
         response = self.response(interaction.response)
         if request is interaction.request and response is interaction.response:
             return interaction
         return replace(interaction, request=request, response=response)
 
-    def request(self, request: Request) -> Request:
-        """`request` with every secret replaced; the same object when it holds none."""
+    def request(self, request: Request, *, refuse: bool = False) -> Request:
+        """`request` with every secret replaced; the same object when it holds none. A body
+        that cannot be redacted is kept for matching, or refused (UnredactableBody) when the
+        request is to be written (`refuse`)."""
+        path = self._path(request.path)
         headers = self._headers(request.headers, keep_claims=False)
         query = self._pairs(request.query, keep_claims=False)
-        body = self._body(request.body, request.headers, keep_claims=False)
-        if (headers, query, body) == (request.headers, request.query, request.body):
+        body, coding = self._coded(
+            request.body, request.headers, request.encoding, "request" if refuse else ""
+        )
+        body = self._body(body, request.headers, keep_claims=False)
+        if body == request.body:
+            coding = request.encoding
+        old = (request.path, request.headers, request.query, request.body)
+        if (path, headers, query, body) == old:
             return request
-        return replace(request, headers=headers, query=query, body=body)
+        return replace(request, path=path, headers=headers, query=query, body=body, encoding=coding)
 
     def response(self, response: Response) -> Response:
         headers = self._headers(response.headers, keep_claims=True)
-        body = self._body(response.body, response.headers, keep_claims=True)
+        body, coding = self._coded(response.body, response.headers, response.encoding, "response")
+        body = self._body(body, response.headers, keep_claims=True)
         if (headers, body) == (response.headers, response.body):
             return response
-        wire = response.wire_body if body == response.body else None  # re-encoded on replay
-        return replace(response, headers=headers, body=body, wire_body=wire)
+        if body == response.body:  # the wire bytes still hold it exactly
+            return replace(response, headers=headers)
+        return replace(response, headers=headers, body=body, encoding=coding, wire_body=None)
 
     # parts
+
+    def _path(self, path: str) -> str:
+        """A URL path with secret shapes (and rule patterns) replaced, percent-encoded:
+        /v1/keys/%3Csecret%3A3f9a1c02%3E. A request that carries the secret redacts alike."""
+        new = self.text(path, keep_claims=False)
+        if new == path:
+            return path
+        out, pos = [], 0
+        for m in PLACEHOLDER.finditer(new):
+            out += [new[pos : m.start()], quote(m.group(0), safe="")]
+            pos = m.end()
+        return "".join(out) + new[pos:]
+
+    def _coded(
+        self, body: bytes, headers: Headers, decoded: str | None, side: str
+    ) -> tuple[bytes, str | None]:
+        """(body to redact, its coding): a body still in a Content-Encoding that capture could
+        not decode is decoded here when it can be; when it cannot, what a lenient client would
+        read of it must hold no secret, or UnredactableBody says why it cannot be kept (unless
+        `side` is empty: a request only matched, never written)."""
+        coded = still_coded(headers, decoded)
+        if coded is None or not body:
+            return body, decoded
+        plain, coding = encoding.decode_body(body, coded)
+        if coding is not None:
+            return plain, coding
+        prefix = readable_prefix(body, coded) if side else b""
+        if prefix and self._body(prefix, headers, keep_claims=False) != prefix:
+            raise UnredactableBody(
+                f"cannot redact the {side} body: it is not valid {coded!r} and the part of it "
+                "that decodes holds secrets",
+                hint="fix the upstream's Content-Encoding, or record it with --no-redact",
+            )
+        return body, decoded
 
     def _headers(self, headers: Headers, *, keep_claims: bool) -> Headers:
         out = []
@@ -204,18 +224,28 @@ class Redactor:
         changed = False
         for i, part in enumerate(parts):
             name_raw, eq, value_raw = part.partition("=")
-            if not eq:
-                continue
-            name = unquote_plus(name_raw)
-            value = unquote_plus(value_raw)
-            if value and (is_secret_field(name, form=True) or name.lower() in self.rules.fields):
-                new = value if is_placeholder(value) else self._secret(value, keep_claims=False)
+            if not eq:  # a bare value (?sk_live_...): only its shape can tell
+                name_raw, value_raw = "", part
+            name = _unquote(name_raw)
+            value = _unquote(value_raw)
+            if eq and self._field(name, value, form=True):
+                new = self._secret(value, keep_claims=False)
             else:
                 new = self.text(value, keep_claims=keep_claims)
             if new != value:
-                parts[i] = f"{name_raw}={quote(new, safe='')}"
+                quoted = quote(new, safe="", errors="surrogateescape")
+                parts[i] = f"{name_raw}={quoted}" if eq else quoted
                 changed = True
         return "&".join(parts) if changed else encoded
+
+    def _field(self, name: str, value: str, *, form: bool) -> bool:
+        """Whether the value of field `name` is a secret to replace: named like one (built in,
+        or in [redact] fields), shaped like a credential, not already a placeholder."""
+        if not value.strip() or is_placeholder(value.strip()):
+            return False
+        if normal_name(name) in self._rule_names:
+            return True  # named in virt.toml: whatever it looks like
+        return is_secret_field(name, form=form) and is_credential_value(value)
 
     def _body(self, body: bytes, headers: Headers, *, keep_claims: bool) -> bytes:
         if not body:
@@ -228,27 +258,41 @@ class Redactor:
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
-            return body  # binary: no text secrets to find
+            if not (any(t in ctype for t in _TEXTUAL) or (not ctype and b"\0" not in body)):
+                return body  # binary: no text secrets to find
+            text = body.decode("utf-8", "surrogateescape")  # each odd byte kept as it was
         if "x-www-form-urlencoded" in ctype:
-            return self._pairs(text, keep_claims=keep_claims).encode()
+            return self._pairs(text, keep_claims=keep_claims).encode("utf-8", "surrogateescape")
         if "json" in ctype or text.lstrip()[:1] in ("{", "["):
             try:
                 data = orjson.loads(body)
             except orjson.JSONDecodeError:
-                pass
+                data = None  # not JSON, not UTF-8, or cut short: its members read as text
+                text = json_members(text, self._member(keep_claims))
             else:
-                return self._json(body, data, keep_claims=keep_claims)
+                if json_depth(data) <= MAX_DEPTH:
+                    return self._json(body, data, keep_claims=keep_claims)
+                text = json_members(text, self._member(keep_claims))
         if "xml" in ctype or text.lstrip()[:1] == "<":
             text = self._xml(text, keep_claims=keep_claims)
-        return self.text(text, keep_claims=keep_claims).encode()
+        return self.text(text, keep_claims=keep_claims).encode("utf-8", "surrogateescape")
 
-    def _named(self, name: str) -> bool:
-        """Whether an XML element or attribute, or a multipart field, holds a secret by name."""
-        local = name.rsplit(":", 1)[-1].lower()
-        return (
-            local.replace("-", "").replace("_", "") in _XML_SECRET_NAMES
-            or local in self.rules.fields
-        )
+    def _member(self, keep_claims: bool) -> Callable[[str, str | int | float], str | None]:
+        """The replacement of a JSON member read as text, as _walk would replace it."""
+
+        def replace_member(name: str, value: str | int | float) -> str | None:
+            if isinstance(value, bool):
+                return None
+            text = value if isinstance(value, str) else orjson.dumps(value).decode()
+            if not self._field(name, text, form=False):
+                return None
+            return self._secret(text, keep_claims=keep_claims)
+
+        return replace_member
+
+    def _named(self, name: str, value: str, *, form: bool = False) -> bool:
+        """Whether an XML element or attribute, or a multipart field, holds a secret."""
+        return self._field(name.rsplit(":", 1)[-1], value.strip(), form=form)
 
     def _xml(self, text: str, *, keep_claims: bool) -> str:
         """XML (SOAP, SAML, WS-Security) with the text of secret elements and the values of
@@ -256,7 +300,7 @@ class Redactor:
 
         def element(m: re.Match[str]) -> str:
             value = m.group("value")
-            if not self._named(m.group("tag")) or not value.strip() or is_placeholder(value):
+            if not self._named(m.group("tag"), value):
                 return m.group(0)
             start, end = (i - m.start() for i in m.span("value"))
             whole = m.group(0)
@@ -264,7 +308,7 @@ class Redactor:
 
         def attribute(m: re.Match[str]) -> str:
             value = m.group("value")
-            if not self._named(m.group("attr")) or not value or is_placeholder(value):
+            if not self._named(m.group("attr"), value):
                 return m.group(0)
             start, end = (i - m.start() for i in m.span("value"))
             whole = m.group(0)
@@ -278,9 +322,7 @@ class Redactor:
 
         def part(m: re.Match[str]) -> str:
             value = m.group("value")
-            if not self._named(m.group("name")) and not is_secret_field(m.group("name"), form=True):
-                return m.group(0)
-            if not value or is_placeholder(value):
+            if not self._named(m.group("name"), value, form=True):
                 return m.group(0)
             return m.group("head") + self._secret(value, keep_claims=False)
 
@@ -319,12 +361,9 @@ class Redactor:
         if isinstance(value, dict):
             out = {}
             for k, v in value.items():
-                secret = is_secret_field(k, form=False) or k.lower() in self.rules.fields
-                if secret and v is not None and not isinstance(v, dict | list | bool):
-                    text = v if isinstance(v, str) else orjson.dumps(v).decode()
-                    if not text or is_placeholder(text):
-                        out[k] = v
-                        continue
+                scalar = v is not None and not isinstance(v, dict | list | bool)
+                text = (v if isinstance(v, str) else orjson.dumps(v).decode()) if scalar else ""
+                if scalar and self._field(k, text, form=False):
                     new = self._secret(text, keep_claims=keep_claims)
                     if isinstance(v, str):
                         swaps[v] = new
@@ -340,6 +379,11 @@ class Redactor:
                 swaps[value] = new
             return new
         return value
+
+
+def _unquote(text: str) -> str:
+    """A query or form part decoded, bytes that are not UTF-8 kept (quote(errors=...) undoes it)."""
+    return unquote_plus(text, errors="surrogateescape")
 
 
 def jwt_claims(token: str) -> dict[str, Any] | None:

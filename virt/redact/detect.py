@@ -6,6 +6,7 @@ that whatever redaction leaves behind, a scan of the result finds nothing.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -41,10 +42,25 @@ SECRET_HEADERS = frozenset(
 )
 """Headers whose values are credentials. Authorization-like values keep their scheme word."""
 
-_SECRET_HEADER_NAME = re.compile(
-    r"(^|[-_])(api[-_]?key|token|secret|password|passwd|credentials?|session[-_]?id)([-_]|$)",
-    re.IGNORECASE,
+_SECRET_HEADER_WORDS = frozenset(
+    {
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "credential",
+        "credentials",
+        "apikey",
+        "sessionid",
+        "authorization",
+    }
 )
+"""A header holding one of these words (split at `-` and `_`) carries a credential."""
+_KEY_QUALIFIERS = frozenset(
+    {"api", "auth", "subscription", "access", "secret", "private", "app", "client", "master"}
+)
+"""`<qualifier>-Key` headers are credentials (X-Auth-Key, Ocp-Apim-Subscription-Key); other
+keys are not (Idempotency-Key, Sec-WebSocket-Key)."""
 
 SECRET_FIELDS = frozenset(
     {
@@ -67,22 +83,56 @@ SECRET_FIELDS = frozenset(
         "session_token",
         "aws_secret_access_key",
         "secret_access_key",
+        "auth_token",
+        "private_token",
+        "api_token",
+        "bearer_token",
+        "api_secret",
+        "app_secret",
+        "consumer_secret",
+        "oauth_token_secret",
+        "secret_key",
+        "master_key",
+        "passphrase",
         # signed URLs
         "x-amz-signature",
         "x-amz-credential",
         "x-amz-security-token",
-        "signature",
         "awsaccesskeyid",
         "x-goog-signature",
         "x-goog-credential",
-        "sig",
     }
 )
 """Names of JSON members, form fields and query parameters whose values are secrets."""
 
-FORM_ONLY_FIELDS = frozenset({"code", "token"})
-"""Secret as form fields and query parameters (OAuth's authorization code, revoked tokens), but
-too common as JSON members ({"code": "not_found"}) to be treated as secrets there."""
+FORM_ONLY_FIELDS = frozenset({"code", "token", "signature", "sig"})
+"""Secret as form fields and query parameters (OAuth's authorization code, revoked tokens, the
+signature of a presigned URL), but too common as JSON members to be treated as secrets there:
+{"code": "not_found"}, a commit's PGP `signature`, the `signature` of an LLM's thinking block
+that the client must send back unchanged."""
+
+
+def normal_name(name: str) -> str:
+    """A field name as virt compares it: `clientSecret`, `client-secret`, `Client_Secret` and
+    `ns:ClientSecret` are all `clientsecret`."""
+    return name.rsplit(":", 1)[-1].lower().replace("-", "").replace("_", "").replace(".", "")
+
+
+_SECRET_NAMES = frozenset(normal_name(f) for f in SECRET_FIELDS)
+_FORM_ONLY_NAMES = frozenset(normal_name(f) for f in FORM_ONLY_FIELDS)
+SECRET_SUFFIXES = (
+    "password",
+    "passwd",
+    "clientsecret",
+    "apikey",
+    "secretkey",
+    "privatekey",
+    "accesstoken",
+    "refreshtoken",
+    "authtoken",
+)
+"""A field whose normalised name ends with one of these is secret too: `newPassword`,
+`db_password`, `github_access_token`, `xApiKey`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,17 +172,61 @@ _ANY_SHAPE = re.compile("|".join(f"(?:{shape.pattern.pattern})" for shape in SHA
 
 
 def is_secret_header(name: str) -> bool:
+    """Whether a header named `name` carries a credential: the well-known ones, and names made
+    of a credential word (X-Authorization, X-CSRF-Token) or ending in a qualified `-Key`
+    (X-RapidAPI-Key, X-Auth-Key, Ocp-Apim-Subscription-Key)."""
     lname = name.lower()
-    return lname in SECRET_HEADERS or _SECRET_HEADER_NAME.search(lname) is not None
+    if lname in SECRET_HEADERS:
+        return True
+    words = [w for w in re.split(r"[-_]", lname) if w]
+    if any(w in _SECRET_HEADER_WORDS for w in words):
+        return True
+    pairs = list(itertools.pairwise(words))
+    if ("session", "id") in pairs or ("api", "key") in pairs:
+        return True
+    if len(words) >= 2 and words[-1] == "key":
+        before = words[-2]
+        return before in _KEY_QUALIFIERS or before.endswith("api")
+    return False
 
 
 def is_secret_field(name: str, *, form: bool) -> bool:
     """Whether a JSON member (form=False), form field or query parameter (form=True) holds a
-    secret by its name."""
-    lname = name.lower()
-    if lname in SECRET_FIELDS:
+    secret by its name, however it is spelled (`client_secret`, `clientSecret`, `api-key`)."""
+    norm = normal_name(name)
+    if norm in _SECRET_NAMES or norm.endswith(SECRET_SUFFIXES):
         return True
-    return form and lname in FORM_ONLY_FIELDS
+    return form and norm in _FORM_ONLY_NAMES
+
+
+_MASK = frozenset("*•●·#xX")
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s]*")
+_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@")
+_DATE = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?",
+    re.IGNORECASE,
+)
+_PUBLIC_BLOCK = re.compile(
+    r"\s*-----BEGIN (?:PGP SIGNATURE|SSH SIGNATURE|PGP PUBLIC KEY BLOCK|"
+    r"PUBLIC KEY|CERTIFICATE)-----"
+)
+_SENTENCE = re.compile(r"\S+(?:\s+\S+){2,}")
+
+
+def is_credential_value(value: str) -> bool:
+    """Whether a value held by a secret-named field looks like a credential. Names alone are
+    not enough: GitHub's `/emojis` has a `secret` that is an image URL, APIs answer
+    `"password": "*****"`. Not credentials: an empty or all-mask value, a URL (unless it
+    carries a password), a date, a public PGP/SSH signature, key or certificate, a sentence
+    (three words or more ending in `.`, `!` or `?`: a message, not a passphrase)."""
+    text = value.strip()
+    if not text or set(text) <= _MASK:
+        return False
+    if _URL.fullmatch(text):
+        return _URL_PASSWORD.match(text) is not None
+    if _DATE.fullmatch(text) or _PUBLIC_BLOCK.match(text):
+        return False
+    return not (_SENTENCE.fullmatch(text) and text[-1] in ".!?")
 
 
 def header_spans(name: str, value: str) -> list[tuple[int, int]]:
@@ -160,7 +254,7 @@ def header_spans(name: str, value: str) -> list[tuple[int, int]]:
             if lname == "set-cookie":
                 break  # the rest are attributes: Path, Expires, HttpOnly
         return spans
-    if lname in ("authorization", "proxy-authorization") and " " in value.strip():
+    if lname.endswith("authorization") and " " in value.strip():
         stripped = value.lstrip()
         start = len(value) - len(stripped) + stripped.index(" ")
         start += len(value[start:]) - len(value[start:].lstrip())

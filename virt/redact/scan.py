@@ -6,18 +6,23 @@ nothing, and a scan of raw ones finds exactly what redaction would remove.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 import orjson
 
 from virt.model import Headers, Interaction
 from virt.normalize.fields import json_path
 from virt.redact import Redactor, RedactRules
-from virt.redact.detect import PLACEHOLDER, is_secret_header, shape_spans
+from virt.redact.detect import PLACEHOLDER, REDACTED_JWT, is_secret_header, shape_spans
 
 _SCAN_KEY = b"virt-scan-only-placeholders-are-thrown-away"
+_ANY_PLACEHOLDER = re.compile(
+    f"{REDACTED_JWT.pattern}|{PLACEHOLDER.pattern}|%3Csecret%3A[0-9a-f]{{8}}%3E"
+)
+"""What redaction writes: a placeholder, a JWT without its signature, a placeholder in a URL."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +47,9 @@ def scan(interaction: Interaction, rules: RedactRules | None = None) -> list[Fin
     redactor = Redactor(_SCAN_KEY, rules or RedactRules())
     req, resp = interaction.request, interaction.response
     out: list[Finding] = []
-    out += _headers("request", req.headers, redactor.request(req).headers)
     redacted = redactor.request(req)
+    out += _text("request.path", req.path, redacted.path)
+    out += _headers("request", req.headers, redacted.headers)
     out += _pairs("request.query", req.query, redacted.query)
     out += _body("request.body", req.body, redacted.body)
     clean = redactor.response(resp)
@@ -69,13 +75,43 @@ def _headers(side: str, before: Headers, after: Headers) -> list[Finding]:
 def _pairs(where: str, before: str, after: str) -> list[Finding]:
     if before == after:
         return []
-    old = parse_qsl(before, keep_blank_values=True)
-    new = parse_qsl(after, keep_blank_values=True)
-    return [
-        Finding(f"{where}.{k}", _kind(v, "secret field"), mask(v))
-        for (k, v), (_, w) in zip(old, new, strict=False)
-        if v != w
-    ]
+    old = before.split("&")
+    new = after.split("&")
+    if len(old) != len(new):
+        return _text(where, before, after)
+    out = []
+    for a, b in zip(old, new, strict=True):
+        if a != b:
+            name, eq, value = a.partition("=")
+            name, value = (unquote_plus(name), unquote_plus(value)) if eq else ("", a)
+            place = f"{where}.{name}" if eq else where
+            out.append(Finding(place, _kind(value, "secret field"), mask(value)))
+    return out
+
+
+def _text(where: str, before: str, after: str) -> list[Finding]:
+    """One finding per placeholder that redaction put in `after` where `before` held a secret
+    (a path, a body read as text): the secret is what `before` holds up to the text that follows
+    the placeholder."""
+    if before == after:
+        return []
+    out = []
+    i = j = 0  # aligned positions in before and after
+    for m in _ANY_PLACEHOLDER.finditer(after):
+        if m.start() < j:
+            continue
+        i += m.start() - j  # the text in between is the same on both sides
+        nxt = _ANY_PLACEHOLDER.search(after, m.end())
+        tail = after[m.end() : nxt.start() if nxt else len(after)][:32]
+        end = before.find(tail, i + 1) if tail else len(before)
+        end = len(before) if end < 0 else end
+        secret = before[i:end]
+        if secret == m.group(0):
+            i, j = end, m.end()
+            continue  # already a placeholder
+        out.append(Finding(where, _kind(secret, "secret"), mask(secret)))
+        i, j = end, m.end()
+    return out or [Finding(where, "secret", "(changed by redaction)")]
 
 
 def _body(where: str, before: bytes, after: bytes) -> list[Finding]:
@@ -86,30 +122,36 @@ def _body(where: str, before: bytes, after: bytes) -> list[Finding]:
     except orjson.JSONDecodeError:
         pass
     else:
-        out: list[Finding] = []
-        _json_diff(where, "$", old, new, out)
+        out = _json_diff(where, old, new)
         if out:
             return out
-    text = before.decode("utf-8", "replace")
-    if ("=" in text and "&" in text) or text.count("=") == 1:
-        found = _pairs(where, text, after.decode("utf-8", "replace"))
+    text = before.decode("utf-8", "surrogateescape")
+    changed = after.decode("utf-8", "surrogateescape")
+    if "=" in text and "{" not in text[:1] and "\n" not in text.strip():
+        found = _pairs(where, text, changed)
         if found:
             return found
-    return [Finding(where, kind, mask(text[s:e])) for s, e, kind in shape_spans(text)] or [
-        Finding(where, "secret", "(body changed by redaction)")
-    ]
+    return _text(where, text, changed)
 
 
-def _json_diff(where: str, path: str, old: Any, new: Any, out: list[Finding]) -> None:
-    if isinstance(old, dict) and isinstance(new, dict):
-        for k in old:
-            _json_diff(where, json_path(path, k), old[k], new.get(k), out)
-    elif isinstance(old, list) and isinstance(new, list):
-        for i, (a, b) in enumerate(zip(old, new, strict=False)):
-            _json_diff(where, json_path(path, i), a, b, out)
-    elif old != new:
-        text = old if isinstance(old, str) else orjson.dumps(old).decode()
-        out.append(Finding(f"{where} {path}", _kind(text, "secret field"), mask(text)))
+def _json_diff(where: str, old: Any, new: Any) -> list[Finding]:
+    """The members whose values differ between two JSON documents, in document order (a walk
+    with its own stack: any depth)."""
+    out: list[Finding] = []
+    stack: list[tuple[str, Any, Any]] = [("$", old, new)]
+    while stack:
+        path, a, b = stack.pop()
+        if isinstance(a, dict) and isinstance(b, dict):
+            stack.extend((json_path(path, k), a[k], b.get(k)) for k in reversed(list(a)))
+        elif isinstance(a, list) and isinstance(b, list):
+            pairs = list(zip(a, b, strict=False))
+            stack.extend(
+                (json_path(path, i), x, y) for i, (x, y) in reversed(list(enumerate(pairs)))
+            )
+        elif a != b:
+            text = a if isinstance(a, str) else orjson.dumps(a).decode()
+            out.append(Finding(f"{where} {path}", _kind(text, "secret field"), mask(text)))
+    return out
 
 
 def _first(old: str, new: str) -> str:
