@@ -34,6 +34,7 @@ from virt.mitm.master import (
     ensure_ca,
     upstream_trust,
 )
+from virt.mitm.stop import abort_upstreams, close_clients, stop_listening
 from virt.redact import Redactor, RedactRules
 from virt.redact.key import ENV as SECRET_KEY_ENV
 from virt.redact.key import secret_key
@@ -107,8 +108,15 @@ def record(settings: RecordSettings) -> None:
     )
 
     async def main() -> None:
-        with _stop_on_signals(proxy.shutdown):
-            task = proxy.run()
+        signalled = asyncio.Event()
+
+        def on_signal() -> None:
+            if signalled.is_set():  # a second Ctrl-C: stop now
+                proxy.shutdown()
+            signalled.set()
+
+        with _stop_on_signals(on_signal):
+            running = asyncio.ensure_future(proxy.run())
             where = f"http://{settings.host}:{settings.port}"
             log.info("recording into %s; Ctrl-C stops", settings.db)
             if settings.reverse:
@@ -116,9 +124,42 @@ def record(settings: RecordSettings) -> None:
             else:
                 log.info("proxy %s: set HTTP_PROXY and HTTPS_PROXY to it", where)
                 log.info("CA %s: trust it in clients (virt ca prints how)", ca.cert)
-            await task
+            waiting = asyncio.ensure_future(signalled.wait())
+            await asyncio.wait([running, waiting], return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+            if not running.done():
+                await _stop_recording(proxy, recorder, running)
+            await running
+        log.info("stopped: %d interactions recorded into %s", recorder.recorded, settings.db)
 
     asyncio.run(main())
+
+
+STOP_GRACE = 10.0
+"""Seconds `virt record` waits, once told to stop, for the exchanges in flight to finish."""
+
+
+async def _stop_recording(proxy: Proxy, recorder: Recorder, running: asyncio.Future[None]) -> None:
+    """Stop taking connections, let the exchanges in flight be answered and committed (within
+    STOP_GRACE; those still waiting on their upstream are answered 502), then stop the proxy."""
+    while proxy.master is None and not running.done():  # told to stop while starting
+        await asyncio.sleep(0.01)
+    if proxy.master is None:
+        return
+    stop_listening(proxy.master)
+    log.info("stopping: finishing the exchanges in flight (Ctrl-C again stops now)")
+    left = await recorder.drain(STOP_GRACE)
+    if left:
+        log.warning(
+            "%d exchanges still waited on their upstream after %.0fs: their clients get 502, "
+            "and nothing of them is recorded",
+            len(left),
+            STOP_GRACE,
+        )
+        abort_upstreams(proxy.master, left)
+        await recorder.drain(2.0)
+    await close_clients(proxy.master, 2.0)
+    proxy.shutdown()
 
 
 def serve(settings: ServeSettings) -> None:

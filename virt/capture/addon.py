@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,6 +23,9 @@ from virt.redact.key import secret_key
 from virt.store.writer import Writer
 
 log = logging.getLogger("virt.record")
+
+_REFUSED = "virt.refused"
+"""flow.metadata key on requests that arrived while the recorder was stopping."""
 
 
 def _reason(e: Exception, stage: str) -> str:
@@ -58,6 +62,12 @@ class Recorder:
         self._on_recorded = on_recorded
         self._rules = rules or RedactRules()
         self._redactor: Redactor | None = None
+        self._in_flight: dict[str, http.HTTPFlow] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._stopping = False
+        self.recorded = 0
+        """Interactions committed since this recorder started."""
 
     def load(self, loader: Loader) -> None:
         loader.add_option(
@@ -99,7 +109,50 @@ class Recorder:
             else:
                 log.warning("recording raw traffic: secrets are written as they are (no redaction)")
 
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        if flow.metadata.get(REPLAYED):
+            return
+        if self._stopping:
+            flow.metadata[_REFUSED] = True  # answered in `request`, once its body is read
+            return
+        self._in_flight[flow.id] = flow
+        self._idle.clear()
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if flow.metadata.pop(_REFUSED, False):
+            flow.metadata[REPLAYED] = True  # virt's own answer: nothing to record
+            body = b"virt is stopping: this request was not forwarded\n"
+            flow.response = make_response(
+                503,
+                "Service Unavailable",
+                (
+                    ("Content-Type", "text/plain"),
+                    ("Content-Length", str(len(body))),
+                    ("Connection", "close"),
+                ),
+                body,
+            )
+
+    async def drain(self, timeout: float) -> list[http.HTTPFlow]:
+        """Stop taking new requests (each is answered 503) and wait up to `timeout` seconds for
+        the exchanges in flight to be recorded; returns those still waiting on their upstream."""
+        self._stopping = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        return list(self._in_flight.values())
+
+    def _landed(self, flow: http.HTTPFlow) -> None:
+        self._in_flight.pop(flow.id, None)
+        if not self._in_flight:
+            self._idle.set()
+
     async def response(self, flow: http.HTTPFlow) -> None:
+        try:
+            await self._record(flow)
+        finally:
+            self._landed(flow)
+
+    async def _record(self, flow: http.HTTPFlow) -> None:
         if flow.metadata.get(REPLAYED) or flow.response is None:
             return
         if self._writer is None:
@@ -116,6 +169,7 @@ class Recorder:
         except Exception as e:  # delivered means committed: whatever failed, the client knows
             self._refuse(flow, _reason(e, stage))
             return
+        self.recorded += 1
         log.info(
             "recorded #%d %s %s -> %d",
             written.id,
@@ -143,12 +197,15 @@ class Recorder:
         return interaction, keys(interaction.request)
 
     def error(self, flow: http.HTTPFlow) -> None:
+        self._landed(flow)
         if flow.error is None or flow.metadata.get(REPLAYED):
             return
         msg = flow.error.msg
         hint = ""
         if "certificate" in msg.lower():
             hint = " (set SSL_CERT_FILE to the CA that signed it, or record with --insecure)"
+        elif "disconnect" in msg.lower():
+            hint = " (the client or the upstream closed the connection before the answer)"
         elif "connect" in msg.lower() or "resolve" in msg.lower():
             hint = " (is the service up and its address right?)"
         log.warning(
