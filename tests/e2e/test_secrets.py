@@ -4,6 +4,7 @@ database, its -wal and -shm files or an export, matching still finds every inter
 
 from __future__ import annotations
 
+import gzip
 import subprocess
 from pathlib import Path
 from urllib.parse import quote
@@ -18,9 +19,10 @@ from starlette.routing import Route
 
 from tests.conftest import Virt
 from tests.helpers import VIRT, Upstream, clean_env
-from tests.redact.secrets import SECRETS, planted
+from tests.redact.secrets import NOT_SECRETS, SECRETS, planted
 from virt.model import Interaction
-from virt.store import Store
+from virt.redact.text import readable_prefix
+from virt.store import Filter, Store
 from virt.transfer import export
 
 SENT = [s for k, s in SECRETS.items() if k != "proxy-auth"]  # a proxy consumes its own auth
@@ -150,6 +152,23 @@ def test_scan_finds_the_secrets_of_a_raw_cassette_and_none_in_redacted_recording
     assert len(findings) >= 20
     kinds = {f["kind"] for f in findings}
     assert {"jwt", "private-key", "aws-access-key-id", "github-token", "slack-token"} <= kinds
+    places = {f["where"] for f in findings}
+    assert {
+        "request.path",
+        "request.headers.X-RapidAPI-Key",
+        "request.headers.X-Auth-Key",
+        "request.headers.Ocp-Apim-Subscription-Key",
+        "request.headers.X-Authorization",
+        "request.query.auth_token",
+        "request.query.private_token",
+        "request.query.api-key",
+        "request.query",  # the bare key
+        "response.body $.clientSecret",
+        "response.body $.accessToken",
+        "request.body.password",  # the latin-1 form
+    } <= places, sorted(places)
+    bodies = {f["excerpt"][:4] for f in findings if f["where"].startswith("request.body")}
+    assert {"l1-j", "l1-f", "deep"} <= bodies  # JSON and form not UTF-8, JSON 1000 deep
     assert leaks(found.stdout.encode()) == []  # excerpts are masked
     assert "secret(s) found" in found.stderr
 
@@ -166,3 +185,60 @@ def test_scan_finds_the_secrets_of_a_raw_cassette_and_none_in_redacted_recording
         clean = virt_scan(*target)
         assert (clean.returncode, clean.stdout) == (0, ""), clean.stderr
     assert leaks(imported.read_bytes()) == []
+
+
+def test_values_that_are_no_credentials_replay_byte_identical(
+    recorded: tuple[Path, list[tuple[Interaction, bytes]]], virt: Virt
+) -> None:
+    db, answers = recorded
+    _, port, _ = virt.serve(db)
+    [(interaction, original)] = [
+        (i, body) for i, body in answers if body == orjson.dumps(NOT_SECRETS)
+    ]
+    with httpx.Client(timeout=10) as client:
+        reply = send(client, f"http://127.0.0.1:{port}", interaction)
+    assert reply.headers["x-virt-match"] == "exact"
+    assert reply.content == original  # emoji URL, PGP and thinking signatures, *****
+
+
+def stacked_app(body: bytes) -> Starlette:
+    """Answers with `body` twice gzipped, as Content-Encoding: gzip, gzip says."""
+
+    async def answer(request: StarletteRequest) -> StarletteResponse:
+        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip, gzip"}
+        return StarletteResponse(gzip.compress(gzip.compress(body)), 200, headers=headers)
+
+    return Starlette(routes=[Route("/me", answer)])
+
+
+def test_a_stacked_gzip_body_never_reaches_the_database_with_its_password(
+    virt: Virt, tmp_path: Path
+) -> None:
+    password = "stacked-gzip-pass-5e4d3c2b"
+    body = orjson.dumps({"user": "ada", "password": password})
+    up = Upstream(stacked_app(body)).start()
+    db = tmp_path / "stacked.db"
+    proc, port = virt.record(db)
+    try:
+        with httpx.Client(proxy=f"http://127.0.0.1:{port}", timeout=10) as client:
+            reply = client.get(f"{up.url}/me")
+    finally:
+        up.stop()
+    assert proc.stop() == 0, proc.output()
+    store = Store.open(db, readonly=True)
+    try:
+        stored = store.find(Filter())
+    finally:
+        store.close()
+    if reply.status_code == 502:  # refused: the password could not be taken out
+        assert stored == [] and "cannot redact the response body" in reply.text
+        assert password not in reply.text
+    else:  # decoded, then redacted
+        assert reply.status_code == 200 and reply.content == body
+        [interaction] = stored
+        assert password.encode() not in interaction.response.body
+        assert b'"user":"ada"' in interaction.response.body
+    for path in db.parent.iterdir():
+        data = path.read_bytes()
+        assert password.encode() not in data
+        assert password.encode() not in readable_prefix(data, "gzip, gzip")

@@ -24,6 +24,7 @@ ACCESS_JWT = jwt(
     {"sub": "user-1", "iss": "https://auth.example", "iat": 1_700_000_000, "exp": 1_700_000_120}
 )
 ID_JWT = jwt({"sub": "user-1", "aud": "app", "iat": 1_700_000_000, "exp": 1_700_003_600}, b"i" * 32)
+PATH_JWT = jwt({"sub": "user-2", "scope": "keys:read"}, b"p" * 32)
 ASSERTION_JWT = jwt({"iss": "client-1", "aud": "https://auth.example/token"}, b"a" * 32)
 PEM = (
     "-----BEGIN RSA PRIVATE KEY-----\n"
@@ -55,8 +56,38 @@ SECRETS = {
     "pem": PEM,
     "json-password": "hunter2-json-password",
     "api-key-query": "qk-5e6f7a8b9c0d1e2f",
+    # found by the hardening of #13: each reached the database in clear
+    "path-stripe": "sk_live_" + "PathKey0123456789abcdEF",
+    "path-jwt": PATH_JWT,
+    "rapidapi-key": "rapid-3c4d5e6f7a8b9c0d1e2f",
+    "x-auth-key": "c2547eb745079dac9320b638f5e225cf483cc",
+    "apim-key": "apim-0f1e2d3c4b5a69788796a5b4",
+    "x-authorization": base64.b64encode(b"bob:x-authorization-pass").decode(),
+    "query-auth-token": "qat-1b2c3d4e5f6a7b8c",
+    "query-private-token": "qpt-9a8b7c6d5e4f3a2b",
+    "query-api-key-kebab": "qak-7e6d5c4b3a291807",
+    "bare-stripe": "sk_test_" + "BareQueryKey0123456789ab",
+    "camel-client-secret": "ccs-5a4b3c2d1e0f9a8b",
+    "camel-access-token": "cat-0a1b2c3d4e5f6a7b",
+    "kebab-refresh-token": "krt-8b9c0d1e2f3a4b5c",
+    "latin1-json-password": "l1-json-pass-4d3c2b1a",
+    "latin1-form-password": "l1-form-pass-6f5e4d3c",
+    "deep-json-password": "deep-json-pass-0e1f2a3b",
 }
 """Kind -> secret value. None of these may survive redaction."""
+
+
+NOT_SECRETS = {
+    "secret": "https://github.githubassets.com/images/icons/emoji/unicode/3299.png?v8",
+    "verification": {
+        "verified": True,
+        "signature": "-----BEGIN PGP SIGNATURE-----\n\nwsBcBAABCAAQBQJ=\n"
+        "-----END PGP SIGNATURE-----",
+    },
+    "content": [{"type": "thinking", "thinking": "Hm.", "signature": "ErcHCkYIBxgCKkBZJZKmgqTG"}],
+    "user": {"login": "ada", "password": "*****"},
+}
+"""Values under secret-sounding names that are no credentials: replayed byte for byte."""
 
 
 def planted() -> list[Interaction]:
@@ -154,5 +185,85 @@ def planted() -> list[Interaction]:
                 (("Content-Type", "text/plain"),),
                 f"welcome; slack {s['slack']} stripe {s['stripe']} google {s['google']}".encode(),
             ),
+        ),
+        *hardened(),
+    ]
+
+
+def hardened() -> list[Interaction]:
+    """The places #13 found secrets slipping through: the URL path, headers named by their
+    words, camelCase JSON, odd query parameters, bodies that are not UTF-8 or nest deep."""
+    s = SECRETS
+    host = ("https", "api.example.com", 443)
+    json_type = ("Content-Type", "application/json")
+    query = (
+        f"auth_token={s['query-auth-token']}&private_token={s['query-private-token']}"
+        f"&api-key={s['query-api-key-kebab']}&{s['bare-stripe']}&page=2"
+    )
+    deep = 1000
+    return [
+        Interaction(
+            Request(
+                "GET",
+                *host,
+                f"/v1/keys/{s['path-stripe']}/jwt/{s['path-jwt']}",
+                query,
+                (
+                    ("X-RapidAPI-Key", s["rapidapi-key"]),
+                    ("X-Auth-Key", s["x-auth-key"]),
+                    ("Ocp-Apim-Subscription-Key", s["apim-key"]),
+                    ("X-Authorization", f"Basic {s['x-authorization']}"),
+                ),
+            ),
+            Response(
+                200,
+                "OK",
+                (json_type,),
+                orjson.dumps(
+                    {
+                        "clientSecret": s["camel-client-secret"],
+                        "accessToken": s["camel-access-token"],
+                        "refresh-token": s["kebab-refresh-token"],
+                        "tokenType": "Bearer",
+                    }
+                ),
+            ),
+        ),
+        Interaction(
+            Request(
+                "POST",
+                *host,
+                "/v1/sessions",
+                "",
+                (json_type,),
+                b'{"user": "ren\xe9", "password": "' + s["latin1-json-password"].encode() + b'"}',
+            ),
+            Response(200, "OK", (json_type,), orjson.dumps(NOT_SECRETS)),
+        ),
+        Interaction(
+            Request(
+                "POST",
+                *host,
+                "/v1/legacy-login",
+                "",
+                (("Content-Type", "application/x-www-form-urlencoded"),),
+                b"name=Ren\xe9&password=" + s["latin1-form-password"].encode(),
+            ),
+            Response(204, "No Content"),
+        ),
+        Interaction(
+            Request(
+                "POST",
+                *host,
+                "/v1/deep",
+                "",
+                (json_type,),
+                b'{"a": ' * deep
+                + b'{"password": "'
+                + s["deep-json-password"].encode()
+                + b'"}'
+                + b"}" * deep,
+            ),
+            Response(200, "OK", (json_type,), b'{"ok": true}'),
         ),
     ]
