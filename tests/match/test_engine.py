@@ -187,3 +187,24 @@ def test_a_miss_lists_the_nearest_recordings_with_what_differs(tmp_path: Path) -
     }
     assert near["diff"]["body"]["same_when_canonical"] is False
     assert near["diff"]["body"]["recorded"] == '{"n":1}'
+
+
+def test_a_near_miss_diff_lists_the_first_query_names_and_counts_the_rest(tmp_path: Path) -> None:
+    from virt.model import Interaction, Request, Response
+    from virt.normalize import keys
+
+    store = Store.open(tmp_path / "wide.db")
+    recorded_query = "&".join(f"r{i:03d}=1" for i in range(300))
+    recorded = Request("GET", "https", "h", 443, "/search", recorded_query, (), b"")
+    store.insert(Interaction(recorded, Response(200)), keys(recorded))
+    sent_query = "&".join(f"s{i:03d}=1" for i in range(120))
+    sent = Request("GET", "https", "h", 443, "/search", sent_query, (), b"")
+    (near,) = Engine(store).nearest(sent)
+    query = near["diff"]["query"]
+    assert len(query["missing"]) == 50
+    assert query["missing"][0] == "r000"
+    assert (query["missing_total"], query["unexpected_total"]) == (300, 120)
+    assert query["truncated"] is True
+    assert "different_total" not in query
+    assert near["comparison"]["truncated"] is True
+    store.close()

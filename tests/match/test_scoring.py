@@ -294,3 +294,32 @@ def test_a_request_is_scored_against_its_own_path_first_however_large_its_group(
     record(store, req("GET", "/items/77?ts=1700000000"), {"item": 77})
     match = Engine(store).match(req("GET", "/items/77?ts=1800000000"))
     assert (match.kind, answer(match)) == (MatchKind.FUZZY, {"item": 77})
+
+
+def test_a_comparison_keeps_the_first_fifty_differing_fields_and_counts_the_rest(
+    store: Store,
+) -> None:
+    long = "x" * 5000
+    recorded = {f"k{i:04d}": f"old{i}" for i in range(2000)} | {"long": long}
+    record(store, req("POST", "/v1/wide", recorded), {"ok": 1})
+    sent = {f"k{i:04d}": f"new{i}" for i in range(2000)} | {"long": long + "y"}
+    match = Engine(store).match(req("POST", "/v1/wide", sent))
+    assert match.kind is MatchKind.MISS
+    assert match.comparison is not None
+    assert len(match.comparison.differs) == 50
+    assert match.comparison.differing == 2001
+    shown = match.comparison.as_dict()
+    assert (shown["truncated"], shown["differs_total"], len(shown["differs"])) == (True, 2001, 50)
+    explained = match.explain()["comparison"]
+    assert explained["differs_total"] == 2001
+    assert len(orjson.dumps(match.explain())) < 20_000
+
+
+def test_a_long_differing_value_is_shown_cut_with_its_length(store: Store) -> None:
+    record(store, req("POST", "/v1/notes", {"text": "a" * 1000}), {"ok": 1})
+    match = Engine(store).match(req("POST", "/v1/notes", {"text": "b" * 1000}))
+    assert match.comparison is not None
+    sent, recorded = match.comparison.differs["body:$.text"]
+    assert sent == '"' + "b" * 79 + "... (1,002 characters)"
+    assert recorded == '"' + "a" * 79 + "... (1,002 characters)"
+    assert "truncated" not in match.comparison.as_dict()  # one field differs: nothing left out

@@ -9,12 +9,13 @@ learned and ignored fields take no part and the best candidate above the thresho
 from __future__ import annotations
 
 import enum
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from virt.match import echo, nearmiss
+from virt.match.caps import FIELDS_SHOWN, first
+from virt.match.cursors import Cursors
 from virt.match.journal import Journal
 from virt.match.rules import Policy, Rules
 from virt.match.score import Comparison, Side, compare, ignored_names, learn_volatile, signature
@@ -36,6 +37,10 @@ from virt.store import Origin, Store
 MAX_CANDIDATES = 256
 """Recordings scored per request at most: the request's own path first, then its route group."""
 _SIDE_CACHE = 20_000
+_SIDE_CACHE_FIELDS = 2_000_000
+"""Parsed fields kept in memory in all: a few recordings with 100,000-key bodies fill it."""
+_LEARNED_CACHE = 10_000
+"""Route groups whose learned volatile fields are kept."""
 _ROW_CACHE_BYTES = 64 * 1024 * 1024
 """Bodies of recorded interactions kept in memory: replay reads the same ones over and over."""
 _IDS_CACHE = 200_000
@@ -84,7 +89,9 @@ class Match:
         if self.comparison is not None:
             out["comparison"] = self.comparison.as_dict()
         if self.echoed:
-            out["echoed"] = list(self.echoed)
+            out["echoed"], total = first(self.echoed)
+            if total > FIELDS_SHOWN:
+                out["echoed_total"], out["truncated"] = total, True
         if self.rule:
             out["rule"] = self.rule
         return out
@@ -100,14 +107,14 @@ class Engine:
     def __init__(self, store: Store, rules: Rules | None = None) -> None:
         self.store = store
         self.rules = rules or Rules()
-        self._cursors: dict[str, int] = {}
+        self._cursors = Cursors()
         self._origins: list[Origin] | None = None
         self._sides: dict[int, Side] = {}
+        self._side_fields = 0
         self._rows: dict[int, Interaction] = {}
         self._row_bytes = 0
         self._ids: dict[str, list[int]] = {}
         self._learned: dict[str, frozenset[str]] = {}
-        self._lock = threading.Lock()
         self.journal = Journal()
 
     def match(self, request: Request, session: str = "") -> Match:
@@ -207,10 +214,7 @@ class Engine:
         The request's new values are echoed where the recorded response repeated the old ones;
         `echoable` gives the fields in which the two requests can differ at this stage.
         """
-        with self._lock:
-            position = self._cursors.get(cursor, 0)
-            self._cursors[cursor] = position + 1
-        position = min(position, len(ids) - 1)
+        position = min(self._cursors.advance(cursor), len(ids) - 1)
         interaction = self._get(ids[position])
         if interaction is None:  # deleted between the two reads
             return Match(MatchKind.MISS, key)
@@ -258,9 +262,10 @@ class Engine:
                 return None
             request = found.request
         side = Side(fields(request), json_form(request))
-        if len(self._sides) >= _SIDE_CACHE:
-            self._sides.clear()
+        if len(self._sides) >= _SIDE_CACHE or self._side_fields > _SIDE_CACHE_FIELDS:
+            self._sides, self._side_fields = {}, 0
         self._sides[id] = side
+        self._side_fields += len(side.fields) + 1
         return side
 
     def _volatile(self, route: str) -> frozenset[str]:
@@ -269,6 +274,8 @@ class Engine:
         if learned is None:
             sample = self.store.group(route, 64)
             sides = [s for id, r in sample if (s := self._side(id, r)) is not None]
+            if len(self._learned) >= _LEARNED_CACHE:
+                self._learned = {}
             learned = self._learned[route] = learn_volatile(sides)
         return learned
 
@@ -290,8 +297,7 @@ class Engine:
     def reset(self) -> None:
         """Restart every recorded sequence from its first response, and read the recordings
         afresh (another process may have added some)."""
-        with self._lock:
-            self._cursors.clear()
+        self._cursors.clear()
         self.changed()
 
     def nearest(self, request: Request, limit: int = 3) -> list[dict[str, Any]]:
@@ -324,7 +330,7 @@ class Engine:
     def changed(self) -> None:
         """Recordings were edited, added or removed (admin API, import): drop cached views."""
         self._origins = None
-        self._sides = {}
+        self._sides, self._side_fields = {}, 0
         self._rows, self._row_bytes = {}, 0
         self._ids = {}
         self._learned = {}

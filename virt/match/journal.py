@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from virt.match.caps import URL_SHOWN, shorten
 from virt.model import iso_utc
 
 
@@ -33,7 +34,11 @@ class Served:
 
 
 class Journal:
-    """The last `size` answered requests, and counts by match kind since start."""
+    """The last `size` answered requests, and counts by match kind since start.
+
+    Each entry is small whatever the request: URLs and reasons are shortened, and `explain`
+    comes capped from Match.explain (see virt.match.caps).
+    """
 
     def __init__(self, size: int = 1000) -> None:
         self.started = iso_utc(time.time())
@@ -62,11 +67,11 @@ class Journal:
                 iso_utc(time.time()),
                 door,
                 method,
-                url,
+                shorten(url, URL_SHOWN),
                 match,
                 status,
                 interaction_id,
-                why,
+                shorten(why, URL_SHOWN),
                 explain or None,
             )
             self._entries.append(served)

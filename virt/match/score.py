@@ -17,6 +17,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from virt.match.caps import FIELDS_SHOWN, first, shorten
 from virt.match.rules import GROUPS, FieldRef, Policy
 from virt.normalize.canonical import NOT_JSON
 from virt.normalize.fields import OPERATION_HEADERS, Fields, generated_kind, is_volatile
@@ -54,24 +55,35 @@ class Comparison:
     groups: Mapping[str, float] = field(default_factory=dict)
     """Similarity per group present, 0 to 1."""
     differs: Mapping[str, tuple[str | None, str | None]] = field(default_factory=dict)
-    """Fields that count and differ: name -> (sent, recorded); None where absent."""
+    """The first FIELDS_SHOWN fields that count and differ: name -> (sent, recorded), long
+    values shortened (see caps.shorten); None where absent."""
     ignored: tuple[str, ...] = ()
-    """Fields that took no part by rule or because they were learned as volatile."""
+    """The first FIELDS_SHOWN fields (by name) that took no part by rule or because they were
+    learned as volatile."""
     failed: str | None = None
     """The hard condition that ruled the recording out, if any."""
+    differing: int = 0
+    """How many fields differ in all, `differs` holding the first of them."""
+    ignored_total: int = 0
+    """How many fields took no part in all, `ignored` naming the first of them."""
 
     def as_dict(self) -> dict[str, Any]:
-        """For the journal and the miss report."""
+        """For the journal and the miss report; `truncated` says when fields were left out."""
         out: dict[str, Any] = {
             "score": round(self.score, 4),
             "groups": {g: round(self.groups[g], 4) for g in GROUPS if g in self.groups},
             "differs": {
-                name: {"sent": _short(s), "recorded": _short(r)}
-                for name, (s, r) in sorted(self.differs.items())
+                name: {"sent": s, "recorded": r} for name, (s, r) in sorted(self.differs.items())
             },
         }
         if self.ignored:
             out["ignored"] = list(self.ignored)
+        if self.differing > len(self.differs):
+            out["differs_total"] = self.differing
+        if self.ignored_total > len(self.ignored):
+            out["ignored_total"] = self.ignored_total
+        if "differs_total" in out or "ignored_total" in out:
+            out["truncated"] = True
         if self.failed:
             out["failed"] = self.failed
         return out
@@ -107,6 +119,7 @@ def compare(
         return Comparison(0.0, failed="body: lacks recorded fields (rule body = partial)")
     totals: dict[str, list[float]] = {}
     differs: dict[str, tuple[str | None, str | None]] = {}
+    differing = 0
     # what the sent request adds counts against it, except headers (clients add their own)
     # and, under body = partial, body fields
     extra = [n for n in a if n not in b and _extra_counts(group_of(n), policy)]
@@ -120,7 +133,11 @@ def compare(
         if sent_value == recorded_value:
             credit = 1.0
         else:
-            differs[name] = (sent_value, recorded_value)
+            # a comparison keeps the first differing fields, shortened, and counts the rest:
+            # 100,000 differing keys must not cost 100,000 entries per candidate (#13)
+            differing += 1
+            if len(differs) < FIELDS_SHOWN:
+                differs[name] = (_short(sent_value), _short(recorded_value))
             generated = (
                 group != "path"
                 and sent_value is not None
@@ -139,8 +156,10 @@ def compare(
         sum(policy.weights.get(g, 0.0) * s for g, s in groups.items()) / weight if weight else 1.0
     )
     # the volatile headers and signing parameters that never count go unsaid (docs list them)
-    ignored = tuple(sorted(n for n in skip if not is_volatile(n) and (n in a or n in b)))
-    return Comparison(score, groups, differs, ignored)
+    ignored, ignored_total = first(
+        sorted(n for n in skip if not is_volatile(n) and (n in a or n in b))
+    )
+    return Comparison(score, groups, differs, tuple(ignored), None, differing, ignored_total)
 
 
 def ignored_names(
@@ -212,7 +231,5 @@ def _body(fields: Fields) -> list[str]:
     return [n for n in fields if group_of(n) == "body"]
 
 
-def _short(value: str | None, limit: int = 80) -> str | None:
-    if value is None or len(value) <= limit:
-        return value
-    return value[: limit - 3] + "..."
+def _short(value: str | None) -> str | None:
+    return None if value is None else shorten(value)

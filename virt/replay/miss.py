@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from virt.match.caps import URL_SHOWN, shorten
 from virt.model import Request
 from virt.replay.reply import MATCH_HEADER, Reply
 
@@ -22,8 +23,9 @@ def miss_reply(request: Request, nearest: list[dict[str, Any]], why: str = "") -
     each with how it differs (its `diff`), like WireMock's near-miss report."""
     report = {
         "error": "virt: no recording matches this request",
-        "why": _json_safe(why) or "no recorded request has this method, URL, query and body",
-        "request": {"method": request.method, "url": _json_safe(request.url)},
+        "why": shorten(_json_safe(why), URL_SHOWN)
+        or "no recorded request has this method, URL, query and body",
+        "request": {"method": request.method, "url": shorten(_json_safe(request.url), URL_SHOWN)},
         "nearest": nearest,
         "hint": "record this call (virt record, or virt serve --passthrough), "
         "or check the URL, query and body your client sends",
