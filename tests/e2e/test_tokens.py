@@ -84,7 +84,8 @@ def provider_app(base: list[str]) -> Starlette:
             "nbf": now,
             "exp": now + LIFETIME,
         }
-        access = jwt.encode({"alg": "RS256", "kid": "provider-1"}, claims, key)
+        # an RFC 9068 access token: its typ is checked by validators that follow the RFC
+        access = jwt.encode({"alg": "RS256", "kid": "provider-1", "typ": "at+jwt"}, claims, key)
         return JSONResponse(
             {"access_token": access, "token_type": "Bearer", "expires_in": LIFETIME}
         )
@@ -188,6 +189,11 @@ def test_a_day_later_minted_tokens_verify_against_the_served_jwks_and_every_call
         assert claims["exp"] - claims["iat"] == LIFETIME  # the recorded lifetime, kept
         assert abs(claims["iat"] - later) < 120  # issued at virt's (a day later) now
         assert (claims["sub"], claims["scope"]) == ("orders-client", "orders:read")
+        assert header_of(token) == {
+            "alg": "RS256",
+            "kid": served["keys"][0]["kid"],
+            "typ": "at+jwt",
+        }
     # the recorded token would not do: by the client's clock it expired a day ago
     with pytest.raises(ExpiredTokenError):
         jwt.JWTClaimsRegistry(now=int(later)).validate(claims_of(recorded.session.tokens[0]))
@@ -195,6 +201,11 @@ def test_a_day_later_minted_tokens_verify_against_the_served_jwks_and_every_call
     assert {e["match"] for e in journal} <= {"exact", "fuzzy"}
     minted = [e["explain"]["tokens"] for e in journal if (e["explain"] or {}).get("tokens")]
     assert {"minted": 1} in minted and any("jwks" in m for m in minted)
+
+
+def header_of(token: str) -> dict[str, Any]:
+    """A token's header, as a validator reads it before checking the signature."""
+    return dict(json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "==")))
 
 
 def claims_of(token: str) -> dict[str, Any]:
