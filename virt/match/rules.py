@@ -7,12 +7,14 @@ journal: `header:NAME`, `query:NAME`, `form:NAME`, or `json:JSONPATH` for JSON b
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import re2
 from jsonpath_ng import JSONPath
 from jsonpath_ng.ext.parser import parse as parse_jsonpath
 
@@ -28,6 +30,14 @@ BODY_MODES = ("fuzzy", "exact", "partial", "ignore")
 _FIELD = re.compile(r"(header|query|form|json):(.+)", re.S)
 _SAME = object()
 """A matcher without `equals` or `regex`: the request must carry the recording's value."""
+MATCHED_CHARS = 1024 * 1024
+"""Longest value a regex matcher is applied to; a longer value does not match (no candidate)."""
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a refused pattern is reported as a RulesError, not on stderr
+_RE2_REFUSED = (
+    "rule regexes run in linear time (RE2), which has no backreferences (\\1) or lookarounds "
+    "((?=...), (?!...), (?<=...)): rewrite it without them, or use equals"
+)
 
 
 class RulesError(ConfigError):
@@ -66,15 +76,20 @@ class Matcher:
     """A condition the request must meet for a route's recordings to answer it."""
 
     ref: FieldRef
-    regex: re.Pattern[str] | None = None
+    regex: Any = None
+    """A compiled RE2 pattern: its search takes time linear in the value, whatever the pattern."""
     equals: Any = _SAME
 
     def holds(self, sent: str | None, recorded: str | None) -> bool:
-        """Whether the request's value (`sent`, as field text) meets the condition."""
+        """Whether the request's value (`sent`, as field text) meets the condition. A value
+        longer than MATCHED_CHARS meets no regex: cutting it would change what `$` means."""
         if sent is None:
             return False
         if self.regex is not None:
-            return self.regex.search(_plain(sent)) is not None
+            value = _plain(sent)
+            if len(value) > MATCHED_CHARS:
+                return False
+            return self.regex.search(_utf8(value)) is not None
         if self.equals is _SAME:
             return sent == recorded
         return _plain(sent) == _plain_value(self.equals)
@@ -129,7 +144,13 @@ class Route:
             return False
         if self.host is not None and self.host != request.host.lower():
             return False
-        return self.path is None or _path_pattern(self.path).fullmatch(request.path) is not None
+        if self.path is None:
+            return True
+        path = request.path
+        return (
+            len(path) <= MATCHED_CHARS
+            and _path_pattern(self.path).fullmatch(_utf8(path)) is not None
+        )
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
@@ -253,11 +274,23 @@ def _matcher(data: Any, where: str) -> Matcher:
     regex = None
     if "regex" in data:
         _expect(data["regex"], str, f"{where}.regex", "a string")
-        try:
-            regex = re.compile(data["regex"])
-        except re.error as e:
-            raise RulesError(f"{where}.regex: {e}") from e
-    return Matcher(ref, regex, data.get("equals", _SAME))
+        regex = _compile(data["regex"], f"{where}.regex")
+    equals = data.get("equals", _SAME)
+    if equals is not _SAME and (
+        not isinstance(equals, str | int | float)
+        or (isinstance(equals, float) and not math.isfinite(equals))
+    ):
+        raise RulesError(f"{where}.equals: expected a string, number or boolean, got {equals!r}")
+    return Matcher(ref, regex, equals)
+
+
+def _compile(pattern: str, where: str) -> Any:
+    """`pattern` compiled with RE2, or a RulesError naming `where` and saying why not."""
+    try:
+        return re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error as e:
+        why = e.args[0].decode("utf-8", "replace") if e.args else str(e)
+        raise RulesError(f"{where}: {pattern!r} cannot be used: {why}; {_RE2_REFUSED}") from e
 
 
 def _refs(value: Any, where: str) -> tuple[FieldRef, ...]:
@@ -299,7 +332,11 @@ def _weights(value: Any, where: str) -> dict[str, float]:
     for key, weight in value.items():
         if key not in GROUPS:
             raise RulesError(f"{where}.weights: unknown group {key!r}; use {', '.join(GROUPS)}")
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, int | float)
+            or not 0 <= weight < math.inf
+        ):
             raise RulesError(f"{where}.weights.{key}: expected a number >= 0, got {weight!r}")
         out[key] = float(weight)
     return out
@@ -319,8 +356,9 @@ def _only(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
 
 
 @lru_cache(maxsize=512)
-def _path_pattern(template: str) -> re.Pattern[str]:
-    """A route path as a regex: {name} and * match one segment, ** matches the rest."""
+def _path_pattern(template: str) -> Any:
+    """A route path as a regex: {name} and * match one segment, ** matches the rest.
+    RE2, as for matchers: `/{a}{b}{c}` or `/**/**/x` would backtrack polynomially in `re`."""
     out = []
     for part in re.split(r"(\{[^/{}]*\}|\*\*|\*)", template):
         if part == "**":
@@ -328,8 +366,8 @@ def _path_pattern(template: str) -> re.Pattern[str]:
         elif part == "*" or (part.startswith("{") and part.endswith("}")):
             out.append("[^/]+")
         else:
-            out.append(re.escape(part))
-    return re.compile("".join(out))
+            out.append(re2.escape(part))
+    return _compile("".join(out), f"path {template!r}")
 
 
 def _flat(path: Any) -> str:
@@ -353,6 +391,15 @@ def _flat(path: Any) -> str:
 
 def _under(name: str, prefix: str) -> bool:
     return len(name) > len(prefix) and name.startswith(prefix) and name[len(prefix)] in ".["
+
+
+def _utf8(text: str) -> str:
+    """`text` as RE2 can take it: bytes that were not UTF-8 (kept as surrogates) become U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text
 
 
 def _plain(text: str) -> str:
