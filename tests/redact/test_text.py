@@ -79,3 +79,14 @@ def test_a_request_only_matched_keeps_a_body_that_cannot_be_redacted() -> None:
     assert Redactor(KEY).request(request) is request  # replay matches it, writes nothing
     with pytest.raises(UnredactableBody):
         Redactor(KEY).interaction(Interaction(request, Response(204)))
+
+
+def test_scan_reports_a_body_that_cannot_be_redacted_and_reads_one_that_decodes() -> None:
+    cut = coded_response(gzip.compress(JSON + b" " * 4000)[:-6], "gzip")
+    [finding] = scan(cut)
+    assert (finding.where, finding.kind) == ("response.body", "undecodable body with secrets")
+    assert PASSWORD.decode() not in finding.excerpt
+    whole = coded_response(gzip.compress(JSON), "gzip")  # imported raw: decodes here
+    [finding] = scan(whole)
+    assert finding.where == "response.body $.password" and finding.excerpt.startswith("hunt")
+    assert scan(Redactor(KEY).interaction(whole)) == []

@@ -7,16 +7,18 @@ nothing, and a scan of raw ones finds exactly what redaction would remove.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote_plus
 
 import orjson
 
+from virt import encoding
 from virt.model import Headers, Interaction
 from virt.normalize.fields import json_path
-from virt.redact import Redactor, RedactRules
+from virt.redact import Redactor, RedactRules, UnredactableBody
 from virt.redact.detect import PLACEHOLDER, REDACTED_JWT, is_secret_header, shape_spans
+from virt.redact.text import still_coded
 
 _SCAN_KEY = b"virt-scan-only-placeholders-are-thrown-away"
 _ANY_PLACEHOLDER = re.compile(
@@ -47,15 +49,33 @@ def scan(interaction: Interaction, rules: RedactRules | None = None) -> list[Fin
     redactor = Redactor(_SCAN_KEY, rules or RedactRules())
     req, resp = interaction.request, interaction.response
     out: list[Finding] = []
-    redacted = redactor.request(req)
+    try:
+        redacted = redactor.request(req, refuse=True)
+    except UnredactableBody as e:
+        out.append(Finding("request.body", "undecodable body with secrets", str(e)))
+        redacted = redactor.request(req)
     out += _text("request.path", req.path, redacted.path)
     out += _headers("request", req.headers, redacted.headers)
     out += _pairs("request.query", req.query, redacted.query)
-    out += _body("request.body", req.body, redacted.body)
-    clean = redactor.response(resp)
+    out += _body("request.body", _plain(req.body, req.headers, req.encoding), redacted.body)
+    try:
+        clean = redactor.response(resp)
+    except UnredactableBody as e:
+        out.append(Finding("response.body", "undecodable body with secrets", str(e)))
+        headers = redactor.response(replace(resp, body=b"")).headers
+        clean = replace(resp, headers=headers)  # its body is the finding above
     out += _headers("response", resp.headers, clean.headers)
-    out += _body("response.body", resp.body, clean.body)
+    out += _body("response.body", _plain(resp.body, resp.headers, resp.encoding), clean.body)
     return out
+
+
+def _plain(body: bytes, headers: Headers, decoded: str | None) -> bytes:
+    """`body` as redaction reads it: decoded when it is still in a coding virt can decode."""
+    coded = still_coded(headers, decoded)
+    if coded is None:
+        return body
+    plain, coding = encoding.decode_body(body, coded)
+    return plain if coding is not None else body
 
 
 def _kind(value: str, default: str) -> str:
