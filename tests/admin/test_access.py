@@ -88,3 +88,10 @@ def test_uploads_typed_as_a_browser_sends_them_unasked_are_refused(
     why = upload_refusal(content_type)
     assert why is not None
     assert "application/octet-stream" in why
+
+
+@pytest.mark.parametrize("origin", ["http://[", "http://127.0.0.1:99999999999", "http:", ""])
+def test_a_malformed_origin_is_refused_not_a_crash(origin: str) -> None:
+    why = browser_refusal({"host": "127.0.0.1:8000", "origin": origin})
+    assert why is not None
+    assert why.startswith("Origin ")
