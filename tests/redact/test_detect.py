@@ -27,7 +27,15 @@ def test_credential_headers_are_known_by_their_words(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["Idempotency-Key", "Sec-WebSocket-Key", "Content-Type", "X-Request-Id", "Accept"]
+    "name",
+    [
+        "Idempotency-Key",
+        "Sec-WebSocket-Key",
+        "Content-Type",
+        "X-Request-Id",
+        "Accept",
+        "Access-Control-Allow-Credentials",
+    ],
 )
 def test_keys_that_are_no_credentials_are_not_secret_headers(name: str) -> None:
     assert not is_secret_header(name)

@@ -178,6 +178,8 @@ def is_secret_header(name: str) -> bool:
     lname = name.lower()
     if lname in SECRET_HEADERS:
         return True
+    if lname.startswith("access-control-"):
+        return False  # CORS: Access-Control-Allow-Credentials: true is no credential
     words = [w for w in re.split(r"[-_]", lname) if w]
     if any(w in _SECRET_HEADER_WORDS for w in words):
         return True
