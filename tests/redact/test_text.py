@@ -90,3 +90,8 @@ def test_scan_reports_a_body_that_cannot_be_redacted_and_reads_one_that_decodes(
     [finding] = scan(whole)
     assert finding.where == "response.body $.password" and finding.excerpt.startswith("hunt")
     assert scan(Redactor(KEY).interaction(whole)) == []
+
+
+def test_a_coded_body_without_secrets_keeps_its_wire_bytes() -> None:
+    i = coded_response(gzip.compress(b'{"user": "ada"}'), "gzip")  # decodes, holds nothing
+    assert Redactor(KEY).interaction(i) is i

@@ -107,12 +107,12 @@ class Redactor:
         path = self._path(request.path)
         headers = self._headers(request.headers, keep_claims=False)
         query = self._pairs(request.query, keep_claims=False)
-        body, coding = self._coded(
+        plain, coding = self._coded(
             request.body, request.headers, request.encoding, "request" if refuse else ""
         )
-        body = self._body(body, request.headers, keep_claims=False)
-        if body == request.body:
-            coding = request.encoding
+        body = self._body(plain, request.headers, keep_claims=False)
+        if body == plain:  # nothing to redact: the body stays as it came, coded or not
+            body, coding = request.body, request.encoding
         old = (request.path, request.headers, request.query, request.body)
         if (path, headers, query, body) == old:
             return request
@@ -120,8 +120,10 @@ class Redactor:
 
     def response(self, response: Response) -> Response:
         headers = self._headers(response.headers, keep_claims=True)
-        body, coding = self._coded(response.body, response.headers, response.encoding, "response")
-        body = self._body(body, response.headers, keep_claims=True)
+        plain, coding = self._coded(response.body, response.headers, response.encoding, "response")
+        body = self._body(plain, response.headers, keep_claims=True)
+        if body == plain:  # nothing to redact: the body stays as it came, coded or not
+            body = response.body
         if (headers, body) == (response.headers, response.body):
             return response
         if body == response.body:  # the wire bytes still hold it exactly
