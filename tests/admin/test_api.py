@@ -446,3 +446,31 @@ def test_chunked_import_is_cut_at_the_limit(tmp_path: Path) -> None:
         assert ok.json()["imported"] == 1
 
     run(tmp_path / "chunked.db", body, max_import=5000)
+
+
+def test_every_admin_body_has_the_limit_declared_or_streamed(tmp_path: Path) -> None:
+    pulled: list[int] = []
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(100):
+            pulled.append(1)
+            yield b" " * 1000
+
+    async def body(c: Client) -> None:
+        declared = await c.put(
+            "/__virt/rules",
+            content=b"{}" + b" " * 6000,
+            headers={"Content-Type": "application/json"},
+        )
+        assert declared.status_code == 413
+        assert declared.json() == {"detail": "an admin request body is at most 5000 bytes"}
+        streamed = await c.post(
+            "/__virt/interactions",
+            content=chunks(),
+            headers={"Content-Type": "application/json"},
+        )
+        assert streamed.status_code == 413
+        assert len(pulled) <= 6
+        assert (await c.post("/__virt/interactions", json=USER)).status_code == 201
+
+    run(tmp_path / "limit.db", body, max_import=5000)

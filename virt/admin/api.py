@@ -27,6 +27,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from virt import formats
 from virt.admin import payloads as p
 from virt.admin.access import browser_refusal, upload_refusal
+from virt.admin.limit import BodyLimit
 from virt.admin.upload import (
     MAX_IMPORT_BYTES,
     TooLarge,
@@ -67,7 +68,7 @@ def create_admin(
     With a `token`, every route but health and ready requires `Authorization: Bearer <token>`.
     Without one, they refuse what a web page could send (see virt.admin.access): a Host that
     is not this machine or `host` (the --host virt listens on), another site's Origin.
-    `max_import` bounds the file POST /__virt/import takes.
+    `max_import` bounds the file POST /__virt/import takes, and every other request body.
     Interactions added, replaced or imported pass through `redact` first, as recordings do.
     """
     store = engine.store
@@ -343,6 +344,7 @@ def create_admin(
 
     app.include_router(open_routes)
     app.include_router(guarded)
+    app.add_middleware(BodyLimit, limit=max_import, streamed=frozenset({f"{PREFIX}/import"}))
     return app
 
 

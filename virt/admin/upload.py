@@ -30,11 +30,19 @@ def check_filename(filename: str) -> str | None:
     return None
 
 
-def check_declared(content_length: str | None, limit: int) -> None:
-    """Refuse an upload by its Content-Length, before reading a byte of it."""
+def check_declared_size(content_length: str | None, limit: int) -> bool:
+    """Whether a Content-Length says the body is over `limit` (one that is no number is left
+    to the server, which refuses it)."""
     declared = (content_length or "").strip()
     # a number of 19 digits or more is past any limit (and int() refuses 4,300 digits)
-    if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
+    return (
+        declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > limit)
+    )
+
+
+def check_declared(content_length: str | None, limit: int) -> None:
+    """Refuse an upload by its Content-Length, before reading a byte of it."""
+    if check_declared_size(content_length, limit):
         raise TooLarge(limit)
 
 
