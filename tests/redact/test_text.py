@@ -84,7 +84,7 @@ def test_a_request_only_matched_keeps_a_body_that_cannot_be_redacted() -> None:
 def test_scan_reports_a_body_that_cannot_be_redacted_and_reads_one_that_decodes() -> None:
     cut = coded_response(gzip.compress(JSON + b" " * 4000)[:-6], "gzip")
     [finding] = scan(cut)
-    assert (finding.where, finding.kind) == ("response.body", "undecodable body with secrets")
+    assert (finding.where, finding.kind) == ("response.body", "unredactable body")
     assert PASSWORD.decode() not in finding.excerpt
     whole = coded_response(gzip.compress(JSON), "gzip")  # imported raw: decodes here
     [finding] = scan(whole)
@@ -95,3 +95,13 @@ def test_scan_reports_a_body_that_cannot_be_redacted_and_reads_one_that_decodes(
 def test_a_coded_body_without_secrets_keeps_its_wire_bytes() -> None:
     i = coded_response(gzip.compress(b'{"user": "ada"}'), "gzip")  # decodes, holds nothing
     assert Redactor(KEY).interaction(i) is i
+
+
+def test_a_coded_body_that_decodes_past_the_bound_is_refused_and_reported() -> None:
+    bomb = gzip.compress(b"\0" * (300 * 1024 * 1024))  # 300 MiB from about 300 KiB
+    i = coded_response(bomb, "gzip")
+    with pytest.raises(UnredactableBody) as e:
+        Redactor(KEY).interaction(i)
+    assert "cannot be looked into" in str(e.value)
+    [finding] = scan(i)
+    assert finding.kind == "unredactable body"

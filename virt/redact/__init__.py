@@ -154,7 +154,15 @@ class Redactor:
         coded = still_coded(headers, decoded)
         if coded is None or not body:
             return body, decoded
-        plain, coding = encoding.decode_body(body, coded)
+        try:
+            plain, coding = encoding.decode_body(body, coded)
+        except encoding.BodyTooLarge as e:
+            if not side:
+                return body, decoded
+            raise UnredactableBody(
+                f"cannot redact the {side} body: it cannot be looked into: {e}",
+                hint="record it with --no-redact if it must be kept",
+            ) from None
         if coding is not None:
             return plain, coding
         prefix = readable_prefix(body, coded) if side else b""

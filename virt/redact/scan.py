@@ -52,7 +52,7 @@ def scan(interaction: Interaction, rules: RedactRules | None = None) -> list[Fin
     try:
         redacted = redactor.request(req, refuse=True)
     except UnredactableBody as e:
-        out.append(Finding("request.body", "undecodable body with secrets", str(e)))
+        out.append(Finding("request.body", "unredactable body", str(e)))
         redacted = redactor.request(req)
     out += _text("request.path", req.path, redacted.path)
     out += _headers("request", req.headers, redacted.headers)
@@ -61,7 +61,7 @@ def scan(interaction: Interaction, rules: RedactRules | None = None) -> list[Fin
     try:
         clean = redactor.response(resp)
     except UnredactableBody as e:
-        out.append(Finding("response.body", "undecodable body with secrets", str(e)))
+        out.append(Finding("response.body", "unredactable body", str(e)))
         headers = redactor.response(replace(resp, body=b"")).headers
         clean = replace(resp, headers=headers)  # its body is the finding above
     out += _headers("response", resp.headers, clean.headers)
@@ -74,7 +74,10 @@ def _plain(body: bytes, headers: Headers, decoded: str | None) -> bytes:
     coded = still_coded(headers, decoded)
     if coded is None:
         return body
-    plain, coding = encoding.decode_body(body, coded)
+    try:
+        plain, coding = encoding.decode_body(body, coded)
+    except encoding.BodyTooLarge:
+        return body  # redaction refuses it: reported as such
     return plain if coding is not None else body
 
 
