@@ -105,3 +105,19 @@ def test_a_coded_body_that_decodes_past_the_bound_is_refused_and_reported() -> N
     assert "cannot be looked into" in str(e.value)
     [finding] = scan(i)
     assert finding.kind == "unredactable body"
+
+
+def test_server_sent_events_lose_secret_members_and_keep_thinking_signatures() -> None:
+    body = (
+        b'event: content_block_delta\ndata: {"type": "content_block_delta", "delta": '
+        b'{"type": "signature_delta", "signature": "EqQBCkgIARABGAIiQL0123456789abc"}}\n\n'
+        b'event: session\ndata: {"session": {"accessToken": "sse-at-5d4c3b2a1f0e"}}\n\n'
+    )
+    i = Interaction(
+        Request("GET", "https", "h", 443, "/v1/stream"),
+        Response(200, headers=(("Content-Type", "text/event-stream"),), body=body),
+    )
+    out = Redactor(KEY).interaction(i).response.body
+    assert b"sse-at-5d4c3b2a1f0e" not in out and b'"accessToken": "<secret:' in out
+    assert b'"signature": "EqQBCkgIARABGAIiQL0123456789abc"' in out
+    assert [f.where for f in scan(i)] == ["response.body"]

@@ -276,13 +276,14 @@ class Redactor:
         if "json" in ctype or text.lstrip()[:1] in ("{", "["):
             try:
                 data = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                data = None  # not JSON, not UTF-8, or cut short: its members read as text
+            except orjson.JSONDecodeError:  # not JSON, not UTF-8, cut short: members as text
                 text = json_members(text, self._member(keep_claims))
             else:
                 if json_depth(data) <= MAX_DEPTH:
                     return self._json(body, data, keep_claims=keep_claims)
                 text = json_members(text, self._member(keep_claims))
+        elif "event-stream" in ctype:  # server-sent events: a JSON document per data line
+            text = json_members(text, self._member(keep_claims))
         if "xml" in ctype or text.lstrip()[:1] == "<":
             text = self._xml(text, keep_claims=keep_claims)
         return self.text(text, keep_claims=keep_claims).encode("utf-8", "surrogateescape")
