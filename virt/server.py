@@ -40,7 +40,7 @@ from virt.redact.key import ENV as SECRET_KEY_ENV
 from virt.redact.key import secret_key
 from virt.replay import clock
 from virt.replay.app import ReplayApp
-from virt.replay.proxy import PROXY_OPTIONS, Responder
+from virt.replay.proxy import PROXY_OPTIONS, NoUpstream, Responder
 from virt.replay.respond import Replayer
 from virt.replay.routing import Route, Router
 from virt.replay.tokens import Minter
@@ -251,7 +251,7 @@ def serve(settings: ServeSettings) -> None:
                 ProxySettings(
                     settings.host, settings.proxy_port, settings.confdir, ["regular"], extra
                 ),
-                [Responder(replayer)],
+                [NoUpstream(), Responder(replayer)],
             )
 
         def stop() -> None:

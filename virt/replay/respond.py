@@ -85,8 +85,7 @@ class Replayer:
             raw = engine.match(sent, session)
             if raw.kind is not MatchKind.MISS:
                 match = raw
-        answers = (MatchKind.EXACT, MatchKind.FUZZY, MatchKind.PATTERN)
-        if match.interaction is not None and match.kind in answers:
+        if match.interaction is not None and match.kind in (MatchKind.EXACT, MatchKind.FUZZY):
             log.info(
                 "%s %s %s -> #%s %d",
                 match.header_value,
