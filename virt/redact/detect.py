@@ -205,7 +205,9 @@ _MASK = frozenset("*•●·#xX")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s]*")
 _URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@")
 _DATE = re.compile(
-    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?",
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
+    r"(?: ?(?:Z|UTC|GMT|[+-]\d{2}:?\d{2}))?)?"
+    r"|[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT",  # an HTTP date
     re.IGNORECASE,
 )
 _PUBLIC_BLOCK = re.compile(
@@ -240,6 +242,8 @@ def header_spans(name: str, value: str) -> list[tuple[int, int]]:
     lname = name.lower()
     if not is_secret_header(lname):
         return []
+    if lname not in SECRET_HEADERS and not is_credential_value(value):
+        return []  # named by its words only: GitHub-Authentication-Token-Expiration holds a date
     spans: list[tuple[int, int]] = []
     if lname in ("cookie", "set-cookie"):
         pos = 0
