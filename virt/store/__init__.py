@@ -14,7 +14,7 @@ from urllib.parse import quote
 import sqlite_utils
 
 from virt.errors import NotADatabase, SchemaTooNew, StoreError, StoreReadOnly
-from virt.model import Interaction, Keys, Request
+from virt.model import Interaction, Keys, Request, RequestPattern
 from virt.store import query, tables
 from virt.store.query import Filter
 from virt.store.tables import SCHEMA_VERSION
@@ -319,6 +319,21 @@ class Store:
                     out[row["id"]] = tables.request_from_row(row)
         return list(out.items())
 
+    def patterned(self, method: str, limit: int) -> list[tuple[int, RequestPattern, Request]]:
+        """The recordings of `method` made from stubs with a URL pattern, in recorded order,
+        at most `limit`: one seek in a partial index that holds only those."""
+        rows = self.db.query(
+            f"SELECT {tables.REQUEST_SELECT}, request_pattern FROM interactions "
+            "WHERE method = ? AND request_pattern IS NOT NULL ORDER BY id LIMIT ?",
+            [method, limit],
+        )
+        out = []
+        for row in rows:
+            pattern = tables.pattern_from(row["request_pattern"])
+            if pattern is not None:
+                out.append((row["id"], pattern, tables.request_from_row(row)))
+        return out
+
     def exact_ids(self, exact_key: str) -> list[int]:
         """Ids of the interactions with `exact_key`, in recorded order."""
         cur = self.db.execute(
@@ -428,7 +443,7 @@ def _create_private(path: Path) -> None:
     except FileExistsError:
         pass  # made meanwhile by another process: its mode stands
     except OSError as e:
-        raise StoreReadOnly(f"cannot create {path}: {e.strerror}", hint=_READ_ONLY_HINT) from e
+        raise StoreReadOnly(f"cannot write to {path}: {e.strerror}", hint=_READ_ONLY_HINT) from e
 
 
 def _translate(e: sqlite3.DatabaseError, path: Path) -> StoreError:
