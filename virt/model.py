@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -138,6 +139,40 @@ class Keys:
     route: str | None = None
 
 
+class PatternKind(enum.StrEnum):
+    """How a recording's host or path pattern matches (docs/matching.md, the pattern stage)."""
+
+    GLOB = "glob"
+    """`*` any run of characters, `?` one (Hoverfly's glob matcher)."""
+    REGEX = "regex"
+    """A regular expression the whole value must match (WireMock's urlPattern and
+    urlPathPattern)."""
+    SEARCH = "search"
+    """A regular expression found anywhere in the value (Hoverfly's regex matcher)."""
+    TEMPLATE = "template"
+    """A path whose `{name}` parts each stand for one path segment (WireMock's
+    urlPathTemplate)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    kind: PatternKind
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestPattern:
+    """What a recording made from a stub's matchers (WireMock, Hoverfly) answers besides the
+    example in its request: a host and a path (or URL) pattern, each None when the example's
+    own value is the one to match."""
+
+    host: Pattern | None = None
+    path: Pattern | None = None
+    with_query: bool = False
+    """`path` matches the path and query together ("/users?page=1"), as WireMock's
+    urlPattern does; otherwise the path alone, and the recorded query parameters must be sent."""
+
+
 @dataclass(frozen=True, slots=True)
 class Interaction:
     """One recorded exchange. `id` is None until the store has written it."""
@@ -150,6 +185,8 @@ class Interaction:
     timings: Timings | None = None
     source: str | None = None
     source_format: str | None = None
+    pattern: RequestPattern | None = None
+    """Set on a recording made from a stub whose URL matcher is a glob, regex or template."""
     id: int | None = field(default=None, compare=False)
 
     def with_id(self, id: int, seq: int | None = None) -> Self:

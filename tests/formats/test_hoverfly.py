@@ -25,7 +25,16 @@ from tests.formats.corpus import (
 )
 from virt.formats import FORMATS, WRITERS, ImportFormatError, Skipped, detect, expand
 from virt.formats.hoverfly import READER, WRITER, inexact
-from virt.model import Headers, Interaction, Request, Response, header
+from virt.model import (
+    Headers,
+    Interaction,
+    Pattern,
+    PatternKind,
+    Request,
+    RequestPattern,
+    Response,
+    header,
+)
 from virt.normalize import query_pairs
 
 ROOT = CORPUS / "hoverfly"
@@ -102,12 +111,14 @@ def test_corpus_folder_replays_itself(folder: Path | None, tmp_path: Path) -> No
 def test_inexact_matchers_of_the_corpus_are_counted() -> None:
     require_corpus()
     notes = [n for p in recordings_under(ROOT) for n in inexact(p)]
-    kinds = Counter(n.split(": ")[2].split(" imported")[0] for n in notes)
+    kinds = Counter(n.split(": ")[2].split(" imported")[0].split(" matched")[0] for n in notes)
     print("hoverfly inexact matchers:", dict(kinds))
     # docs' "*" destinations, hoverfly-java's header globs, a v1 template path, kopernio's path
     # and scheme
     assert kinds["glob matcher"] == 12
     assert kinds["left out (any value)"] == 36
+    # those on a destination or a path are kept as patterns that replay matches
+    assert sum("matched as a pattern" in n for n in notes) == 9
 
 
 # --- each schema generation ----------------------------------------------------------------------
@@ -571,3 +582,44 @@ def test_export_then_import_keeps_any_interactions(
 ) -> None:
     after = export_import(before, tmp_path_factory.mktemp("export") / "sim.json")
     assert_round_trip(before, after)
+
+
+# --- glob and regex matchers on the destination and the path -----------------------------------
+
+
+def matched(destination: tuple[str, str], path: tuple[str, str]) -> dict[str, Any]:
+    """A pair whose destination and path are (matcher, value)."""
+    found = pair()
+    found["request"]["destination"] = [{"matcher": destination[0], "value": destination[1]}]
+    found["request"]["path"] = [{"matcher": path[0], "value": path[1]}]
+    return found
+
+
+def test_glob_and_regex_matchers_on_destination_and_path_are_kept_as_patterns(
+    tmp_path: Path,
+) -> None:
+    glob = matched(("glob", "*.hoverfly.io"), ("regex", "^/api/v[0-9]+/"))
+    regex_host = matched(("regex", "api\\.example"), ("exact", "/status"))
+    plain = pair("/plain")
+    got = interactions_of(write(tmp_path, v5(glob, regex_host, plain)))
+    assert [i.pattern for i in got] == [
+        RequestPattern(
+            host=Pattern(PatternKind.GLOB, "*.hoverfly.io"),
+            path=Pattern(PatternKind.SEARCH, "^/api/v[0-9]+/"),
+        ),
+        RequestPattern(host=Pattern(PatternKind.SEARCH, "api\\.example")),
+        None,
+    ]
+    # the examples: the literal glob, and a placeholder host for a regex that is no host
+    assert [i.request.host for i in got] == ["*.hoverfly.io", "localhost", "a.example"]
+
+
+def test_export_writes_glob_and_regex_matchers_back(tmp_path: Path) -> None:
+    sim = matched(("glob", "*.hoverfly.io"), ("regex", "^/api/"))
+    (i,) = interactions_of(write(tmp_path, v5(sim)))
+    WRITER.write([i], tmp_path / "out.json")
+    rq = json.loads((tmp_path / "out.json").read_text())["data"]["pairs"][0]["request"]
+    assert rq["destination"] == [{"matcher": "glob", "value": "*.hoverfly.io"}]
+    assert rq["path"] == [{"matcher": "regex", "value": "^/api/"}]
+    (again,) = interactions_of(tmp_path / "out.json")
+    assert again.pattern == i.pattern

@@ -25,7 +25,16 @@ from tests.formats.corpus import (
 )
 from virt.formats import FORMATS, WRITERS, ImportFormatError, Skipped, detect, expand
 from virt.formats.wiremock import BODY_DIRS, READER, WRITER, inexact
-from virt.model import Headers, Interaction, Request, Response, header
+from virt.model import (
+    Headers,
+    Interaction,
+    Pattern,
+    PatternKind,
+    Request,
+    RequestPattern,
+    Response,
+    header,
+)
 
 ROOT = CORPUS / "wiremock"
 HUB4J = ROOT / "hub4j__github-api/src/test/resources/org/kohsuke/github"
@@ -283,7 +292,7 @@ def test_loose_matchers_import_as_their_literal_value(tmp_path: Path) -> None:
     )
     assert (i.response.status, i.response.reason) == (201, "Made")
     assert [n.split(": ", 1)[1] for n in inexact(path)] == [
-        "request.urlPattern (a regex): imported as its literal value",
+        "request.urlPattern (a regex): matched as a pattern, kept as the example",
         "request.headers.X-Id: matches imported as its literal value",
         "request.bodyPatterns[0] (equalToJson): not an exact body",
     ]
@@ -334,7 +343,7 @@ def test_entries_without_a_response_are_skipped_with_a_reason(tmp_path: Path) ->
 
 def test_errors_name_the_mapping_that_broke(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
-    path.write_text(json.dumps({"mappings": [stub("/a"), stub("/b", status="200")]}))
+    path.write_text(json.dumps({"mappings": [stub("/a"), stub("/b", status="two hundred")]}))
     with pytest.raises(ImportFormatError) as e:
         list(READER.read(path))
     assert e.value.where == "mappings[1].response.status"
@@ -594,3 +603,56 @@ def test_export_then_import_keeps_any_interactions(
 ) -> None:
     after = export_import(before, tmp_path_factory.mktemp("export"))
     assert_round_trip(before, after)
+
+
+# --- dialects: string statuses, URL patterns and templates -------------------------------------
+
+
+def test_a_status_written_as_a_string_is_read_as_wiremock_reads_it(tmp_path: Path) -> None:
+    path = write_mapping(tmp_path, "m.json", stub("/gone", status="400"))  # type: ignore[arg-type]
+    (i,) = interactions_of(path)
+    assert i.response.status == 400
+    assert i.response.reason == ""
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "kind", "with_query"),
+    [
+        ("urlPattern", "/users/[0-9]+\\?page=.*", PatternKind.REGEX, True),
+        ("urlPathPattern", "/users/[0-9]+", PatternKind.REGEX, False),
+        ("urlPathTemplate", "/users/{id}/posts/{post}", PatternKind.TEMPLATE, False),
+    ],
+)
+def test_url_patterns_and_templates_are_kept_as_the_interactions_pattern(
+    tmp_path: Path, key: str, value: str, kind: PatternKind, with_query: bool
+) -> None:
+    mapping = {"request": {key: value, "method": "GET"}, "response": {"status": 200}}
+    (i,) = interactions_of(write_mapping(tmp_path, "m.json", mapping))
+    assert i.pattern == RequestPattern(path=Pattern(kind, value), with_query=with_query)
+    assert i.request.path == value.partition("?")[0]  # the example, as before
+
+
+def test_exact_urls_have_no_pattern(tmp_path: Path) -> None:
+    (i,) = interactions_of(write_mapping(tmp_path, "m.json", stub("/users/1")))
+    assert i.pattern is None
+
+
+@pytest.mark.parametrize(
+    "request_matcher",
+    [
+        {"urlPattern": "/users/[0-9]+(\\?.*)?"},
+        {"urlPathPattern": "/users/[0-9]+", "queryParameters": {"page": {"equalTo": "2"}}},
+        {"urlPathTemplate": "/users/{id}"},
+    ],
+)
+def test_export_writes_the_url_pattern_back(
+    tmp_path: Path, request_matcher: dict[str, Any]
+) -> None:
+    mapping = {"request": {**request_matcher, "method": "GET"}, "response": {"status": 200}}
+    (i,) = interactions_of(write_mapping(tmp_path / "in", "m.json", mapping))
+    WRITER.write([i], tmp_path / "out")
+    (written,) = (tmp_path / "out" / "mappings").glob("*.json")
+    rq = json.loads(written.read_text())["request"]
+    assert {k: v for k, v in rq.items() if k != "method"} == request_matcher
+    (again,) = interactions_of(written)
+    assert again.pattern == i.pattern

@@ -13,13 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from virt.match import echo, nearmiss
+from virt.match import echo, nearmiss, patterns
 from virt.match.caps import FIELDS_SHOWN, first
 from virt.match.cursors import Cursors
 from virt.match.journal import Journal
 from virt.match.rules import Policy, Rules
 from virt.match.score import Comparison, Side, compare, ignored_names, learn_volatile, signature
-from virt.model import Interaction, Request
+from virt.model import Interaction, Request, RequestPattern
 from virt.normalize import exact_key
 from virt.normalize.canonical import canonical_key, json_form
 from virt.normalize.fields import (
@@ -36,6 +36,10 @@ from virt.store import Origin, Store
 
 MAX_CANDIDATES = 256
 """Recordings scored per request at most: the request's own path first, then its route group."""
+MAX_PATTERNS = 1024
+"""Recordings with a URL pattern (stubs) tried per method at most, in recorded order."""
+_PATTERN_METHODS = 64
+"""Methods whose stubs with a URL pattern are kept in memory (a client may invent methods)."""
 _SIDE_CACHE = 20_000
 _SIDE_CACHE_FIELDS = 2_000_000
 """Parsed fields kept in memory in all: a few recordings with 100,000-key bodies fill it."""
@@ -54,6 +58,7 @@ class MatchKind(enum.StrEnum):
 
     EXACT = "exact"
     FUZZY = "fuzzy"
+    PATTERN = "pattern"
     PASSTHROUGH = "passthrough"
     MISS = "miss"
 
@@ -115,6 +120,7 @@ class Engine:
         self._row_bytes = 0
         self._ids: dict[str, list[int]] = {}
         self._learned: dict[str, frozenset[str]] = {}
+        self._patterns: dict[str, list[tuple[int, RequestPattern, Request]]] = {}
         self.journal = Journal()
 
     def match(self, request: Request, session: str = "") -> Match:
@@ -143,9 +149,38 @@ class Engine:
         if ids:
             cursor = f"{session}\0~{canonical}{_named(asked)}"
             return self._walk(MatchKind.FUZZY, key, cursor, ids, _unsigned, request, policy)
+        found = self._patterned(request, key, session, asked, policy)
+        if found is not None:
+            return found
         if sent is None:
             sent = Side(fields(request), json_form(request))
         return self._scored(request, key, session, sent, policy)
+
+    def _patterned(
+        self, request: Request, key: str, session: str, asked: Operation, policy: Policy
+    ) -> Match | None:
+        """The pattern stage: the first recording, in recorded order, made from a stub whose
+        host or URL pattern (glob, regex, template) covers `request`; the recordings of the
+        same stub pattern after it are its sequence. None when no pattern covers it."""
+        stubs = self._patterns.get(request.method)
+        if stubs is None:
+            stubs = self.store.patterned(request.method, MAX_PATTERNS)
+            if len(self._patterns) >= _PATTERN_METHODS:
+                self._patterns = {}
+            self._patterns[request.method] = stubs
+        ids: list[int] = []
+        chosen: tuple[RequestPattern, Request] | None = None
+        for id, pattern, recorded in stubs:
+            if chosen is None and patterns.matches(pattern, recorded, request):
+                chosen = (pattern, recorded)
+                ids.append(id)
+            elif chosen is not None and (pattern, recorded) == chosen:
+                ids.append(id)  # the same stub recorded again: its next response
+        ids = self._admitted(ids, asked, None, policy)
+        if not ids:
+            return None
+        cursor = f"{session}\0%{ids[0]}{_named(asked)}"
+        return self._walk(MatchKind.PATTERN, key, cursor, ids, header_fields, request, policy)
 
     def _admitted(
         self, ids: list[int], asked: Operation, sent: Side | None, policy: Policy
@@ -334,6 +369,7 @@ class Engine:
         self._rows, self._row_bytes = {}, 0
         self._ids = {}
         self._learned = {}
+        self._patterns = {}
 
     def learned(self, interaction: Interaction) -> None:
         """Note an interaction written while serving (passthrough), so it can answer from now on."""

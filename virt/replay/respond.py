@@ -85,7 +85,8 @@ class Replayer:
             raw = engine.match(sent, session)
             if raw.kind is not MatchKind.MISS:
                 match = raw
-        if match.interaction is not None and match.kind in (MatchKind.EXACT, MatchKind.FUZZY):
+        answers = (MatchKind.EXACT, MatchKind.FUZZY, MatchKind.PATTERN)
+        if match.interaction is not None and match.kind in answers:
             log.info(
                 "%s %s %s -> #%s %d",
                 match.header_value,

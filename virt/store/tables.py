@@ -11,9 +11,19 @@ from typing import Any
 import orjson
 import sqlite_utils
 
-from virt.model import Headers, Interaction, Keys, Request, Response, Timings
+from virt.model import (
+    Headers,
+    Interaction,
+    Keys,
+    Pattern,
+    PatternKind,
+    Request,
+    RequestPattern,
+    Response,
+    Timings,
+)
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """Stored in PRAGMA user_version. A database with a larger number was written by a newer virt."""
 
 V1_COLUMNS: dict[str, type] = {
@@ -44,9 +54,14 @@ V1_COLUMNS: dict[str, type] = {
     "source_format": str,
     "exact_key": str,
 }
-INTERACTION_COLUMNS: dict[str, type] = {**V1_COLUMNS, "canonical_key": str, "route_key": str}
+INTERACTION_COLUMNS: dict[str, type] = {
+    **V1_COLUMNS,
+    "canonical_key": str,
+    "route_key": str,
+    "request_pattern": str,
+}
 """Every column of interactions at SCHEMA_VERSION (canonical_key came with schema 3,
-route_key with schema 4)."""
+route_key with schema 4, request_pattern with schema 6)."""
 
 NOT_NULL = {
     "session",
@@ -150,11 +165,23 @@ def _to_v5(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE interactions SET canonical_key = NULL, route_key = NULL")
 
 
+def _to_v6(db: sqlite_utils.Database) -> None:
+    """Schema 6: request_pattern, the host and path patterns of a recording made from a stub
+    (WireMock's urlPattern, Hoverfly's glob matchers), for the pattern stage of matching.
+    Existing rows have none: they were imported with their patterns as literal URLs."""
+    db.execute("ALTER TABLE interactions ADD COLUMN request_pattern TEXT")
+    db.execute(
+        "CREATE INDEX interactions_pattern ON interactions (method, id) "
+        "WHERE request_pattern IS NOT NULL"
+    )
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _to_v2,
     2: _to_v3,
     3: _to_v4,
     4: _to_v5,
+    5: _to_v6,
 }
 """from-version -> step that brings a database to from-version + 1."""
 
@@ -209,8 +236,41 @@ def to_row(interaction: Interaction, key: str | Keys, seq: int) -> tuple[Any, ..
         "exact_key": keys.exact,
         "canonical_key": keys.canonical,
         "route_key": keys.route,
+        "request_pattern": pattern_json(interaction.pattern),
     }
     return tuple(values[c] for c in INSERT_COLUMNS)
+
+
+def pattern_json(pattern: RequestPattern | None) -> str | None:
+    """The request_pattern column of `pattern`: {"host": {"kind", "value"}, "path": ...}."""
+    if pattern is None:
+        return None
+    out: dict[str, Any] = {}
+    for name, part in (("host", pattern.host), ("path", pattern.path)):
+        if part is not None:
+            out[name] = {"kind": part.kind.value, "value": part.value}
+    if pattern.with_query:
+        out["with_query"] = True
+    return orjson.dumps(out).decode()
+
+
+def pattern_from(value: str | None) -> RequestPattern | None:
+    """The RequestPattern in a request_pattern column; None for none (or one this virt does
+    not know how to match, which then never matches rather than matching wrongly)."""
+    if not value:
+        return None
+    data = orjson.loads(value)
+    parts: dict[str, Pattern | None] = {}
+    for name in ("host", "path"):
+        part = data.get(name)
+        if part is None:
+            parts[name] = None
+            continue
+        try:
+            parts[name] = Pattern(PatternKind(part["kind"]), str(part["value"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+    return RequestPattern(parts["host"], parts["path"], bool(data.get("with_query")))
 
 
 REQUEST_SELECT = (
@@ -247,6 +307,7 @@ def from_row(row: dict[str, Any]) -> Interaction:
         timings=Timings(**t) if t else None,
         source=row["source"],
         source_format=row["source_format"],
+        pattern=pattern_from(row.get("request_pattern")),
         request=request_from_row(row),
         response=Response(
             status=row["status"],

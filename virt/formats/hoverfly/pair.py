@@ -1,6 +1,8 @@
 """One Hoverfly pair as virt keeps it: the request its fields describe, read by shape whatever
 the schema (a matcher that is not exact taken as its literal value, a field left out as its
-default, each noted), and the response with its body inline, encoded or from a bodyFile."""
+default, each noted; a glob or regex on the destination or path kept as the interaction's
+pattern too, which replay matches), and the response with its body inline, encoded or from a
+bodyFile."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import base64
 import binascii
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,7 +24,7 @@ from virt.formats.base import (
     response_from,
 )
 from virt.formats.hoverfly.common import NAME, PATH_SAFE, is_count
-from virt.model import DEFAULT_PORTS, Headers, Request
+from virt.model import DEFAULT_PORTS, Headers, Pattern, PatternKind, Request, RequestPattern
 
 HOST = "localhost"
 
@@ -57,7 +60,7 @@ def from_pair(path: Path, where: str, pair: Any, recorded_at: str = "") -> tuple
         raise ImportFormatError(path, f"{where}.request", "expected an object")
     loose: list[str] = []
     at = f"{where}.{'requestTemplate' if 'requestTemplate' in pair else 'request'}"
-    request = _request(path, at, rq, loose)
+    request, pattern = _request(path, at, rq, loose)
     status = rs.get("status")
     if status is None:
         return Skipped(f"{where}.response", "response has no status"), loose
@@ -75,6 +78,8 @@ def from_pair(path: Path, where: str, pair: Any, recorded_at: str = "") -> tuple
     interaction = make_interaction(
         request, response, source=path, source_format=NAME, recorded_at=recorded_at
     )
+    if pattern is not None:
+        interaction = replace(interaction, pattern=pattern)
     return interaction, loose
 
 
@@ -106,8 +111,17 @@ def _matcher(view: dict[str, Any]) -> tuple[str, Any]:
     return (name.lower() if isinstance(name, str) and name else "exact"), view.get("value")
 
 
-def _request(path: Path, at: str, rq: dict[str, Any], loose: list[str]) -> Request:
+# Hoverfly's matchers that replay matches as patterns on the destination and the path
+_PATTERN_KINDS = {"glob": PatternKind.GLOB, "regex": PatternKind.SEARCH}
+
+
+def _request(
+    path: Path, at: str, rq: dict[str, Any], loose: list[str]
+) -> tuple[Request, RequestPattern | None]:
+    """The request a pair describes, and the pattern of its destination and path when either
+    is a glob or a regex (Hoverfly's regex matcher finds its pattern anywhere in the value)."""
     template = rq.get("requestType") == "template" or at.endswith("requestTemplate")
+    patterns: dict[str, Pattern] = {}
 
     def text(field: str, default: str) -> str:
         picked = _pick(rq.get(field), template=template)
@@ -118,7 +132,10 @@ def _request(path: Path, at: str, rq: dict[str, Any], loose: list[str]) -> Reque
         if not isinstance(value, str):
             loose.append(f"{at}.{field}: {kind} matcher without a text value: {default!r}")
             return default
-        if kind != "exact":
+        if field in ("destination", "path") and kind in _PATTERN_KINDS:
+            patterns[field] = Pattern(_PATTERN_KINDS[kind], value)
+            loose.append(f"{at}.{field}: {kind} matcher matched as a pattern, kept as the example")
+        elif kind != "exact":
             loose.append(f"{at}.{field}: {kind} matcher imported as its literal value")
         return value
 
@@ -130,14 +147,20 @@ def _request(path: Path, at: str, rq: dict[str, Any], loose: list[str]) -> Reque
         if scheme:
             loose.append(f"{at}.scheme: {scheme!r} imported as 'http'")
         scheme = "http"
-    host, port = _destination(path, f"{at}.destination", text("destination", HOST), scheme)
+    destination = text("destination", HOST)
+    try:
+        host, port = _destination(path, f"{at}.destination", destination, scheme)
+    except ImportFormatError:
+        if "destination" not in patterns:
+            raise
+        host, port = HOST, DEFAULT_PORTS[scheme]  # a regex is no host: the pattern says which
     raw_path = text("path", "/")
     if not raw_path.startswith("/"):
         raw_path = "/" + raw_path
     query = _query(path, at, rq, loose, template)
     body = _request_body(path, f"{at}.body", _pick(rq.get("body"), template=template), loose)
     headers = _headers(path, f"{at}.headers", rq.get("headers"), loose)
-    return Request(
+    request = Request(
         method=method,
         scheme=scheme,
         host=host,
@@ -147,6 +170,9 @@ def _request(path: Path, at: str, rq: dict[str, Any], loose: list[str]) -> Reque
         headers=headers,
         body=body,
     )
+    if not patterns:
+        return request, None
+    return request, RequestPattern(host=patterns.get("destination"), path=patterns.get("path"))
 
 
 def _destination(path: Path, where: str, value: str, scheme: str) -> tuple[str, int]:
@@ -296,4 +322,8 @@ def _body_file(path: Path, where: str, name: str) -> bytes | Skipped:
 
 
 def _quoted(text: str) -> str:
-    return quote(text, safe="", errors="surrogatepass")
+    """Percent-encoded UTF-8; a lone surrogate from a byte that was not UTF-8 as that byte."""
+    try:
+        return quote(text, safe="", errors="surrogateescape")
+    except UnicodeEncodeError:
+        return quote(text, safe="", errors="surrogatepass")

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, quote, unquote
 from virt import encoding
 from virt.errors import ConfigError
 from virt.formats.hoverfly.common import NAME, PATH_SAFE, SEQUENCE
-from virt.model import DEFAULT_PORTS, Interaction, Request, header
+from virt.model import DEFAULT_PORTS, Interaction, Pattern, PatternKind, Request, header
 from virt.normalize import exact_key
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -70,15 +70,21 @@ WRITER = HoverflyWriter()
 
 def _pair_view(interaction: Interaction) -> dict[str, Any]:
     request, response = interaction.request, interaction.response
+    pattern = interaction.pattern
     rq: dict[str, Any] = {
-        "path": [_exact(_hoverfly_path(request.path))],
+        "path": [
+            _matcher(pattern.path if pattern else None) or _exact(_hoverfly_path(request.path))
+        ],
         "method": [_exact(request.method.upper())],
-        "destination": [_exact(_destination_text(request))],
+        "destination": [
+            _matcher(pattern.host if pattern else None) or _exact(_destination_text(request))
+        ],
         "scheme": [_exact(request.scheme)],
         "body": [_exact(request.body.decode("utf-8", "surrogateescape"))],
     }
     grouped: dict[str, list[str]] = {}
-    for name, value in parse_qsl(request.query, keep_blank_values=True):
+    # a byte that is not UTF-8 (%80) stays a lone surrogate, which the reader encodes back
+    for name, value in parse_qsl(request.query, keep_blank_values=True, errors="surrogateescape"):
         grouped.setdefault(name, []).append(value)
     if grouped:
         rq["query"] = {name: [_exact(";".join(values))] for name, values in grouped.items()}
@@ -108,6 +114,16 @@ def _json_text(doc: Any) -> str:
     written as its escape, which is still valid JSON."""
     text = json.dumps(doc, indent=2, ensure_ascii=False)
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+
+
+def _matcher(pattern: Pattern | None) -> dict[str, str] | None:
+    """The glob or regex matcher an imported Hoverfly pair had on this field, if any."""
+    if pattern is None or pattern.kind not in _MATCHERS:
+        return None  # none, or WireMock's regexes and templates: the example, exactly
+    return {"matcher": _MATCHERS[pattern.kind], "value": pattern.value}
+
+
+_MATCHERS = {PatternKind.GLOB: "glob", PatternKind.SEARCH: "regex"}
 
 
 def _exact(value: str) -> dict[str, str]:

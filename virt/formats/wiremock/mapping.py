@@ -1,6 +1,7 @@
 """One WireMock stub mapping as virt keeps it: the request its matchers describe (a matcher that
-is not an exact value taken as its literal value, and noted), and the response with its body
-inline or from a body file."""
+is not an exact value taken as its literal value, and noted; a URL pattern or template kept as
+the interaction's pattern too, which replay matches), and the response with its body inline or
+from a body file."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import base64
 import binascii
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,12 +23,18 @@ from virt.formats.base import (
     response_from,
 )
 from virt.formats.wiremock.common import BODY_DIRS, NAME
-from virt.model import Headers, Request, url_text
+from virt.model import Headers, Pattern, PatternKind, Request, RequestPattern, url_text
 
 HOST = "localhost"
 
-_URL_KEYS = ("url", "urlPath", "urlPattern", "urlPathPattern")
+_URL_KEYS = ("url", "urlPath", "urlPattern", "urlPathPattern", "urlPathTemplate")
 _EXACT_URL_KEYS = ("url", "urlPath")
+# the URL matchers replay matches as patterns: (kind, whether the query is part of the match)
+_PATTERN_KEYS = {
+    "urlPattern": (PatternKind.REGEX, True),
+    "urlPathPattern": (PatternKind.REGEX, False),
+    "urlPathTemplate": (PatternKind.TEMPLATE, False),
+}
 # body matchers whose value is the body itself; the rest (matchesJsonPath, ...) describe it
 _EXACT_BODY = ("equalTo", "binaryEqualTo", "equalToJson", "equalToXml")
 _LITERAL_BODY = (*_EXACT_BODY, "contains", "matches")
@@ -56,9 +64,10 @@ def from_mapping(path: Path, at: str, mapping: dict[str, Any]) -> tuple[Item, tu
     body = _response_body(path, at, rs)
     if isinstance(body, Skipped):
         return body, tuple(loose)
-    status = rs.get("status", 200)
-    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-        raise ImportFormatError(path, f"{at}response.status", f"expected 100-599, got {status!r}")
+    status = _status(rs.get("status", 200))
+    if status is None:
+        got = rs.get("status")
+        raise ImportFormatError(path, f"{at}response.status", f"expected 100-599, got {got!r}")
     reason = rs.get("statusMessage")
     headers = _headers(path, f"{at}response.headers", rs.get("headers"))
     if rs.get("transformers"):
@@ -67,7 +76,34 @@ def from_mapping(path: Path, at: str, mapping: dict[str, Any]) -> tuple[Item, tu
     response = response_from(
         status, headers, body, encoded=not body, reason=reason if isinstance(reason, str) else ""
     )
-    return make_interaction(request, response, source=path, source_format=NAME), tuple(loose)
+    interaction = make_interaction(request, response, source=path, source_format=NAME)
+    pattern = _pattern(rq)
+    if pattern is not None:
+        interaction = replace(interaction, pattern=pattern)
+    return interaction, tuple(loose)
+
+
+def _status(value: Any) -> int | None:
+    """The status as an int: WireMock also takes it as a string ("400"), as real files have."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip()) if len(value.strip()) <= 3 else None
+    if not isinstance(value, int) or isinstance(value, bool) or not 100 <= value <= 599:
+        return None
+    return value
+
+
+def _pattern(rq: dict[str, Any]) -> RequestPattern | None:
+    """The URL pattern replay matches for this stub, when its URL matcher is one: the first URL
+    key WireMock would use, as _url reads it."""
+    for key in _URL_KEYS:
+        value = rq.get(key)
+        if value is None:
+            continue
+        if key not in _PATTERN_KEYS or not isinstance(value, str):
+            return None
+        kind, with_query = _PATTERN_KEYS[key]
+        return RequestPattern(path=Pattern(kind, value), with_query=with_query)
+    return None
 
 
 def _request(path: Path, at: str, rq: dict[str, Any], loose: list[str]) -> Request:
@@ -98,9 +134,10 @@ def _url(path: Path, at: str, rq: dict[str, Any], loose: list[str]) -> str:
         if not isinstance(value, str):
             raise ImportFormatError(path, f"{at}request.{key}", "expected a string")
         if key not in _EXACT_URL_KEYS:
-            loose.append(f"{at}request.{key} (a regex): imported as its literal value")
+            what = "a template" if key == "urlPathTemplate" else "a regex"
+            loose.append(f"{at}request.{key} ({what}): matched as a pattern, kept as the example")
         url = value if value.startswith("/") else "/" + value
-        if key in ("urlPath", "urlPathPattern"):
+        if key in ("urlPath", "urlPathPattern", "urlPathTemplate"):
             query = _query(path, at, rq.get("queryParameters"), loose)
             if query:
                 url = f"{url}?{query}"

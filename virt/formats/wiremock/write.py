@@ -11,10 +11,11 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl
 
 from virt.errors import ConfigError
 from virt.formats.wiremock.common import NAME, STARTED
-from virt.model import Headers, Interaction, Request
+from virt.model import Headers, Interaction, PatternKind, Request
 
 
 class WireMockWriter:
@@ -71,7 +72,7 @@ def _mapping(
     request, response = interaction.request, interaction.response
     digest = hashlib.sha256(key).hexdigest()
     mapping_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"virt:wiremock:{digest}:{occurrence}"))
-    rq: dict[str, Any] = {"url": request.target, "method": request.method.upper()}
+    rq: dict[str, Any] = {**_url_matcher(interaction), "method": request.method.upper()}
     if request.body:
         try:
             rq["bodyPatterns"] = [{"equalTo": request.body.decode("utf-8")}]
@@ -106,6 +107,32 @@ def _mapping(
         if occurrence + 1 < total:
             mapping["newScenarioState"] = f"{scenario}-{occurrence + 2}"
     return mapping
+
+
+def _url_matcher(interaction: Interaction) -> dict[str, Any]:
+    """The URL matcher of a mapping: the pattern an imported WireMock stub had (urlPattern,
+    urlPathPattern or urlPathTemplate, with its query parameters), else the exact URL."""
+    request, pattern = interaction.request, interaction.pattern
+    if pattern is None or pattern.host is not None or pattern.path is None:
+        return {"url": request.target}
+    kind, value = pattern.path.kind, pattern.path.value
+    if kind is PatternKind.REGEX and pattern.with_query:
+        return {"urlPattern": value}
+    if kind not in (PatternKind.REGEX, PatternKind.TEMPLATE):
+        return {"url": request.target}  # Hoverfly's globs and searches: the example
+    key = "urlPathPattern" if kind is PatternKind.REGEX else "urlPathTemplate"
+    out: dict[str, Any] = {key: value}
+    params: dict[str, list[str]] = {}
+    for name, v in parse_qsl(request.query, keep_blank_values=True):
+        params.setdefault(name, []).append(v)
+    if params:
+        out["queryParameters"] = {
+            name: {"equalTo": vs[0]}
+            if len(vs) == 1
+            else {"hasExactly": [{"equalTo": v} for v in vs]}
+            for name, vs in params.items()
+        }
+    return out
 
 
 def _grouped(headers: Headers) -> dict[str, str | list[str]]:
