@@ -6,7 +6,7 @@ message}, headers, body, [url], [http_version]}, recorded_at}], recorded_with}. 
 gzip bodies in base64_string (github3.py leaves an empty string beside it), Ruby VCR puts there
 bodies that are not valid in their encoding. The oldest Betamax files have a flat status_code;
 Ruby VCR 1.x files are a bare list of !ruby/struct interactions with plain-text bodies, method
-symbols (:get) and Psych's !binary (base64) strings, all read by vcr.CassetteLoader.
+symbols (:get) and Psych's !binary (base64) strings, all read by yamlsafe.CassetteLoader.
 """
 
 from __future__ import annotations

@@ -313,9 +313,11 @@ def _body_file(path: Path, where: str, name: str) -> bytes | Skipped:
     candidate = base / name
     try:
         if not candidate.resolve().is_relative_to(base.resolve()):
-            return Skipped(where, f"body file {name!r} is outside {base}: not read")
+            return Skipped(
+                where, f"body file {name!r} is outside the simulation's folder: not read"
+            )
         if not candidate.is_file():
-            return Skipped(where, f"body file {name!r} not found in {base}")
+            return Skipped(where, f"body file {name!r} not found beside {path.name}")
         return candidate.read_bytes()
     except (OSError, ValueError) as e:  # ValueError: a NUL in the name
         raise ImportFormatError(path, where, f"cannot read {candidate}: {e}") from e
