@@ -35,6 +35,9 @@ def test_credential_headers_are_known_by_their_words(name: str) -> None:
         "X-Request-Id",
         "Accept",
         "Access-Control-Allow-Credentials",
+        "X-Slack-Shared-Secret-Outcome",
+        "X-Amzn-Bedrock-Input-Token-Count",
+        "X-Mitm-Auth-Token-Name",
     ],
 )
 def test_keys_that_are_no_credentials_are_not_secret_headers(name: str) -> None:
@@ -81,6 +84,10 @@ def test_json_members_too_common_to_be_secrets_by_name(name: str) -> None:
         "2026-01-01",
         "-----BEGIN PGP SIGNATURE-----\n\niQEzBAABCAAdFiEE\n-----END PGP SIGNATURE-----\n",
         "Password must be at least 8 characters.",
+        "<ACCESS_TOKEN>",
+        "[REDACTED]",
+        "{{ password }}",
+        "function change(user, cb) {\n  return cb(null);\n}",
     ],
 )
 def test_values_shaped_unlike_credentials_are_not_credentials(value: str) -> None:

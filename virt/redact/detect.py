@@ -6,7 +6,6 @@ that whatever redaction leaves behind, a scan of the result finds nothing.
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 
@@ -181,10 +180,11 @@ def is_secret_header(name: str) -> bool:
     if lname.startswith("access-control-"):
         return False  # CORS: Access-Control-Allow-Credentials: true is no credential
     words = [w for w in re.split(r"[-_]", lname) if w]
-    if any(w in _SECRET_HEADER_WORDS for w in words):
-        return True
-    pairs = list(itertools.pairwise(words))
-    if ("session", "id") in pairs or ("api", "key") in pairs:
+    # the credential word comes last: X-Slack-Shared-Secret-Outcome, GitHub-Authentication-
+    # Token-Expiration and X-Amzn-Bedrock-Input-Token-Count only speak of one
+    if not words or words[-1] in _SECRET_HEADER_WORDS:
+        return bool(words)
+    if words[-2:] in (["session", "id"], ["api", "key"]):
         return True
     if len(words) >= 2 and words[-1] == "key":
         before = words[-2]
@@ -215,16 +215,23 @@ _PUBLIC_BLOCK = re.compile(
     r"PUBLIC KEY|CERTIFICATE)-----"
 )
 _SENTENCE = re.compile(r"\S+(?:\s+\S+){2,}")
+_PLACEHOLDER_OF_OTHERS = re.compile(
+    r"<[A-Z][A-Z0-9_ -]*>|\[[A-Z][A-Z0-9_ -]*\]|\{\{\s*[\w.-]+\s*\}\}|REDACTED|FILTERED",
+)
+"""What other recorders put where a secret was: <ACCESS_TOKEN>, [REDACTED], {{password}}."""
 
 
 def is_credential_value(value: str) -> bool:
     """Whether a value held by a secret-named field looks like a credential. Names alone are
     not enough: GitHub's `/emojis` has a `secret` that is an image URL, APIs answer
     `"password": "*****"`. Not credentials: an empty or all-mask value, a URL (unless it
-    carries a password), a date, a public PGP/SSH signature, key or certificate, a sentence
-    (three words or more ending in `.`, `!` or `?`: a message, not a passphrase)."""
+    carries a password), a date, a public PGP/SSH signature, key or certificate, another
+    recorder's placeholder (<ACCESS_TOKEN>, [REDACTED]), a sentence (three words or more ending
+    in `.`, `!` or `?`: a message, not a passphrase) or several lines of words (code, prose)."""
     text = value.strip()
-    if not text or set(text) <= _MASK:
+    if not text or set(text) <= _MASK or _PLACEHOLDER_OF_OTHERS.fullmatch(text):
+        return False
+    if "\n" in text and _SENTENCE.fullmatch(text):
         return False
     if _URL.fullmatch(text):
         return _URL_PASSWORD.match(text) is not None
