@@ -111,7 +111,7 @@ def test_values_shaped_like_credentials_are_credentials(value: str) -> None:
 def test_a_header_named_like_a_secret_that_holds_a_date_keeps_it() -> None:
     from virt.redact.detect import header_spans
 
-    assert header_spans("GitHub-Authentication-Token-Expiration", "2026-01-01 00:00:00 UTC") == []
+    assert header_spans("X-Refresh-Token", "2026-01-01 00:00:00 UTC") == []
     assert header_spans("X-Token-Expires", "Tue, 15 Nov 2026 08:12:31 GMT") == []
     assert header_spans("X-Auth-Token", "at-0123456789") == [(0, 13)]
     assert header_spans("Authorization", "Bearer *****") == [(7, 12)]  # well-known: always

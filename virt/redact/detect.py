@@ -250,7 +250,7 @@ def header_spans(name: str, value: str) -> list[tuple[int, int]]:
     if not is_secret_header(lname):
         return []
     if lname not in SECRET_HEADERS and not is_credential_value(value):
-        return []  # named by its words only: GitHub-Authentication-Token-Expiration holds a date
+        return []  # secret by its words only, and holding a date, a mask, a URL: no credential
     spans: list[tuple[int, int]] = []
     if lname in ("cookie", "set-cookie"):
         pos = 0
