@@ -15,12 +15,11 @@ import brotli
 import brotlicffi
 import zstandard
 
+from virt.limits import DEFAULT_MAX_BODY, MiB, size_text
+
 IDENTITY = frozenset({"", "identity", "none"})
 SUPPORTED = ("gzip", "x-gzip", "deflate", "br", "zstd")
 
-MiB = 1024 * 1024
-DEFAULT_MAX_BODY = 32 * MiB
-"""What virt decodes, and both doors accept, by default: `--max-body` changes it."""
 MAX_RATIO = 200
 """A decoded body may be at most this many times its encoded size (past RATIO_FLOOR)."""
 RATIO_FLOOR = 1 * MiB
@@ -57,14 +56,6 @@ def normalize_coding(value: str | None) -> str | None:
         return None
     layers = [c for c in (part.strip().lower() for part in value.split(",")) if c not in IDENTITY]
     return ", ".join(layers) or None
-
-
-def size_text(size: int) -> str:
-    """`33554432` as "32 MiB", for messages; exact sizes stay exact ("1000 bytes")."""
-    for unit, factor in (("GiB", 1024 * MiB), ("MiB", MiB), ("KiB", 1024)):
-        if size >= factor and size % factor == 0:
-            return f"{size // factor} {unit}"
-    return f"{size} bytes"
 
 
 def decode(data: bytes, coding: str, limit: int = DEFAULT_MAX_BODY) -> bytes:

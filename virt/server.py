@@ -24,8 +24,10 @@ from virt.capture.addon import Recorder, default_session
 from virt.capture.forward import Forwarder
 from virt.config import ConfigFile, read_config
 from virt.errors import ConfigError, StoreReadOnly, UpstreamUnreachable
+from virt.limits import DEFAULT_MAX_BODY
 from virt.match.engine import Engine
 from virt.match.rules import Rules
+from virt.mitm.bounds import BodyBounds, bounds_options
 from virt.mitm.master import (
     DEFAULT_CONFDIR,
     Proxy,
@@ -40,7 +42,7 @@ from virt.redact.key import ENV as SECRET_KEY_ENV
 from virt.redact.key import secret_key
 from virt.replay import clock
 from virt.replay.app import ReplayApp
-from virt.replay.proxy import PROXY_OPTIONS, NoUpstream, Responder
+from virt.replay.proxy import NoUpstream, Responder, proxy_options
 from virt.replay.respond import Replayer
 from virt.replay.routing import Route, Router
 from virt.replay.tokens import Minter
@@ -63,6 +65,8 @@ class RecordSettings:
     redact: bool = True
     config: Path | None = None
     """virt.toml; None reads ./virt.toml when it exists."""
+    max_body: int = DEFAULT_MAX_BODY
+    """Request and response bodies past this many bytes (decoded or not) are refused."""
 
 
 @dataclass(slots=True)
@@ -80,6 +84,8 @@ class ServeSettings:
     config: Path | None = None
     """virt.toml; None reads ./virt.toml when it exists."""
     shift_time: bool = False
+    max_body: int = DEFAULT_MAX_BODY
+    """Request bodies past this many bytes (decoded or not) are answered 413."""
 
 
 def record(settings: RecordSettings) -> None:
@@ -97,6 +103,7 @@ def record(settings: RecordSettings) -> None:
         "virt_db": str(settings.db),
         "virt_session": settings.session,
         "virt_redact": settings.redact,
+        **bounds_options(settings.max_body),
     }
     extra.update(upstream_trust())
     if settings.insecure:
@@ -104,7 +111,8 @@ def record(settings: RecordSettings) -> None:
     # opening the writer here turns a bad --db into a VirtError before anything listens
     Writer(settings.db).close()
     proxy = Proxy(
-        ProxySettings(settings.host, settings.port, settings.confdir, mode, extra), [recorder]
+        ProxySettings(settings.host, settings.port, settings.confdir, mode, extra),
+        [BodyBounds(settings.max_body), recorder],
     )
 
     async def main() -> None:
@@ -213,7 +221,13 @@ def serve(settings: ServeSettings) -> None:
         forwarder = None
         if writer is not None:
             session = "passthrough-" + default_session().removeprefix("record-")
-            forwarder = Forwarder(writer, session, verify=not settings.insecure, redactor=redactor)
+            forwarder = Forwarder(
+                writer,
+                session,
+                verify=not settings.insecure,
+                redactor=redactor,
+                max_body=settings.max_body,
+            )
         replayer = Replayer(
             engine,
             forward=forwarder,
@@ -232,6 +246,7 @@ def serve(settings: ServeSettings) -> None:
                 host=settings.host,
             ),
             replayer=replayer,
+            max_body=settings.max_body,
         )
         server = _Uvicorn(
             uvicorn.Config(
@@ -246,12 +261,12 @@ def serve(settings: ServeSettings) -> None:
         sock = _bind(settings.host, settings.port)
         proxy = None
         if settings.proxy_port is not None:
-            extra: dict[str, Any] = dict(PROXY_OPTIONS)
+            extra: dict[str, Any] = proxy_options(settings.max_body)
             proxy = Proxy(
                 ProxySettings(
                     settings.host, settings.proxy_port, settings.confdir, ["regular"], extra
                 ),
-                [NoUpstream(), Responder(replayer)],
+                [NoUpstream(), Responder(replayer, settings.max_body)],
             )
 
         def stop() -> None:

@@ -8,6 +8,9 @@ from typing import Any, TypeVar
 
 import click
 
+from virt.errors import ConfigError
+from virt.limits import parse_size
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -61,3 +64,25 @@ def no_redact_option(f: F) -> F:
         help="Write secrets as they are instead of placeholders (tokens, cookies, keys). Only for "
         "recordings that never leave this machine. Env: VIRT_NO_REDACT.",
     )(f)
+
+
+def _size(ctx: click.Context, param: click.Parameter, value: str | int) -> int:
+    """A size in bytes from 32MB, 512k, 1G or 1048576."""
+    if isinstance(value, int):
+        return value
+    try:
+        return parse_size(value)
+    except ConfigError as e:
+        raise click.BadParameter(f"{e}: {e.hint}" if e.hint else str(e), ctx, param) from e
+
+
+def max_body_option(help: str) -> Callable[[F], F]:
+    return click.option(
+        "--max-body",
+        metavar="SIZE",
+        default="32MB",
+        callback=_size,
+        show_default=True,
+        envvar="VIRT_MAX_BODY",
+        help=f"{help} SIZE takes k, M or G (binary units). Env: VIRT_MAX_BODY.",
+    )

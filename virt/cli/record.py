@@ -12,6 +12,7 @@ from virt.cli.options import (
     config_option,
     db_option,
     host_option,
+    max_body_option,
     no_redact_option,
 )
 
@@ -37,6 +38,10 @@ from virt.cli.options import (
 )
 @click.option("--insecure", is_flag=True, help="Do not verify upstream TLS certificates.")
 @no_redact_option
+@max_body_option(
+    "Refuse a body larger than SIZE, as sent or once decoded: a request with 413, a response "
+    "with 502; neither passes unrecorded."
+)
 @config_option
 @confdir_option
 def record_command(
@@ -47,6 +52,7 @@ def record_command(
     session: str,
     insecure: bool,
     no_redact: bool,
+    max_body: int,
     config: Path | None,
     confdir: Path,
 ) -> None:
@@ -75,5 +81,6 @@ def record_command(
             insecure=insecure,
             redact=not no_redact,
             config=config,
+            max_body=max_body,
         )
     )

@@ -7,7 +7,13 @@ from pathlib import Path
 import click
 
 from virt.cli import cli
-from virt.cli.options import confdir_option, config_option, db_option, host_option
+from virt.cli.options import (
+    confdir_option,
+    config_option,
+    db_option,
+    host_option,
+    max_body_option,
+)
 from virt.replay.routing import Route
 
 
@@ -67,6 +73,10 @@ from virt.replay.routing import Route
     help="Move timestamps in replayed responses (Date, Expires, Last-Modified; JSON date-times "
     "and epoch times) by the time since recording. Env: VIRT_SHIFT_TIME.",
 )
+@max_body_option(
+    "Answer 413 to a request whose body is larger than SIZE, as sent or once decoded; checked "
+    "from Content-Length before reading, and while reading."
+)
 @config_option
 @confdir_option
 def serve_command(
@@ -81,6 +91,7 @@ def serve_command(
     admin_token: str | None,
     journal: bool,
     shift_time: bool,
+    max_body: int,
     config: Path | None,
     confdir: Path,
 ) -> None:
@@ -111,5 +122,6 @@ def serve_command(
             journal=journal,
             config=config,
             shift_time=shift_time,
+            max_body=max_body,
         )
     )

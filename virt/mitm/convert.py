@@ -7,6 +7,8 @@ import time
 from mitmproxy import http
 
 from virt import encoding
+from virt.limits import DEFAULT_MAX_BODY
+from virt.mitm import MAX_BODY
 from virt.model import Headers, Interaction, Request, Response, Timings, header, iso_utc, url_text
 
 
@@ -18,10 +20,14 @@ def _fields(headers: Headers) -> http.Headers:
     return http.Headers([(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers])
 
 
-def to_request(req: http.Request) -> Request:
-    """The model of a mitmproxy request; the body decoded from its Content-Encoding."""
+def to_request(req: http.Request, limit: int = DEFAULT_MAX_BODY) -> Request:
+    """The model of a mitmproxy request; the body decoded from its Content-Encoding.
+
+    Raises encoding.BodyTooLarge when the body decodes past `limit`.
+    """
     headers = _headers(req.headers)
-    body, coding = encoding.decode_body(req.raw_content or b"", header(headers, "content-encoding"))
+    raw = req.raw_content or b""
+    body, coding = encoding.decode_body(raw, header(headers, "content-encoding"), limit)
     path, _, query = url_text(req.data.path).partition("?")
     return Request(
         method=req.method,
@@ -37,10 +43,10 @@ def to_request(req: http.Request) -> Request:
     )
 
 
-def to_response(resp: http.Response) -> Response:
+def to_response(resp: http.Response, limit: int = DEFAULT_MAX_BODY) -> Response:
     headers = _headers(resp.headers)
     raw = resp.raw_content or b""
-    body, coding = encoding.decode_body(raw, header(headers, "content-encoding"))
+    body, coding = encoding.decode_body(raw, header(headers, "content-encoding"), limit)
     return Response(
         status=resp.status_code,
         reason=resp.reason,
@@ -53,12 +59,17 @@ def to_response(resp: http.Response) -> Response:
 
 
 def to_interaction(flow: http.HTTPFlow, session: str) -> Interaction:
-    """The Interaction a finished flow recorded. The flow must have a response."""
+    """The Interaction a finished flow recorded. The flow must have a response.
+
+    Bodies decode within the limit the flow carries (MAX_BODY, set by mitm.bounds.BodyBounds);
+    past it, encoding.BodyTooLarge.
+    """
     assert flow.response is not None
     req, resp = flow.request, flow.response
+    limit = flow.metadata.get(MAX_BODY, DEFAULT_MAX_BODY)
     return Interaction(
-        request=to_request(req),
-        response=to_response(resp),
+        request=to_request(req, limit),
+        response=to_response(resp, limit),
         session=session,
         recorded_at=iso_utc(req.timestamp_start),
         timings=Timings(

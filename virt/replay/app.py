@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from virt import encoding
+from virt.limits import DEFAULT_MAX_BODY, size_text, too_large
 from virt.match.engine import Engine
 from virt.model import Headers, Request, header, url_text
 from virt.replay.miss import miss_reply
 from virt.replay.reply import Reply
-from virt.replay.respond import Replayer
-from virt.replay.routing import Router
+from virt.replay.respond import OFF_LOOP_BODY, Replayer
+from virt.replay.routing import Router, split_host
 
 log = logging.getLogger("virt.replay")
 
@@ -21,8 +23,16 @@ ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 ADMIN_PREFIX = "/__virt"
 
 
+class _TooLarge(Exception):
+    """The request body passed the limit while it was read."""
+
+
 class ReplayApp:
-    """Answers every request from the engine; /__virt/ goes to the admin app."""
+    """Answers every request from the engine; /__virt/ goes to the admin app.
+
+    A request body over `max_body` is answered 413: refused from its Content-Length before it
+    is read, else as soon as the bytes read pass the limit, else when it decodes past it.
+    """
 
     def __init__(
         self,
@@ -30,11 +40,13 @@ class ReplayApp:
         router: Router,
         admin: ASGIApp | None = None,
         replayer: Replayer | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
         self.engine = engine
         self.router = router
         self.admin = admin
         self.replayer = replayer or Replayer(engine)
+        self.max_body = max_body
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -48,7 +60,15 @@ class ReplayApp:
         ):
             await self.admin(scope, receive, send)
             return
-        raw = await _read_body(receive)
+        length = _content_length(scope["headers"])
+        if length is not None and length > self.max_body:
+            await _send(send, self._refuse(scope, f"this one: {size_text(length)}"))
+            return
+        try:
+            raw = await _read_body(receive, self.max_body)
+        except _TooLarge:
+            await _send(send, self._refuse(scope, "this one is longer"))
+            return
         reply = await self.answer(scope, raw)
         await _send(send, reply)
 
@@ -60,19 +80,39 @@ class ReplayApp:
         path = path.partition("?")[0]
         query = url_text(scope["query_string"])
         method = scope["method"]
+        host_header = header(headers, "host")
         try:
-            resolved = self.router.resolve(path, header(headers, "host"))
+            named = split_host(host_header) if host_header else None
+        except ValueError as e:
+            log.warning("refused %s %s: %s", method, path, e)
+            return _plain(400, "Bad Request", f"virt: {e}\n")
+        try:
+            resolved = self.router.resolve(path, host_header)
         except Exception as e:  # the recordings could not be read: answer, and keep serving
             log.exception("cannot route %s %s", method, path)
             resolved = f"virt could not read its recordings: {e}"
-        body, coding = encoding.decode_body(raw_body, header(headers, "content-encoding"))
+        content_encoding = header(headers, "content-encoding")
+        try:
+            if len(raw_body) > OFF_LOOP_BODY and content_encoding:
+                # decoding is CPU work: a large body would hold up every other client
+                body, coding = await asyncio.to_thread(
+                    encoding.decode_body, raw_body, content_encoding, self.max_body
+                )
+            else:
+                body, coding = encoding.decode_body(raw_body, content_encoding, self.max_body)
+        except encoding.BodyTooLarge as e:
+            return self._refuse(scope, f"this one {str(e).removeprefix('body ')}")
         if isinstance(resolved, str):
             server_host, server_port = scope.get("server") or ("127.0.0.1", 0)
-            host, _, port = (header(headers, "host") or server_host).rpartition(":")
-            if not port.isdigit():
-                host, port = header(headers, "host") or server_host, str(server_port or 80)
+            host, port = named or (server_host, None)
             client_view = Request(
-                method, scope.get("scheme", "http"), host, int(port), path, query, headers
+                method,
+                scope.get("scheme", "http"),
+                host,
+                port or server_port or 80,
+                path,
+                query,
+                headers,
             )
             log.warning("miss %s %s: %s", method, client_view.url, resolved)
             reply = miss_reply(client_view, [], why=resolved)
@@ -101,17 +141,45 @@ class ReplayApp:
         client = scope.get("client") or ("", 0)
         return await self.replayer.respond(request, "direct", str(client[0]))
 
+    def _refuse(self, scope: dict[str, Any], what: str) -> Reply:
+        """413 for a body past the limit, saying the limit and how to raise it."""
+        log.warning(
+            "refused %s %s: body over %s", scope["method"], scope["path"], size_text(self.max_body)
+        )
+        return _plain(413, "Content Too Large", too_large(self.max_body, what))
 
-async def _read_body(receive: Any) -> bytes:
+
+def _content_length(raw_headers: list[tuple[bytes, bytes]]) -> int | None:
+    """The Content-Length a request declares, when it is one ASCII number (the server checked)."""
+    for name, value in raw_headers:
+        if name.lower() == b"content-length":
+            value = value.strip()
+            return int(value) if value.isdigit() and len(value) < 20 else None
+    return None
+
+
+async def _read_body(receive: Any, limit: int) -> bytes:
+    """The request body; raises _TooLarge as soon as more than `limit` bytes have come."""
     chunks = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+def _plain(status: int, reason: str, text: str) -> Reply:
+    body = text.encode()
+    headers = (("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body))))
+    return Reply(status, reason, headers, body)
 
 
 async def _send(send: Any, reply: Reply) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from mitmproxy import http
@@ -9,9 +10,12 @@ from mitmproxy.net.tls import starts_like_tls_record
 from mitmproxy.proxy import commands, events, layer, layers
 from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
+from virt.encoding import BodyTooLarge
+from virt.limits import DEFAULT_MAX_BODY
 from virt.mitm import REPLAYED
+from virt.mitm.bounds import bounds_options, refusal
 from virt.mitm.convert import make_response, to_request
-from virt.replay.respond import Replayer
+from virt.replay.respond import OFF_LOOP_BODY, Replayer
 
 log = logging.getLogger("virt.replay")
 
@@ -19,21 +23,35 @@ log = logging.getLogger("virt.replay")
 class Responder:
     """Sets a response on every flow in the request hook, so mitmproxy never connects upstream.
 
-    Run it with connection_strategy=lazy and upstream_cert=false (see PROXY_OPTIONS): then not
-    even the TLS handshake with the client makes mitmproxy reach for the real host.
+    Run it with connection_strategy=lazy and upstream_cert=false (see proxy_options): then not
+    even the TLS handshake with the client makes mitmproxy reach for the real host. A body that
+    decodes past `max_body` is answered 413.
     """
 
-    def __init__(self, replayer: Replayer) -> None:
+    def __init__(self, replayer: Replayer, max_body: int = DEFAULT_MAX_BODY) -> None:
         self.replayer = replayer
+        self.max_body = max_body
 
     async def request(self, flow: http.HTTPFlow) -> None:
+        if flow.response is not None:
+            return
+        flow.metadata[REPLAYED] = True
+        raw = flow.request.raw_content or b""
+        try:
+            if len(raw) > OFF_LOOP_BODY:  # decoding a large body would hold up every client
+                request = await asyncio.to_thread(to_request, flow.request, self.max_body)
+            else:
+                request = to_request(flow.request, self.max_body)
+        except BodyTooLarge as e:
+            log.warning("refused %s %s: %s", flow.request.method, flow.request.pretty_url, e)
+            flow.response = refusal(self.max_body, str(e).removeprefix("body "))
+            return
         peer = flow.client_conn.peername
         client = str(peer[0]) if peer else ""
-        reply = await self.replayer.respond(to_request(flow.request), "proxy", client)
+        reply = await self.replayer.respond(request, "proxy", client)
         headers = reply.headers
         if reply.chunked and flow.request.http_version == "HTTP/1.1":
             headers = (*headers, ("Transfer-Encoding", "chunked"))
-        flow.metadata[REPLAYED] = True
         flow.response = make_response(
             reply.status, reply.reason, headers, reply.body, flow.request.http_version
         )
@@ -106,20 +124,22 @@ class _Refusal(layer.Layer):
             yield commands.CloseConnection(self.context.client)
 
 
-PROXY_OPTIONS = {
-    "connection_strategy": "lazy",
-    "upstream_cert": False,
-    "rawtcp": False,
-    "websocket": False,
-    "http3": False,
-    "ignore_hosts": [],
-    "allow_hosts": [],
-    "tcp_hosts": [],
-    "udp_hosts": [],
-}
-"""mitmproxy options under which the proxy door opens no upstream connection.
+def proxy_options(max_body: int = DEFAULT_MAX_BODY) -> dict[str, object]:
+    """mitmproxy options under which the proxy door opens no upstream connection.
 
-Lazy connections and no upstream certificate lookup keep CONNECT and TLS local; raw TCP,
-websockets, HTTP/3 and host lists for TCP, UDP or ignored (passed-through) hosts are off,
-whatever a mitmproxy default or a later version says.
-"""
+    Lazy connections and no upstream certificate lookup keep CONNECT and TLS local; raw TCP,
+    websockets, HTTP/3 and host lists for TCP, UDP or ignored (passed-through) hosts are off,
+    whatever a mitmproxy default or a later version says.
+    """
+    return {
+        "connection_strategy": "lazy",
+        "upstream_cert": False,
+        "rawtcp": False,
+        "websocket": False,
+        "http3": False,
+        "ignore_hosts": [],
+        "allow_hosts": [],
+        "tcp_hosts": [],
+        "udp_hosts": [],
+        **bounds_options(max_body),
+    }

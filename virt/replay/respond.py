@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -9,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from virt.encoding import BodyTooLarge
 from virt.match.engine import Engine, Match, MatchKind
 from virt.model import Interaction, Request, header
 from virt.replay.miss import miss_reply
@@ -27,6 +29,10 @@ Shift = Callable[[Interaction, float], tuple[Interaction, list[str]]]
 
 
 SESSION_HEADER = "X-Virt-Session"
+OFF_LOOP_BODY = 64 * 1024
+"""Bodies larger than this are decoded and redacted on a worker thread, so that one large
+request does not hold up every other client (and the health check) on the event loop; smaller
+ones stay on the loop, where a thread hop would cost more than the work."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +60,12 @@ class Replayer:
         sent = request  # passthrough forwards what the client sent, credentials included
         try:
             if self.redact is not None:
-                # recordings hold placeholders where secrets were: so must the request matched
-                request = self.redact(request)
+                # recordings hold placeholders where secrets were: so must the request matched.
+                # The redactor is pure (a key and rules, no store): safe on a worker thread.
+                if len(request.body) > OFF_LOOP_BODY:
+                    request = await asyncio.to_thread(self.redact, request)
+                else:
+                    request = self.redact(request)
             session = header(request.headers, SESSION_HEADER) or client
             reply, kind, interaction_id, why, explain = await self._respond(request, sent, session)
         except Exception as e:
@@ -101,6 +111,10 @@ class Replayer:
         if self.forward is not None:
             try:
                 recorded = await self.forward(sent)
+            except BodyTooLarge as e:  # neither recorded nor relayed: the client must know
+                log.error("passthrough refused: %s %s: %s", request.method, request.url, e)
+                why = f"passthrough refused the upstream's answer: {e}"
+                return _bad_gateway(why), MatchKind.MISS, None, why, match.explain()
             except Exception as e:
                 log.error("passthrough failed: %s %s: %s", request.method, request.url, e)
                 why = f"passthrough failed: {e}"
@@ -130,3 +144,9 @@ class Replayer:
         if interaction is not match.interaction:
             match = dataclasses.replace(match, interaction=interaction)
         return match, explain
+
+
+def _bad_gateway(why: str) -> Reply:
+    body = f"virt: {why}\n".encode()
+    headers = (("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body))))
+    return Reply(502, "Bad Gateway", headers, body)

@@ -61,8 +61,11 @@ class Router:
             if upstream_path is not None:
                 return route.origin, upstream_path
         origins = self._origins()
-        if host_header:
-            name, port = _split_host(host_header)
+        try:
+            name, port = split_host(host_header) if host_header else ("", None)
+        except ValueError:  # the direct door answers 400 before it asks; others name no host
+            name, port = "", None
+        if name:
             named = [o for o in origins if o.host == name and port in (None, o.port)]
             if named:
                 # https first, then by port: the same choice in every process
@@ -79,11 +82,21 @@ class Router:
         )
 
 
-def _split_host(value: str) -> tuple[str, int | None]:
-    """("api.example.com", 8443) from a Host header value; IPv6 literals keep their colons."""
+def split_host(value: str) -> tuple[str, int | None]:
+    """("api.example.com", 8443) from a Host header value; IPv6 literals keep their colons.
+
+    Raises ValueError for a port that is not 1 to 5 ASCII digits up to 65535 ("²" is a digit to
+    str.isdigit, and int() refuses 5,000 of them): callers answer 400, as RFC 9112 asks.
+    """
     if value.startswith("["):
         name, _, rest = value[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else ""
+        if rest and not rest.startswith(":"):
+            raise ValueError(f"Host {value[:64]!r} has text after its IPv6 address")
+        port = rest[1:]
     else:
         name, _, port = value.partition(":")
-    return name.lower(), int(port) if port.isdigit() else None
+    if not port:
+        return name.lower(), None
+    if not (port.isascii() and port.isdigit() and len(port) <= 5 and int(port) <= 65535):
+        raise ValueError(f"Host {value[:64]!r} has no valid port")
+    return name.lower(), int(port)
