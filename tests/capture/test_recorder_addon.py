@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mitmproxy.exceptions import OptionsError
 from mitmproxy.http import HTTPFlow
 from mitmproxy.test import taddons, tflow, tutils
@@ -320,3 +322,45 @@ def test_any_failure_to_record_becomes_a_502_naming_the_stage_not_the_data(
         "redacting and indexing the exchange failed (ValueError)\n"
     )
     assert "hunter2" not in text
+
+
+_CTYPES = st.sampled_from(
+    [
+        "application/json",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=b",
+        "text/xml",
+        "text/plain; charset=latin-1",
+        "",
+    ]
+)
+_BODIES = (
+    st.binary(max_size=200)
+    | st.integers(1, 2000).map(lambda n: b"[" * n + b"]" * n)
+    | st.integers(1, 2000).map(lambda n: b'{"password":' * n + b'"x"' + b"}" * n)
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(body=_BODIES, ctype=_CTYPES, path=st.binary(min_size=1, max_size=30))
+def test_any_body_is_recorded_or_refused_never_passed_through_unrecorded(
+    tmp_path_factory: pytest.TempPathFactory, body: bytes, ctype: str, path: bytes
+) -> None:
+    db = tmp_path_factory.mktemp("fuzz") / "rec.db"
+    rec = Recorder()
+    flow = _post(body, ctype)
+    flow.request.path = "/" + path.decode("latin-1").replace("?", "%3F").replace("#", "%23")
+
+    async def run(tctx: taddons.context) -> list[dict[str, Any]]:
+        await rec.response(flow)
+        return committed(db)
+
+    rows = run_with(rec, {"virt_db": str(db)}, run)  # redacting, as by default
+    assert flow.response is not None
+    if flow.response.status_code == 200:
+        assert len(rows) == 1
+    else:  # delivered means committed: a refusal says so, and nothing was half-written
+        assert flow.response.status_code == 502
+        assert flow.response.content is not None
+        assert flow.response.content.startswith(b"virt could not record this response: ")
+        assert rows == []
