@@ -28,9 +28,15 @@ async def sized(scope: dict[str, Any], receive: Any, send: Any) -> None:
         return
     while (await receive()).get("more_body"):
         pass
-    size = int(scope["path"].rpartition("/")[2] or 0) if scope["path"].startswith("/bytes/") else 2
-    body = b"x" * size
-    headers = [(b"content-type", b"text/plain"), (b"content-length", str(size).encode())]
+    headers = [(b"content-type", b"text/plain")]
+    if scope["path"] == "/bomb":  # 64 MiB of zeros in about 64 KB of gzip
+        body = gzip_bomb(64 * MiB)
+        headers.append((b"content-encoding", b"gzip"))
+    elif scope["path"].startswith("/bytes/"):
+        body = b"x" * int(scope["path"].rpartition("/")[2])
+    else:
+        body = b"ok"
+    headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -171,6 +177,9 @@ def test_record_refuses_bodies_over_max_body_and_records_nothing(  # type: ignor
     assert bomb.status_code == 413, bomb.text
     assert "--max-body" in bomb.text
     assert len(upstream.hits) == hits  # refused before it reached the upstream
+    inflating = httpx.get(f"{upstream.url}/bomb", proxy=proxy)
+    assert inflating.status_code == 502, inflating.text  # never relayed unrecorded
+    assert "virt could not record this response" in inflating.text
     fine = httpx.get(f"{upstream.url}/bytes/10", proxy=proxy)
     assert fine.status_code == 200
     assert rows(db) == 1
