@@ -10,7 +10,7 @@ MiB = 1024 * 1024
 DEFAULT_MAX_BODY = 32 * MiB
 """What both doors accept and virt decodes, by default: --max-body (VIRT_MAX_BODY) changes it."""
 
-_SIZE = re.compile(r"\s*(\d+)\s*([kmg]?)(i?b)?\s*", re.IGNORECASE)
+_SIZE = re.compile(r"\s*(\d+)\s*([kmg]?)(i?b)?\s*", re.IGNORECASE | re.ASCII)
 _FACTORS = {"": 1, "k": 1024, "m": MiB, "g": 1024 * MiB}
 
 
