@@ -191,5 +191,7 @@ def test_an_upstream_that_outlasts_the_grace_gets_its_client_a_502_and_exit_0(
     assert _paths(db) == []
     log = proc.output()
     assert "1 exchanges still waited on their upstream after 10s" in log, log
+    assert "virt was stopping and stopped waiting for the answer" in log, log
+    assert "is the service up" not in log, log
     assert "Traceback" not in log, log
     assert log.strip().splitlines()[-1].endswith(f"stopped: 0 interactions recorded into {db}")

@@ -26,6 +26,8 @@ log = logging.getLogger("virt.record")
 
 _REFUSED = "virt.refused"
 """flow.metadata key on requests that arrived while the recorder was stopping."""
+_ABANDONED = "virt.abandoned"
+"""flow.metadata key on exchanges still waiting on their upstream when stopping gave up."""
 
 
 def _reason(e: Exception, stage: str) -> str:
@@ -139,7 +141,10 @@ class Recorder:
         self._stopping = True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), timeout)
-        return list(self._in_flight.values())
+        left = list(self._in_flight.values())
+        for flow in left:
+            flow.metadata[_ABANDONED] = True
+        return left
 
     def _landed(self, flow: http.HTTPFlow) -> None:
         self._in_flight.pop(flow.id, None)
@@ -201,12 +206,15 @@ class Recorder:
         if flow.error is None or flow.metadata.get(REPLAYED):
             return
         msg = flow.error.msg
+        low = msg.lower()
         hint = ""
-        if "certificate" in msg.lower():
+        if flow.metadata.get(_ABANDONED):
+            hint = " (virt was stopping and stopped waiting for the answer)"
+        elif "certificate" in low:
             hint = " (set SSL_CERT_FILE to the CA that signed it, or record with --insecure)"
-        elif "disconnect" in msg.lower():
+        elif "disconnect" in low or "closed connection" in low:
             hint = " (the client or the upstream closed the connection before the answer)"
-        elif "connect" in msg.lower() or "resolve" in msg.lower():
+        elif "connect" in low or "resolve" in low:
             hint = " (is the service up and its address right?)"
         log.warning(
             "upstream error, nothing recorded: %s %s: %s%s",
