@@ -298,11 +298,12 @@ def test_json_nested_900_deep_is_recorded(tmp_path: Path, redact: bool) -> None:
 
 
 def test_any_failure_to_record_becomes_a_502_naming_the_stage_not_the_data(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     db = tmp_path / "rec.db"
     rec = Recorder()
     flow = _post(b'{"password": "hunter2-secret"}', "application/json")
+    flow.request.path = "/echo?api_key=hunter2-query"
 
     def broken(interaction: Interaction) -> Any:
         raise ValueError("cannot handle 'hunter2-secret'")
@@ -322,6 +323,8 @@ def test_any_failure_to_record_becomes_a_502_naming_the_stage_not_the_data(
         "redacting and indexing the exchange failed (ValueError)\n"
     )
     assert "hunter2" not in text
+    assert "not recorded: POST http://address:22/echo: redacting" in caplog.text
+    assert "hunter2" not in caplog.text  # neither the body nor the query reach the log
 
 
 _CTYPES = st.sampled_from(

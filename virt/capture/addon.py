@@ -41,6 +41,11 @@ def _reason(e: Exception, stage: str) -> str:
     return f"{stage} failed ({type(e).__name__})"
 
 
+def _where(flow: http.HTTPFlow) -> str:
+    """The URL of a flow for a log line, without its query: a query often carries a key."""
+    return flow.request.pretty_url.partition("?")[0]
+
+
 def default_session() -> str:
     """A recording session name from the current time: record-20261125T120000Z."""
     return "record-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -187,7 +192,7 @@ class Recorder:
 
     def _refuse(self, flow: http.HTTPFlow, why: str) -> None:
         """Replace the upstream's response with a 502 saying why it was not recorded."""
-        log.error("not recorded: %s %s: %s", flow.request.method, flow.request.pretty_url, why)
+        log.error("not recorded: %s %s: %s", flow.request.method, _where(flow), why)
         body = f"virt could not record this response: {why}\n".encode()
         flow.response = make_response(
             502,
@@ -219,7 +224,7 @@ class Recorder:
         log.warning(
             "upstream error, nothing recorded: %s %s: %s%s",
             flow.request.method,
-            flow.request.pretty_url,
+            _where(flow),
             msg,
             hint,
         )
