@@ -244,6 +244,7 @@ def serve(settings: ServeSettings) -> None:
                 rules_source=str(config.path) if config.path else None,
                 redact=redactor.interaction,
                 host=settings.host,
+                max_body=settings.max_body,
             ),
             replayer=replayer,
             max_body=settings.max_body,

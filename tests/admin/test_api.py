@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from virt.admin.api import create_admin
-from virt.admin.upload import MAX_IMPORT_BYTES
+from virt.limits import DEFAULT_MAX_BODY
 from virt.match.engine import Engine
 from virt.replay.app import ReplayApp
 from virt.replay.routing import Router
@@ -37,7 +37,7 @@ def run(
     db: Path,
     body: Callable[[Client], Awaitable[T]],
     token: str | None = None,
-    max_import: int = MAX_IMPORT_BYTES,
+    max_body: int = DEFAULT_MAX_BODY,
 ) -> T:
     """Run `body` against ReplayApp + admin on a store opened on the loop's own thread."""
 
@@ -48,7 +48,7 @@ def run(
             app = ReplayApp(
                 engine,
                 Router([], engine.origins),
-                create_admin(engine, token=token, max_import=max_import),
+                create_admin(engine, token=token, max_body=max_body),
             )
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(
@@ -417,10 +417,11 @@ def test_import_larger_than_its_declared_limit_is_refused_before_reading(tmp_pat
             headers={**BINARY, "Content-Length": "8000"},
         )
         assert r.status_code == 413, r.text
-        assert r.json()["detail"] == "an import is at most 4000 bytes (0 MiB)"
+        assert r.json()["detail"].startswith("an import is at most 4000 bytes: raise the limit")
+        assert "--max-body or VIRT_MAX_BODY" in r.json()["detail"]
         assert pulled == []
 
-    run(tmp_path / "declared.db", body, max_import=4000)
+    run(tmp_path / "declared.db", body, max_body=4000)
 
 
 def test_chunked_import_is_cut_at_the_limit(tmp_path: Path) -> None:
@@ -445,7 +446,7 @@ def test_chunked_import_is_cut_at_the_limit(tmp_path: Path) -> None:
         )
         assert ok.json()["imported"] == 1
 
-    run(tmp_path / "chunked.db", body, max_import=5000)
+    run(tmp_path / "chunked.db", body, max_body=5000)
 
 
 def test_every_admin_body_has_the_limit_declared_or_streamed(tmp_path: Path) -> None:
@@ -463,7 +464,10 @@ def test_every_admin_body_has_the_limit_declared_or_streamed(tmp_path: Path) -> 
             headers={"Content-Type": "application/json"},
         )
         assert declared.status_code == 413
-        assert declared.json() == {"detail": "an admin request body is at most 5000 bytes"}
+        assert declared.json() == {
+            "detail": "an admin request body is at most 5000 bytes: "
+            "raise the limit with --max-body or VIRT_MAX_BODY"
+        }
         streamed = await c.post(
             "/__virt/interactions",
             content=chunks(),
@@ -473,4 +477,4 @@ def test_every_admin_body_has_the_limit_declared_or_streamed(tmp_path: Path) -> 
         assert len(pulled) <= 6
         assert (await c.post("/__virt/interactions", json=USER)).status_code == 201
 
-    run(tmp_path / "limit.db", body, max_import=5000)
+    run(tmp_path / "limit.db", body, max_body=5000)

@@ -29,7 +29,6 @@ from virt.admin import payloads as p
 from virt.admin.access import browser_refusal, upload_refusal
 from virt.admin.limit import BodyLimit
 from virt.admin.upload import (
-    MAX_IMPORT_BYTES,
     TooLarge,
     check_declared,
     check_filename,
@@ -39,6 +38,7 @@ from virt.admin.upload import (
 )
 from virt.errors import StoreReadOnly, VirtError
 from virt.formats.base import request_from_url, response_from, with_body
+from virt.limits import DEFAULT_MAX_BODY
 from virt.match.engine import Engine
 from virt.match.rules import Rules
 from virt.model import Interaction, iso_utc
@@ -61,14 +61,15 @@ def create_admin(
     rules_source: str | None = None,
     redact: Callable[[Interaction], Interaction] | None = None,
     host: str | None = None,
-    max_import: int = MAX_IMPORT_BYTES,
+    max_body: int = DEFAULT_MAX_BODY,
 ) -> FastAPI:
     """The admin app. Routes keep the /__virt/ prefix: the replay app hands requests over as is.
 
     With a `token`, every route but health and ready requires `Authorization: Bearer <token>`.
     Without one, they refuse what a web page could send (see virt.admin.access): a Host that
     is not this machine or `host` (the --host virt listens on), another site's Origin.
-    `max_import` bounds the file POST /__virt/import takes, and every other request body.
+    `max_body` (--max-body, as at both doors) bounds the file POST /__virt/import takes, and
+    every other request body.
     Interactions added, replaced or imported pass through `redact` first, as recordings do.
     """
     store = engine.store
@@ -296,8 +297,8 @@ def create_admin(
         with upload_folder() as folder:
             path = folder / filename
             try:
-                check_declared(request.headers.get("content-length"), max_import)
-                await receive(request.stream(), path, max_import)
+                check_declared(request.headers.get("content-length"), max_body)
+                await receive(request.stream(), path, max_body)
             except TooLarge as e:
                 raise HTTPException(413, str(e)) from e
             report = await asyncio.to_thread(import_file, store.path, path, filename, format, clean)
@@ -344,7 +345,7 @@ def create_admin(
 
     app.include_router(open_routes)
     app.include_router(guarded)
-    app.add_middleware(BodyLimit, limit=max_import, streamed=frozenset({f"{PREFIX}/import"}))
+    app.add_middleware(BodyLimit, limit=max_body, streamed=frozenset({f"{PREFIX}/import"}))
     return app
 
 

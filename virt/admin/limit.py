@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from virt.admin.upload import check_declared_size
+from virt.limits import size_text
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -55,7 +56,10 @@ class BodyLimit:
         await self.app(scope, _replay([body], receive), send)
 
     async def _refuse(self, send: Send) -> None:
-        detail = f"an admin request body is at most {self.limit} bytes"
+        detail = (
+            f"an admin request body is at most {size_text(self.limit)}: "
+            "raise the limit with --max-body or VIRT_MAX_BODY"
+        )
         body = orjson.dumps({"detail": detail})
         await send(
             {

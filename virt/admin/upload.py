@@ -7,19 +7,20 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from virt.limits import size_text
 from virt.model import Interaction
 from virt.store import Store
 from virt.transfer import ImportReport, import_paths
-
-MAX_IMPORT_BYTES = 256 * 1024 * 1024
-"""The largest file POST /__virt/import takes (virt import reads files of any size)."""
 
 
 class TooLarge(Exception):
     """The upload is larger than the limit."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"an import is at most {limit} bytes ({limit // (1024 * 1024)} MiB)")
+        super().__init__(
+            f"an import is at most {size_text(limit)}: raise the limit with --max-body or "
+            "VIRT_MAX_BODY, or import the file with virt import, which takes any size"
+        )
 
 
 def check_filename(filename: str) -> str | None:
