@@ -9,10 +9,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from tests.conftest import Virt
 from tests.formats.corpus import require_corpus
 from tests.helpers import VIRT, clean_env
+from virt.store import tables
 
 CASSETTE = "vcr/praw-dev__praw/tests/integration/cassettes/TestEmoji.test_delete.json"
 RECORDED = "/api/v1/<TEST_SUBREDDIT>/emoji/test_png?raw_json=1"
@@ -64,15 +66,33 @@ def test_an_imported_praw_path_matches_exactly_in_any_percent_encoding(
     assert r.getheader("x-virt-match") == "exact"
 
 
+def _as_schema_4(source: Path, target: Path) -> None:
+    """A schema 4 database holding the rows of `source`, keyed the way virt before schema 5
+    keyed them (here: keys that no current request has)."""
+    db = sqlite_utils.Database(target)
+    tables.create(db)
+    for version in (1, 2, 3):
+        tables.MIGRATIONS[version](db)
+    db.execute("PRAGMA user_version = 4")
+    columns = [*tables.V1_COLUMNS, "canonical_key", "route_key"]
+    with sqlite3.connect(source) as conn:
+        rows = conn.execute(f"SELECT {', '.join(columns)} FROM interactions").fetchall()
+    conn.close()
+    marks = ", ".join("?" for _ in columns)
+    with db.conn:
+        db.conn.executemany(
+            f"INSERT INTO interactions ({', '.join(columns)}) VALUES ({marks})", rows
+        )
+        db.execute("UPDATE interactions SET exact_key = 'old', canonical_key = 'old'")
+    db.close()
+
+
 def test_a_schema_4_database_gets_keys_that_ignore_percent_encoding(
     virt: Virt, tmp_path: Path
 ) -> None:
-    db = _import(tmp_path)
-    with sqlite3.connect(db) as conn:  # as virt before schema 5 left it: keys of the raw path
-        conn.execute("UPDATE interactions SET exact_key = 'old', canonical_key = 'old'")
-        conn.execute("PRAGMA user_version = 4")
-    conn.close()
-    _, port, _ = virt.serve(db)
+    old = tmp_path / "old.db"
+    _as_schema_4(_import(tmp_path), old)
+    _, port, _ = virt.serve(old)
     r = _delete(port, "/api/v1/%3CTEST_SUBREDDIT%3E/emoji/test_png?raw_json=1")
     assert r.status == 200
     assert r.getheader("x-virt-match") == "exact"
