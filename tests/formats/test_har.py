@@ -611,3 +611,17 @@ def test_a_base64_body_is_the_exact_bytes() -> None:
     got = interactions(path)[n]
     assert hashlib.sha256(got.response.body).hexdigest() == expected
     assert got.request.url == raw[n]["request"]["url"]
+
+
+@pytest.mark.parametrize("opener", [b"[", b'{"a":'])
+def test_json_nested_past_the_limit_is_refused_without_building_its_paths(
+    tmp_path: Path, opener: bytes
+) -> None:
+    """50,000 levels in 100 KB: ijson's prefixes alone would take gigabytes (#13)."""
+    closer = b"]" if opener == b"[" else b"}"
+    path = tmp_path / "deep.har"
+    path.write_bytes(b'{"log": {"entries": [' + opener * 50_000 + closer * 50_000 + b"]}}")
+    with pytest.raises(ImportFormatError, match="nested more than 100 levels") as raised:
+        list(READER.read(path))
+    assert raised.value.where == "log.entries[0]"
+

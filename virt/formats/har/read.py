@@ -127,25 +127,30 @@ class _Inflated:
         return bytes(out)
 
 
+MAX_NESTING = 100
+"""Containers nested in a HAR document at most (real ones nest about a dozen levels)."""
+_ENTRY_DEPTH = 4
+"""Path components of the deepest prefix that can hold an entry: wrapper.log.entries.item."""
+
+
 def _json_entries(stream: IO[bytes] | _Inflated, path: Path) -> Iterator[tuple[str, Any]]:
     # Entries are built one at a time from parser events; everything else (pages, creator, a
     # bare entry) goes to `rest`, which is small, and is looked at once the document ends.
-    events = ijson.parse(stream, use_float=True)
     rest = ObjectBuilder()
     entry: Any = None
     depth = index = 0
     wrapper = ""
+    events = _events(stream)
     while True:
         try:
-            event = next(events, None)
-        except Exception as e:  # the parser's errors, bad UTF-8, a broken zlib stream
-            where = f"{wrapper}log.entries[{index}]" if entry is not None else ""
-            raise ImportFormatError(path, where, f"not valid JSON: {_first_line(e)}") from None
-        if event is None:
+            prefix, kind, value = next(events)
+        except StopIteration:
             break
-        prefix, kind, value = event
+        except ValueError as e:  # the parser's errors, bad UTF-8, a broken zlib stream, depth
+            where = f"{wrapper}log.entries[{index}]" if entry is not None else ""
+            raise ImportFormatError(path, where, str(e)) from None
         if entry is None:
-            match = _ENTRY_PREFIX.fullmatch(prefix)
+            match = _ENTRY_PREFIX.fullmatch(prefix) if prefix is not None else None
             if match is None or kind in ("end_array", "map_key"):
                 rest.event(kind, value)
                 continue
@@ -163,6 +168,45 @@ def _json_entries(stream: IO[bytes] | _Inflated, path: Path) -> Iterator[tuple[s
             entry = None
             index += 1
     yield from _document_entries(getattr(rest, "value", None), path, streamed=index > 0)
+
+
+def _events(stream: IO[bytes] | _Inflated) -> Iterator[tuple[str | None, str, Any]]:
+    """ijson.parse's (prefix, event, value), with the prefix None below the depth at which an
+    entry can start. Raises ValueError, saying why, for what is not JSON or nests past
+    MAX_NESTING.
+
+    ijson.parse joins the whole path into every event's prefix: 50,000 nested arrays would
+    cost gigabytes before the first event came out. The same walk over basic_parse joins only
+    the short prefixes that can name an entry.
+    """
+    keys: list[str | None] = []
+
+    def joined(parts: list[str | None]) -> str | None:
+        return ".".join(p or "" for p in parts) if len(parts) <= _ENTRY_DEPTH else None
+
+    events = ijson.basic_parse(stream, use_float=True)
+    while True:
+        try:
+            event = next(events, None)
+        except Exception as e:  # the parser's errors, bad UTF-8, a broken zlib stream
+            raise ValueError(f"not valid JSON: {_first_line(e)}") from None
+        if event is None:
+            return
+        kind, value = event
+        if kind == "map_key":
+            prefix = joined(keys[:-1])
+            keys[-1] = value
+        elif kind in ("start_map", "start_array"):
+            prefix = joined(keys)
+            keys.append(None if kind == "start_map" else "item")
+            if len(keys) > MAX_NESTING:
+                raise ValueError(f"JSON nested more than {MAX_NESTING} levels deep; refusing it")
+        elif kind in ("end_map", "end_array"):
+            keys.pop()
+            prefix = joined(keys)
+        else:
+            prefix = joined(keys)
+        yield prefix, kind, value
 
 
 def _yaml_entries(stream: IO[bytes] | _Inflated, path: Path) -> Iterator[tuple[str, Any]]:
