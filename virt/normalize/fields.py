@@ -134,8 +134,19 @@ def json_path(parent: str, key: str | int) -> str:
     return f"{parent}[{orjson.dumps(key).decode()}]"
 
 
-def json_leaves(value: Any, prefix: str = "$") -> Fields:
-    """Every leaf of a JSON value by its flat path; empty containers are leaves too."""
+OPAQUE_BODY = "body"
+"""The one field of a body compared whole (bytes, multipart, XML, deep or very large JSON): a
+digest of its canonical form."""
+MAX_BODY_FIELDS = 2_000
+"""JSON leaves a body may have to be compared field by field. A larger body is compared as one
+digest of its canonical form: scoring weighs every field against up to 256 candidates, so a
+100,000-key body would hold the event loop for seconds, and a comparison it loses says no
+more than "the body differs"."""
+
+
+def json_leaves(value: Any, prefix: str = "$", limit: int | None = None) -> Fields | None:
+    """Every leaf of a JSON value by its flat path; empty containers are leaves too. None when
+    there are more than `limit`."""
     out: Fields = {}
     stack: list[tuple[str, Any]] = [(prefix, value)]
     while stack:
@@ -146,6 +157,8 @@ def json_leaves(value: Any, prefix: str = "$") -> Fields:
             stack.extend((json_path(path, i), v) for i, v in enumerate(node))
         else:
             out[path] = orjson.dumps(node).decode()
+            if limit is not None and len(out) > limit:
+                return None
     return out
 
 
@@ -193,14 +206,16 @@ def body_fields(request: Request) -> Fields:
         return {}
     data = json_form(request)
     if data is not NOT_JSON:
-        return {f"body:{k}": v for k, v in json_leaves(data).items()}
+        leaves = json_leaves(data, limit=MAX_BODY_FIELDS)
+        if leaves is not None:
+            return {f"body:{k}": v for k, v in leaves.items()}
     ctype = (header(request.headers, "content-type") or "").lower()
     if "application/x-www-form-urlencoded" in ctype:
         out: dict[str, list[str]] = {}
         for name, value in pairs(request.body):
             out.setdefault(f"form:{name}", []).append(value)
         return {k: "\x1f".join(sorted(v)) for k, v in out.items()}
-    return {"body": hashlib.sha256(body_form(request)).hexdigest()[:32]}
+    return {OPAQUE_BODY: hashlib.sha256(body_form(request)).hexdigest()[:32]}
 
 
 Operation = tuple[tuple[str, str], ...]
@@ -225,6 +240,8 @@ def is_volatile(name: str) -> bool:
 
 
 __all__ = [
+    "MAX_BODY_FIELDS",
+    "OPAQUE_BODY",
     "OPERATION_HEADERS",
     "VOLATILE_HEADERS",
     "VOLATILE_QUERY",
