@@ -17,6 +17,7 @@ from virt.match import echo, nearmiss, patterns
 from virt.match.caps import FIELDS_SHOWN, first
 from virt.match.cursors import Cursors
 from virt.match.journal import Journal
+from virt.match.prepared import Prepared
 from virt.match.rules import Policy, Rules
 from virt.match.score import Comparison, Side, compare, ignored_names, learn_volatile, signature
 from virt.model import Interaction, Request, RequestPattern
@@ -123,23 +124,29 @@ class Engine:
         self._patterns: dict[str, list[tuple[int, RequestPattern, Request]]] = {}
         self.journal = Journal()
 
-    def match(self, request: Request, session: str = "") -> Match:
+    def match(self, request: Request, session: str = "", prepared: Prepared | None = None) -> Match:
         """The recording for `request`, by the first stage that finds one.
 
         Sequences advance per `session` (a client's X-Virt-Session, else its address), so
-        parallel test workers polling the same job each see it from the start.
+        parallel test workers polling the same job each see it from the start. `prepared` is
+        `prepare(request)` when the caller worked it out already (off the loop, for a large
+        body); else the engine computes what each stage needs as it gets there.
         """
         policy = self.rules.policy(request)
-        key = exact_key(request)
+        key = prepared.key if prepared else exact_key(request)
         # the full fields (JSON bodies parsed) only when a rule or scoring needs them
-        sent = Side(fields(request), json_form(request)) if policy.strict else None
-        asked = operation(request)
+        strict = policy.strict
+        if prepared is not None:
+            sent: Side | None = prepared.side if strict else None
+        else:
+            sent = Side(fields(request), json_form(request)) if strict else None
+        asked = prepared.asked if prepared else operation(request)
         ids = self._admitted(self._lookup(key, self.store.exact_ids), asked, sent, policy)
         if ids:
             # the same path, query values and body: only headers can differ, and be echoed
             cursor = f"{session}\0{key}{_named(asked)}"
             return self._walk(MatchKind.EXACT, key, cursor, ids, header_fields, request, policy)
-        canonical = canonical_key(request)
+        canonical = prepared.canonical if prepared else canonical_key(request)
         ids = self._admitted(
             self._lookup("~" + canonical, lambda _: self.store.canonical_ids(canonical)),
             asked,
@@ -152,9 +159,11 @@ class Engine:
         found = self._patterned(request, key, session, asked, policy)
         if found is not None:
             return found
+        if prepared is not None:
+            return self._scored(request, key, session, prepared.side, policy, prepared.route)
         if sent is None:
             sent = Side(fields(request), json_form(request))
-        return self._scored(request, key, session, sent, policy)
+        return self._scored(request, key, session, sent, policy, route_key(request))
 
     def _patterned(
         self, request: Request, key: str, session: str, asked: Operation, policy: Policy
@@ -200,9 +209,8 @@ class Engine:
         return [i for i in ids if (side := self._side(i)) and _operation(side) == asked]
 
     def _scored(
-        self, request: Request, key: str, session: str, sent: Side, policy: Policy
+        self, request: Request, key: str, session: str, sent: Side, policy: Policy, route: str
     ) -> Match:
-        route = route_key(request)
         group = self.store.group(route, MAX_CANDIDATES, near=request)
         if not group:
             return Match(MatchKind.MISS, key, rule=policy.rule)
@@ -254,7 +262,11 @@ class Engine:
         if interaction is None:  # deleted between the two reads
             return Match(MatchKind.MISS, key)
         sent_fields = echoable(request) if sent is None else sent
-        interaction, echoed = echo.echo(interaction, sent_fields, echoable(interaction.request))
+        if echoable is fields and (side := self._side(ids[position], interaction.request)):
+            recorded_fields = side.fields  # parsed once, kept
+        else:
+            recorded_fields = echoable(interaction.request)
+        interaction, echoed = echo.echo(interaction, sent_fields, recorded_fields)
         return Match(
             kind, key, interaction, position, score, comparison, tuple(echoed), policy.rule
         )
@@ -335,12 +347,14 @@ class Engine:
         self._cursors.clear()
         self.changed()
 
-    def nearest(self, request: Request, limit: int = 3) -> list[dict[str, Any]]:
+    def nearest(
+        self, request: Request, limit: int = 3, prepared: Prepared | None = None
+    ) -> list[dict[str, Any]]:
         """The recordings closest to `request` by method, host and path (an index seek, never a
         scan), each with a field-by-field diff, for the miss report."""
         out = []
         policy = self.rules.policy(request)
-        sent = Side(fields(request), json_form(request))
+        sent = prepared.side if prepared else Side(fields(request), json_form(request))
         for summary in self.store.nearest(request.method, request.host, request.path, limit):
             recorded = self.store.get(summary.id)
             entry: dict[str, Any] = summary.as_dict()

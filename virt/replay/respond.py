@@ -12,6 +12,7 @@ from typing import Any
 
 from virt.encoding import BodyTooLarge
 from virt.match.engine import Engine, Match, MatchKind
+from virt.match.prepared import Prepared, prepare
 from virt.model import Interaction, Request, header
 from virt.replay.miss import miss_reply
 from virt.replay.reply import Reply, from_match
@@ -59,15 +60,18 @@ class Replayer:
         """
         sent = request  # passthrough forwards what the client sent, credentials included
         try:
-            if self.redact is not None:
-                # recordings hold placeholders where secrets were: so must the request matched.
-                # The redactor is pure (a key and rules, no store): safe on a worker thread.
-                if len(request.body) > OFF_LOOP_BODY:
-                    request = await asyncio.to_thread(self.redact, request)
-                else:
-                    request = self.redact(request)
+            prepared: tuple[Prepared, Prepared] | None = None
+            if len(request.body) > OFF_LOOP_BODY:
+                # redacting, parsing and hashing a large body is the heavy part of matching it,
+                # and all of it is pure (a key and rules, no store): on a worker thread
+                request, prepared = await asyncio.to_thread(self._prepare, request)
+            elif self.redact is not None:
+                # recordings hold placeholders where secrets were: so must the request matched
+                request = self.redact(request)
             session = header(request.headers, SESSION_HEADER) or client
-            reply, kind, interaction_id, why, explain = await self._respond(request, sent, session)
+            reply, kind, interaction_id, why, explain = await self._respond(
+                request, sent, session, prepared
+            )
         except Exception as e:
             log.exception("cannot answer %s %s", request.method, request.url)
             why = f"virt could not read its recordings: {e}"
@@ -85,14 +89,25 @@ class Replayer:
         )
         return reply
 
+    def _prepare(self, request: Request) -> tuple[Request, tuple[Prepared, Prepared]]:
+        """The redacted request, and what matching needs of it and of the request as sent."""
+        redacted = self.redact(request) if self.redact is not None else request
+        mine = prepare(redacted)
+        return redacted, (mine, mine if redacted == request else prepare(request))
+
     async def _respond(
-        self, request: Request, sent: Request, session: str
+        self,
+        request: Request,
+        sent: Request,
+        session: str,
+        prepared: tuple[Prepared, Prepared] | None = None,
     ) -> tuple[Reply, MatchKind, int | None, str, dict[str, Any]]:
         engine = self.engine
-        match = engine.match(request, session)
+        mine, theirs = prepared or (None, None)
+        match = engine.match(request, session, mine)
         if match.kind is MatchKind.MISS and sent is not request:
             # recordings made with --no-redact (or before redaction) hold the secrets themselves
-            raw = engine.match(sent, session)
+            raw = engine.match(sent, session, theirs)
             if raw.kind is not MatchKind.MISS:
                 match = raw
         answers = (MatchKind.EXACT, MatchKind.FUZZY, MatchKind.PATTERN)
@@ -118,14 +133,14 @@ class Replayer:
             except Exception as e:
                 log.error("passthrough failed: %s %s: %s", request.method, request.url, e)
                 why = f"passthrough failed: {e}"
-                reply = miss_reply(request, engine.nearest(request), why=why)
+                reply = miss_reply(request, engine.nearest(request, prepared=mine), why=why)
                 return reply, MatchKind.MISS, None, why, match.explain()
             engine.learned(recorded)
             log.info("passthrough %s %s -> recorded #%s", request.method, request.url, recorded.id)
             passed = Match(MatchKind.PASSTHROUGH, match.key, recorded)
             return from_match(passed, request.method), passed.kind, recorded.id, "", {}
         log.warning("miss %s %s", request.method, request.url)
-        reply = miss_reply(request, engine.nearest(request))
+        reply = miss_reply(request, engine.nearest(request, prepared=mine))
         return reply, MatchKind.MISS, None, "", match.explain()
 
     def _refreshed(self, match: Match) -> tuple[Match, dict[str, Any]]:
