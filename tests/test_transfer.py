@@ -3,14 +3,19 @@ stay small whatever the files hold, and an upload's temporary folder is never sh
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
+import zlib
 from pathlib import Path
+
+import yaml
 
 from tests.formats.corpus import require_corpus
 from tests.helpers import VIRT, clean_env
 from virt import transfer
+from virt.redact import Redactor
 from virt.store import Filter, Store
 from virt.transfer import import_paths
 
@@ -163,3 +168,55 @@ def test_a_file_shown_under_another_name_never_shows_its_folder(tmp_path: Path) 
     assert [p.path for p in second.failed] == ["bad.yaml"]
     [stored] = store.find(Filter(), limit=10)
     assert (stored.source, stored.session) == ("m.json", "import:m.json")
+
+
+def _vcr_cassette(path: Path, bodies: list[bytes]) -> None:
+    """A VCR.py cassette whose gzip responses hold `bodies` as wire bytes (!!binary)."""
+    interactions = []
+    for n, body in enumerate(bodies):
+        interactions.append(
+            {
+                "request": {
+                    "method": "GET",
+                    "uri": f"https://api.example.com/r{n}",
+                    "body": None,
+                    "headers": {},
+                },
+                "response": {
+                    "status": {"code": 200, "message": "OK"},
+                    "headers": {
+                        "Content-Type": ["application/json"],
+                        "Content-Encoding": ["gzip"],
+                    },
+                    "body": {"string": body},
+                },
+            }
+        )
+    path.write_text(yaml.safe_dump({"interactions": interactions, "version": 1}))
+
+
+def test_a_decompression_bomb_fails_its_file_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    bomb = zlib.compressobj(9, zlib.DEFLATED, 31)
+    data = b"".join(bomb.compress(bytes(1 << 20)) for _ in range(64)) + bomb.flush()
+    _vcr_cassette(tmp_path / "bomb.yaml", [gzip.compress(b'{"ok": 1}'), data])
+    store = Store.open(tmp_path / "b.db")
+    report = import_paths(store, [tmp_path / "bomb.yaml"])
+    assert report.imported == 0 and store.count() == 0
+    (failed,) = report.failed
+    assert failed.where == "interactions[1]", failed
+    assert "decodes to" in failed.why and "bomb" in failed.why, failed
+
+
+def test_an_entry_whose_secret_cannot_be_redacted_is_skipped_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    secret = b"hunter2-in-a-cut-gzip"
+    cut = gzip.compress(b'{"password": "' + secret + b'"}' + b" " * 4000)[:-6]
+    _vcr_cassette(tmp_path / "cut.yaml", [gzip.compress(b'{"ok": 1}'), cut])
+    store = Store.open(tmp_path / "c.db")
+    report = import_paths(store, [tmp_path / "cut.yaml"], transform=Redactor(b"k" * 32).interaction)
+    assert report.imported == 1 and report.failed == []
+    (skipped,) = report.skipped
+    assert skipped.where == "entry 1" and "not imported" in skipped.why, skipped
+    assert secret.decode() not in skipped.why
+    assert secret not in (tmp_path / "c.db").read_bytes()

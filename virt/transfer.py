@@ -13,9 +13,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from virt import formats
+from virt.encoding import BodyTooLarge
 from virt.formats import ImportFormatError, Skipped
 from virt.model import Interaction, Keys
 from virt.normalize import keys
+from virt.redact import UnredactableBody
 from virt.store import Filter, Store
 
 BATCH = 500
@@ -143,6 +145,14 @@ def import_paths(
             why = f"{e.why} (nothing imported from it)"
             report.failed.append(_scrubbed(Problem(name, e.where, why), path, shown_as))
             continue
+        except BodyTooLarge as e:  # a bomb: never stored, nor kept encoded (see encoding)
+            _roll_back(store, ids)
+            why = f"{e}; refusing a possible decompression bomb (nothing imported from it)"
+            where = f"the entry after the first {len(ids) + skips.count}"
+            report.failed.append(_scrubbed(Problem(name, where, why), path, shown_as))
+            continue
+        if not ids and not skips.count:  # an empty file, or one with no entries: say so
+            skips.add("", f"no interactions in it (read as {reader.name})")
         report.imported += len(ids)
         report.by_format[reader.name] += len(ids)
         if shown_as is not None:
@@ -184,12 +194,16 @@ def _batches(
     transform: Callable[[Interaction], Interaction] | None,
 ) -> Iterator[list[tuple[Interaction, Keys]]]:
     batch: list[tuple[Interaction, Keys]] = []
-    for item in items:
+    for n, item in enumerate(items):
         if isinstance(item, Skipped):
             skips.add(item.where, item.why)
             continue
         if transform is not None:
-            item = transform(item)
+            try:
+                item = transform(item)
+            except UnredactableBody as e:  # its secrets would reach the database: not kept
+                skips.add(f"entry {n}", f"{e} (not imported)")
+                continue
         batch.append((item, keys(item.request)))
         if len(batch) >= BATCH:
             yield batch

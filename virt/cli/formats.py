@@ -120,9 +120,15 @@ def vars_of(problem: Problem) -> dict[str, str]:
     return {k: getattr(problem, k) for k in ("path", "where", "why")}
 
 
+LISTED_ENTRIES = 20
+"""Skipped entries the table report names; --json has more."""
+
+
 def _print_report(report: ImportReport) -> None:
     from rich.console import Console
     from rich.table import Table
+
+    from virt.transfer import SHOWN_IN_ALL
 
     out = Console(highlight=False, soft_wrap=True)
     table = Table(title=f"imported {report.imported} interaction(s) from {report.files} file(s)")
@@ -135,6 +141,13 @@ def _print_report(report: ImportReport) -> None:
         out.print(f"skipped {report.skipped_count:,}:")
         for why, n in report.reasons.most_common():
             out.print(f"  {n:>5,}  {why}")
+        # every file passed over by name, and the first entries: which ones, not only why
+        files = [p for p in report.skipped if not p.where]
+        entries = [p for p in report.skipped if p.where][:LISTED_ENTRIES]
+        for problem in [*files, *entries]:
+            out.print(f"  {problem}")
+        if (unlisted := report.skipped_count - len(files) - len(entries)) > 0:
+            out.print(f"  and {unlisted:,} more (--json lists the first {SHOWN_IN_ALL})")
 
 
 @cli.command("export")

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+from virt.encoding import BodyTooLarge
 from virt.formats.base import ImportFormatError, Item, Reader, Skipped, head, make_interaction
 from virt.formats.vcr import (
     body_bytes,
@@ -59,6 +60,8 @@ class _HttpInteractionsReader:
                 yield self._entry(entry, where, path)
             except ImportFormatError:
                 raise
+            except BodyTooLarge as e:  # a decompression bomb: never stored, nor kept encoded
+                raise ImportFormatError(path, where, f"{e}; refusing a possible bomb") from e
             except (TypeError, ValueError, KeyError, AttributeError, LookupError) as e:
                 raise ImportFormatError(path, where, f"unexpected shape: {e}") from e
 

@@ -39,6 +39,7 @@ from urllib.parse import urlencode
 import yaml
 
 from virt import encoding
+from virt.encoding import BodyTooLarge
 from virt.formats import yamlsafe
 from virt.formats.base import (
     ImportFormatError,
@@ -441,6 +442,8 @@ class VcrReader:
                 yield self._entry(entry, where, path, default_time)
             except ImportFormatError:
                 raise
+            except BodyTooLarge as e:  # a decompression bomb: never stored, nor kept encoded
+                raise ImportFormatError(path, where, f"{e}; refusing a possible bomb") from e
             except (TypeError, ValueError, KeyError, AttributeError, LookupError) as e:
                 raise ImportFormatError(path, where, f"unexpected shape: {e}") from e
 
