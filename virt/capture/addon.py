@@ -13,12 +13,13 @@ from mitmproxy import ctx, http
 from mitmproxy.addonmanager import Loader
 from mitmproxy.exceptions import OptionsError
 
+from virt.encoding import BodyTooLarge
 from virt.errors import ConfigError, StoreError
 from virt.mitm import REPLAYED
 from virt.mitm.convert import make_response, to_interaction
 from virt.model import Interaction, Keys
 from virt.normalize import keys
-from virt.redact import Redactor, RedactRules
+from virt.redact import Redactor, RedactRules, UnredactableBody
 from virt.redact.key import secret_key
 from virt.store.writer import Writer
 
@@ -36,6 +37,8 @@ def _reason(e: Exception, stage: str) -> str:
     (and so a secret)."""
     if isinstance(e, StoreError):
         return str(e)
+    if isinstance(e, BodyTooLarge | UnredactableBody):  # sizes and codings, never the bytes
+        return f"{stage} failed: {e}"
     if isinstance(e, RecursionError):
         return f"{stage} failed: it is nested too deep"
     return f"{stage} failed ({type(e).__name__})"

@@ -22,7 +22,7 @@ from virt.match.rules import Policy, Rules
 from virt.match.score import Comparison, Side, compare, ignored_names, learn_volatile, signature
 from virt.model import Interaction, Request, RequestPattern
 from virt.normalize import exact_key
-from virt.normalize.canonical import canonical_key, json_form
+from virt.normalize.canonical import canonical_key
 from virt.normalize.fields import (
     OPERATION_HEADERS,
     Fields,
@@ -139,7 +139,7 @@ class Engine:
         if prepared is not None:
             sent: Side | None = prepared.side if strict else None
         else:
-            sent = Side(fields(request), json_form(request)) if strict else None
+            sent = Side.of(request) if strict else None
         asked = prepared.asked if prepared else operation(request)
         ids = self._admitted(self._lookup(key, self.store.exact_ids), asked, sent, policy)
         if ids:
@@ -162,7 +162,7 @@ class Engine:
         if prepared is not None:
             return self._scored(request, key, session, prepared.side, policy, prepared.route)
         if sent is None:
-            sent = Side(fields(request), json_form(request))
+            sent = Side.of(request)
         return self._scored(request, key, session, sent, policy, route_key(request))
 
     def _patterned(
@@ -308,7 +308,7 @@ class Engine:
             if found is None:
                 return None
             request = found.request
-        side = Side(fields(request), json_form(request))
+        side = Side.of(request)
         if len(self._sides) >= _SIDE_CACHE or self._side_fields > _SIDE_CACHE_FIELDS:
             self._sides, self._side_fields = {}, 0
         self._sides[id] = side
@@ -354,7 +354,7 @@ class Engine:
         scan), each with a field-by-field diff, for the miss report."""
         out = []
         policy = self.rules.policy(request)
-        sent = prepared.side if prepared else Side(fields(request), json_form(request))
+        sent = prepared.side if prepared else Side.of(request)
         for summary in self.store.nearest(request.method, request.host, request.path, limit):
             recorded = self.store.get(summary.id)
             entry: dict[str, Any] = summary.as_dict()

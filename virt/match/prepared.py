@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from virt.match.score import Side
 from virt.model import Request
 from virt.normalize import exact_key
-from virt.normalize.canonical import canonical_key, json_form
-from virt.normalize.fields import Operation, fields, operation
+from virt.normalize.canonical import canonical_key
+from virt.normalize.fields import Operation, operation
 from virt.normalize.route import route_key
 
 
@@ -40,5 +40,5 @@ def prepare(request: Request) -> Prepared:
         canonical_key(request),
         route_key(request),
         operation(request),
-        Side(fields(request), json_form(request)),
+        Side.of(request),
     )

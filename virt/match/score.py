@@ -19,11 +19,14 @@ from typing import Any
 
 from virt.match.caps import FIELDS_SHOWN, first, shorten
 from virt.match.rules import GROUPS, FieldRef, Policy
-from virt.normalize.canonical import NOT_JSON
+from virt.model import Request
+from virt.normalize.canonical import NOT_JSON, json_form
 from virt.normalize.fields import (
+    MAX_FIELDS_BODY,
     OPAQUE_BODY,
     OPERATION_HEADERS,
     Fields,
+    fields,
     generated_kind,
     is_volatile,
 )
@@ -51,6 +54,12 @@ class Side:
 
     fields: Fields
     data: Any = NOT_JSON
+
+    @classmethod
+    def of(cls, request: Request) -> Side:
+        """`request`'s fields, and its JSON data unless the body is compared whole."""
+        compared_whole = len(request.body) > MAX_FIELDS_BODY
+        return cls(fields(request), NOT_JSON if compared_whole else json_form(request))
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,6 +137,9 @@ def json_path(parent: str, key: str | int) -> str:
 OPAQUE_BODY = "body"
 """The one field of a body compared whole (bytes, multipart, XML, deep or very large JSON): a
 digest of its canonical form."""
+MAX_FIELDS_BODY = 1 << 20
+"""Bytes a body may have to be compared field by field; a larger one is compared by a digest
+of its bytes (the canonical stage still finds it with its JSON keys in another order)."""
 MAX_BODY_FIELDS = 2_000
 """JSON leaves a body may have to be compared field by field. A larger body is compared as one
 digest of its canonical form: scoring weighs every field against up to 256 candidates, so a
@@ -204,6 +207,9 @@ def body_fields(request: Request) -> Fields:
     """The body's fields: JSON leaves, form fields, or one digest of its canonical form."""
     if not request.body:
         return {}
+    if len(request.body) > MAX_FIELDS_BODY:
+        # parsing it would take seconds, and the recording it is scored against just as long
+        return {OPAQUE_BODY: hashlib.sha256(request.body).hexdigest()[:32]}
     data = json_form(request)
     if data is not NOT_JSON:
         leaves = json_leaves(data, limit=MAX_BODY_FIELDS)
@@ -241,6 +247,7 @@ def is_volatile(name: str) -> bool:
 
 __all__ = [
     "MAX_BODY_FIELDS",
+    "MAX_FIELDS_BODY",
     "OPAQUE_BODY",
     "OPERATION_HEADERS",
     "VOLATILE_HEADERS",
