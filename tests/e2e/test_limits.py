@@ -20,6 +20,7 @@ from virt.normalize import keys
 from virt.store import Store
 
 MiB = 1024 * 1024
+CUT_SECRET = b'{"password": "hunter2-passthrough-cut"}'
 
 
 async def sized(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -31,6 +32,9 @@ async def sized(scope: dict[str, Any], receive: Any, send: Any) -> None:
     headers = [(b"content-type", b"text/plain")]
     if scope["path"] == "/bomb":  # 64 MiB of zeros in about 64 KB of gzip
         body = gzip_bomb(64 * MiB)
+        headers.append((b"content-encoding", b"gzip"))
+    elif scope["path"] == "/cut-secret":  # a gzip stream cut short, a password readable in it
+        body = gzip.compress(CUT_SECRET + b" " * 4000)[:-6]
         headers.append((b"content-encoding", b"gzip"))
     elif scope["path"].startswith("/bytes/"):
         body = b"x" * int(scope["path"].rpartition("/")[2])
@@ -209,3 +213,16 @@ def test_passthrough_refuses_an_upstream_answer_over_max_body(  # type: ignore[n
     assert rows(db) == 0
     assert httpx.get(f"http://127.0.0.1:{port}/up/bytes/10").status_code == 200
     assert rows(db) == 1
+
+
+def test_passthrough_refuses_an_answer_whose_secret_cannot_be_redacted(  # type: ignore[no-untyped-def]
+    virt, upstream: Upstream, tmp_path: Path
+) -> None:
+    """Neither stored with the secret nor relayed unrecorded: a 502 that says why."""
+    db = empty_db(tmp_path)
+    _, port, _ = virt.serve(db, "--passthrough", "--route", f"/up={upstream.url}")
+    r = httpx.get(f"http://127.0.0.1:{port}/up/cut-secret")
+    assert r.status_code == 502, r.text
+    assert "passthrough refused" in r.text and "hunter2" not in r.text
+    assert rows(db) == 0
+    assert b"hunter2" not in db.read_bytes()

@@ -14,6 +14,7 @@ from virt.encoding import BodyTooLarge
 from virt.match.engine import Engine, Match, MatchKind
 from virt.match.prepared import Prepared, prepare
 from virt.model import Interaction, Request, header
+from virt.redact import UnredactableBody
 from virt.replay.miss import miss_reply
 from virt.replay.reply import Reply, from_match
 
@@ -126,7 +127,7 @@ class Replayer:
         if self.forward is not None:
             try:
                 recorded = await self.forward(sent)
-            except BodyTooLarge as e:  # neither recorded nor relayed: the client must know
+            except (BodyTooLarge, UnredactableBody) as e:  # neither recorded nor relayed
                 log.error("passthrough refused: %s %s: %s", request.method, request.url, e)
                 why = f"passthrough refused the upstream's answer: {e}"
                 return _bad_gateway(why), MatchKind.MISS, None, why, match.explain()
