@@ -28,6 +28,7 @@ from virt.limits import DEFAULT_MAX_BODY
 from virt.match.engine import Engine
 from virt.match.rules import Rules
 from virt.mitm.bounds import BodyBounds, bounds_options
+from virt.mitm.httponly import HttpOnly
 from virt.mitm.master import (
     DEFAULT_CONFDIR,
     Proxy,
@@ -88,6 +89,11 @@ class ServeSettings:
     """Request bodies past this many bytes (decoded or not) are answered 413."""
 
 
+_RECORDS_HTTP_ONLY = (
+    "virt record records HTTP only; it relays no raw connection, which it could not record"
+)
+
+
 def record(settings: RecordSettings) -> None:
     """Record until SIGINT or SIGTERM. Raises VirtError, before listening, on bad input."""
     mode = ["regular"]
@@ -112,7 +118,7 @@ def record(settings: RecordSettings) -> None:
     Writer(settings.db).close()
     proxy = Proxy(
         ProxySettings(settings.host, settings.port, settings.confdir, mode, extra),
-        [BodyBounds(settings.max_body), recorder],
+        [BodyBounds(settings.max_body), HttpOnly(_RECORDS_HTTP_ONLY, "virt record"), recorder],
     )
 
     async def main() -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import struct
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -141,3 +143,55 @@ def test_non_http_sent_straight_to_the_proxy_door_is_refused(proxy_port: int) ->
         sock.sendall(SSH_BANNER)
         answer = _read_all(sock)
     assert answer.startswith(b"HTTP/1.1 400"), answer
+
+
+class _Listener:
+    """A TCP server on a free port that keeps every byte it receives."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.sock.getsockname()[1])
+        self.received = b""
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                try:
+                    while chunk := conn.recv(65536):
+                        self.received += chunk
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+
+
+@pytest.mark.parametrize(
+    "first_bytes", [SSH_BANNER, REDIS_PING, POSTGRES_STARTUP], ids=["ssh", "redis", "postgres"]
+)
+def test_virt_record_refuses_raw_tcp_it_could_not_record(  # type: ignore[no-untyped-def]
+    virt, tmp_path: Path, first_bytes: bytes
+) -> None:
+    """Delivered means committed: bytes the recorder cannot record are not relayed either."""
+    listener = _Listener()
+    try:
+        db = tmp_path / "rec.db"
+        proc, port = virt.record(db)
+        with _connect(port, f"127.0.0.1:{listener.port}") as sock:
+            sock.sendall(first_bytes)
+            answer = _read_all(sock)
+        assert answer.startswith(b"HTTP/1.1 400"), answer
+        assert b"records HTTP only" in answer
+        assert listener.received == b""
+        assert "refused a non-HTTP connection" in proc.output()
+    finally:
+        listener.close()

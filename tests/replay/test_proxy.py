@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from virt.replay.proxy import REFUSAL, _not_http, proxy_options
+from virt.mitm.httponly import not_http
+from virt.replay.proxy import REFUSAL, proxy_options
 
 
 @pytest.mark.parametrize(
@@ -20,7 +21,7 @@ from virt.replay.proxy import REFUSAL, _not_http, proxy_options
     ],
 )
 def test_http_and_tls_starts_are_let_through(data: bytes) -> None:
-    assert not _not_http(data)
+    assert not not_http(data)
 
 
 @pytest.mark.parametrize(
@@ -34,7 +35,7 @@ def test_http_and_tls_starts_are_let_through(data: bytes) -> None:
     ],
 )
 def test_other_protocols_are_recognised(data: bytes) -> None:
-    assert _not_http(data)
+    assert not_http(data)
 
 
 def test_the_refusal_is_a_complete_http_response() -> None:

@@ -6,8 +6,6 @@ import asyncio
 import logging
 
 from mitmproxy import http
-from mitmproxy.net.tls import starts_like_tls_record
-from mitmproxy.proxy import commands, events, layer, layers
 from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
 from virt.encoding import BodyTooLarge
@@ -15,6 +13,7 @@ from virt.limits import DEFAULT_MAX_BODY
 from virt.mitm import REPLAYED
 from virt.mitm.bounds import bounds_options, refusal
 from virt.mitm.convert import make_response, to_request
+from virt.mitm.httponly import HttpOnly, refusal_bytes, where
 from virt.replay.respond import OFF_LOOP_BODY, Replayer
 
 log = logging.getLogger("virt.replay")
@@ -57,71 +56,26 @@ class Responder:
         )
 
 
-_REFUSED = b"virt's proxy door replays HTTP only; it never opens a tunnel or a raw connection\n"
-REFUSAL = (
-    b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n"
-    b"Content-Length: %d\r\n\r\n%s" % (len(_REFUSED), _REFUSED)
-)
+_HTTP_ONLY = "virt's proxy door replays HTTP only; it never opens a tunnel or a raw connection"
+REFUSAL = refusal_bytes(_HTTP_ONLY)
 """What a client that sends something other than HTTP through the proxy door reads."""
 
 
-class NoUpstream:
+class NoUpstream(HttpOnly):
     """Keeps the proxy door from reaching any real host, whatever a client sends.
 
-    Responder answers every HTTP request, but after CONNECT a client may speak raw TCP (SSH,
-    Redis, Postgres), ask for a websocket, or send TLS that mitmproxy would pass through: each
-    would open a connection to the real host, and on 0.0.0.0 make virt an open relay. Such a
-    connection is refused with a 400 instead, and any upstream connection mitmproxy is about to
-    open is killed before it connects. Passthrough does not need one: it forwards with httpx
-    and records what it forwards.
+    Responder answers every HTTP request; anything else is refused (see virt.mitm.httponly),
+    and any upstream connection mitmproxy is about to open is killed before it connects.
+    Passthrough does not need one: it forwards with httpx and records what it forwards.
     """
 
-    def next_layer(self, nextlayer: layer.NextLayer) -> None:
-        chosen = nextlayer.layer
-        if chosen is None:
-            return  # mitmproxy waits for more bytes before it decides
-        relays = isinstance(
-            chosen, layers.TCPLayer | layers.UDPLayer | layers.DNSLayer | layers.RawQuicLayer
-        )
-        if relays or (isinstance(chosen, layers.HttpLayer) and _not_http(nextlayer.data_client())):
-            log.warning(
-                "refused a non-HTTP connection from %s through the proxy door",
-                _where(nextlayer.context.client.peername),
-            )
-            nextlayer.layer = _Refusal(nextlayer.context)
+    def __init__(self) -> None:
+        super().__init__(_HTTP_ONLY, "the proxy door")
 
     def server_connect(self, data: ServerConnectionHookData) -> None:
-        address = _where(data.server.address)
+        address = where(data.server.address)
         log.warning("refused to connect to %s: replay never connects upstream", address)
         data.server.error = f"virt replays from recordings and never connects to {address}"
-
-
-def _not_http(data: bytes) -> bool:
-    """Whether the first bytes a client sent cannot start an HTTP request (or a TLS handshake).
-
-    The same signs as mitmproxy's own guess for raw TCP: a request starts with a method made of
-    letters, then a space on its first line.
-    """
-    if not data or starts_like_tls_record(data):
-        return False
-    head = data[:3]
-    if not head.isalpha() or data.startswith(b"SSH-"):
-        return True
-    newline, space = data.find(b"\n"), data.find(b" ")
-    return newline != -1 and (space == -1 or space > newline)
-
-
-def _where(address: tuple[str, int] | tuple[str, int, int, int] | None) -> str:
-    return f"{address[0]}:{address[1]}" if address else "an unknown address"
-
-
-class _Refusal(layer.Layer):
-    """A layer that answers REFUSAL and closes the connection, reading nothing further."""
-
-    def _handle_event(self, event: events.Event) -> layer.CommandGenerator[None]:
-        if isinstance(event, events.Start):
-            yield commands.SendData(self.context.client, REFUSAL)
-            yield commands.CloseConnection(self.context.client)
 
 
 def proxy_options(max_body: int = DEFAULT_MAX_BODY) -> dict[str, object]:
