@@ -624,4 +624,3 @@ def test_json_nested_past_the_limit_is_refused_without_building_its_paths(
     with pytest.raises(ImportFormatError, match="nested more than 100 levels") as raised:
         list(READER.read(path))
     assert raised.value.where == "log.entries[0]"
-

@@ -13,6 +13,7 @@ import pytest
 
 from virt.match.engine import Engine, MatchKind
 from virt.match.patterns import matches
+from virt.match.rules import Rules
 from virt.model import Pattern, PatternKind, Request, RequestPattern
 from virt.store import Store
 from virt.transfer import import_paths
@@ -156,3 +157,14 @@ def test_the_pattern_is_stored_in_its_own_column(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "c.db") as db:
         (stored,) = db.execute("SELECT request_pattern FROM interactions").fetchone()
     assert json.loads(stored) == {"path": {"kind": "template", "value": "/users/{id}"}}
+
+
+def test_route_rules_hold_for_stub_patterns_as_for_every_stage(engine: Engine) -> None:
+    """A rule's hard conditions (here: a required header) rule a stub out as they would rule
+    out a recording found by its key: a pattern is no way around a rule."""
+    engine.set_rules(
+        Rules.from_dict({"route": [{"path": "/users/*", "require": ["header:x-tenant"]}]}, "t")
+    )
+    assert engine.match(get("/users/42")).kind is MatchKind.MISS
+    tenant = get("/users/42", headers=(("x-tenant", "a"),))
+    assert engine.match(tenant).kind is MatchKind.MISS  # the stub carries no x-tenant

@@ -156,7 +156,7 @@ class Engine:
         if ids:
             cursor = f"{session}\0~{canonical}{_named(asked)}"
             return self._walk(MatchKind.FUZZY, key, cursor, ids, _unsigned, request, policy)
-        found = self._patterned(request, key, session, asked, policy)
+        found = self._patterned(request, key, session, asked, sent, policy)
         if found is not None:
             return found
         if prepared is not None:
@@ -166,7 +166,13 @@ class Engine:
         return self._scored(request, key, session, sent, policy, route_key(request))
 
     def _patterned(
-        self, request: Request, key: str, session: str, asked: Operation, policy: Policy
+        self,
+        request: Request,
+        key: str,
+        session: str,
+        asked: Operation,
+        sent: Side | None,
+        policy: Policy,
     ) -> Match | None:
         """The pattern stage: the first recording, in recorded order, made from a stub whose
         host or URL pattern (glob, regex, template) covers `request`; the recordings of the
@@ -185,7 +191,7 @@ class Engine:
                 ids.append(id)
             elif chosen is not None and (pattern, recorded) == chosen:
                 ids.append(id)  # the same stub recorded again: its next response
-        ids = self._admitted(ids, asked, None, policy)
+        ids = self._admitted(ids, asked, sent, policy)  # a rule's conditions hold here too
         if not ids:
             return None
         cursor = f"{session}\0%{ids[0]}{_named(asked)}"
