@@ -54,6 +54,17 @@ class ConfigFile:
     path: Path | None = None
     data: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def source(self) -> str:
+        """How messages name this config: its path, or virt.toml when there was none."""
+        return str(self.path or CONFIG_FILE)
+
+    @property
+    def redact(self) -> dict[str, Any]:
+        """The raw [redact] table, empty when absent; virt.redact parses it (RedactRules)."""
+        table: dict[str, Any] = self.data.get("redact", {})
+        return table
+
 
 def read_config(path: Path | None) -> ConfigFile:
     """`path` (which must exist), else ./virt.toml when present, else an empty config.

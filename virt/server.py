@@ -22,7 +22,7 @@ import uvicorn
 from virt.admin.api import create_admin
 from virt.capture.addon import Recorder, default_session
 from virt.capture.forward import Forwarder
-from virt.config import ConfigFile, read_config
+from virt.config import read_config
 from virt.errors import ConfigError, StoreReadOnly, UpstreamUnreachable
 from virt.limits import DEFAULT_MAX_BODY
 from virt.match.engine import Engine
@@ -102,7 +102,7 @@ def record(settings: RecordSettings) -> None:
         _check_reachable(settings.reverse)
     check_port_free(settings.host, settings.port)
     config = read_config(settings.config)
-    rules = redact_rules(config)
+    rules = RedactRules.from_config(config)
     ca = ensure_ca(settings.confdir)
     recorder = Recorder(rules=rules)
     extra: dict[str, Any] = {
@@ -188,7 +188,7 @@ def serve(settings: ServeSettings) -> None:
         check_port_free(settings.host, settings.proxy_port)
         ca = ensure_ca(settings.confdir)
     config = read_config(settings.config)
-    redact_with = redact_rules(config)
+    redact_with = RedactRules.from_config(config)
     rules = Rules.from_dict(
         {k: v for k, v in config.data.items() if k in ("match", "route")},
         str(config.path or "rules"),
@@ -310,11 +310,6 @@ def serve(settings: ServeSettings) -> None:
         if journal_writer is not None:
             journal_writer.close()
         store.close()
-
-
-def redact_rules(config: ConfigFile) -> RedactRules:
-    """The [redact] table of virt.toml."""
-    return RedactRules.from_dict(config.data.get("redact", {}), str(config.path or "virt.toml"))
 
 
 def _serving_key(db: Path) -> bytes:

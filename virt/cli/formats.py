@@ -65,7 +65,7 @@ def import_command(
     from virt.redact.key import secret_key
 
     cfg = read_config(config)
-    rules = RedactRules.from_dict(cfg.data.get("redact", {}), str(cfg.path or "virt.toml"))
+    rules = RedactRules.from_config(cfg)
     store = Store.open(db)
     transform = None
     if no_redact:
@@ -218,7 +218,7 @@ def scan_command(
     if db is None and not paths:
         raise click.UsageError("give --db, or recording files or folders to scan")
     cfg = read_config(config)
-    rules = RedactRules.from_dict(cfg.data.get("redact", {}), str(cfg.path or "virt.toml"))
+    rules = RedactRules.from_config(cfg)
     found: list[Located] = []
     unreadable: list[Unreadable] = []
     if db is not None:

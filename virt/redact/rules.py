@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jsonpath_ng.ext.parser import parse as parse_jsonpath
 
 from virt.errors import ConfigError
+
+if TYPE_CHECKING:
+    from virt.config import ConfigFile
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +23,11 @@ class RedactRules:
     patterns: tuple[re.Pattern[str], ...] = ()
     json: tuple[Any, ...] = ()
     """JSONPath expressions (jsonpath-ng) whose values in JSON bodies are secrets."""
+
+    @classmethod
+    def from_config(cls, config: ConfigFile) -> RedactRules:
+        """The rules of a virt.toml's [redact] table: the one way every command reads them."""
+        return cls.from_dict(config.redact, config.source)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "virt.toml") -> RedactRules:
