@@ -1,7 +1,7 @@
 """The Reader and Writer protocols every format implements, and the errors they raise.
 
 What every reader (virt/formats/<name>.py, or a package virt/formats/<name>/ when reading and
-writing a format are modules of their own; registered in virt/formats/__init__.py as READER,
+writing a format are modules of their own; listed in virt/formats/registry.py by its READER,
 or READERS for several, plus WRITER when virt can export the format) promises:
 
 - It streams: interactions are yielded as they are read, in the order they were recorded, so
