@@ -115,14 +115,14 @@ def test_nearest_lists_recordings_of_the_same_host_and_path(store: Store) -> Non
     assert near[0]["diff"] == {"method": {"sent": "POST", "recorded": "GET"}}
 
 
-def test_origins_are_cached_until_a_new_one_is_learned(store: Store) -> None:
+def test_origins_are_cached_until_a_new_one_is_recorded(store: Store) -> None:
     record(store, JOB, b"x")
     engine = Engine(store)
     assert engine.origins() == [Origin("https", "api.example.com", 443)]
     new = Request("GET", "http", "127.0.0.1", 8081, "/")
     written = store.insert(Interaction(new, Response(200)), exact_key(new))
     assert engine.origins() == [Origin("https", "api.example.com", 443)]  # cached
-    engine.learned(written)
+    engine.recorded(written)
     assert engine.origins() == [
         Origin("http", "127.0.0.1", 8081),
         Origin("https", "api.example.com", 443),

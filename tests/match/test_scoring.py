@@ -99,14 +99,14 @@ def test_nonces_learned_as_volatile_walk_the_recorded_sequence(store: Store) -> 
         seen.append(answer(match))
     assert seen == [{"state": s} for s in ("pending", "pending", "done", "done")]
     assert answer(engine.match(new, session="b")) == {"state": "pending"}
-    assert engine.learned_volatile(new) == ["query:nonce"]
+    assert engine.volatile_fields(new) == ["query:nonce"]
 
 
 def test_values_that_change_meaning_are_not_learned_as_volatile(store: Store) -> None:
     record(store, req("GET", "/search?page=1"), {"page": 1})
     record(store, req("GET", "/search?page=2"), {"page": 2})
     engine = Engine(store)
-    assert engine.learned_volatile(req("GET", "/search")) == []
+    assert engine.volatile_fields(req("GET", "/search")) == []
     assert engine.match(req("GET", "/search?page=3")).kind is MatchKind.MISS
 
 

@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from virt.match import echo, nearmiss, patterns
+from virt.match.cache import Cache
 from virt.match.caps import FIELDS_SHOWN, first
 from virt.match.cursors import Cursors
 from virt.match.journal import Journal
 from virt.match.prepared import Prepared
 from virt.match.rules import Policy, Rules
-from virt.match.score import Comparison, Side, compare, ignored_names, learn_volatile, signature
-from virt.model import Interaction, Request, RequestPattern
-from virt.normalize import exact_key
+from virt.match.score import Comparison, Side, compare, ignored_names, signature
+from virt.model import Interaction, Request
+from virt.normalize import exact_key, keys
 from virt.normalize.canonical import canonical_key
 from virt.normalize.fields import (
     OPERATION_HEADERS,
@@ -37,21 +38,6 @@ from virt.store import Origin, Store
 
 MAX_CANDIDATES = 256
 """Recordings scored per request at most: the request's own path first, then its route group."""
-MAX_PATTERNS = 1024
-"""Recordings with a URL pattern (stubs) tried per method at most, in recorded order."""
-_PATTERN_METHODS = 64
-"""Methods whose stubs with a URL pattern are kept in memory (a client may invent methods)."""
-_SIDE_CACHE = 20_000
-_SIDE_CACHE_FIELDS = 2_000_000
-"""Parsed fields kept in memory in all: a few recordings with 100,000-key bodies fill it."""
-_LEARNED_CACHE = 10_000
-"""Route groups whose learned volatile fields are kept."""
-_ROW_CACHE_BYTES = 64 * 1024 * 1024
-"""Bodies of recorded interactions kept in memory: replay reads the same ones over and over."""
-_IDS_CACHE = 200_000
-"""Keys whose recorded ids are kept in memory."""
-_ROW_CACHE_BODY = 256 * 1024
-"""Larger responses are read from the database each time."""
 
 
 class MatchKind(enum.StrEnum):
@@ -103,6 +89,22 @@ class Match:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What a stage found: the recordings of one sequence, and how the request compares."""
+
+    kind: MatchKind
+    cursor: str
+    """Names the sequence, per session: requests with the same cursor walk it together."""
+    ids: list[int]
+    echoable: Callable[[Request], Fields]
+    """The request fields that can differ from the recording's at this stage."""
+    score: float = 1.0
+    comparison: Comparison | None = None
+    sent: Fields | None = None
+    """The request's `echoable` fields, when the stage parsed them already."""
+
+
 class Engine:
     """Matches requests against one Store.
 
@@ -114,14 +116,7 @@ class Engine:
         self.store = store
         self.rules = rules or Rules()
         self._cursors = Cursors()
-        self._origins: list[Origin] | None = None
-        self._sides: dict[int, Side] = {}
-        self._side_fields = 0
-        self._rows: dict[int, Interaction] = {}
-        self._row_bytes = 0
-        self._ids: dict[str, list[int]] = {}
-        self._learned: dict[str, frozenset[str]] = {}
-        self._patterns: dict[str, list[tuple[int, RequestPattern, Request]]] = {}
+        self._cache = Cache(store)
         self.journal = Journal()
 
     def match(self, request: Request, session: str = "", prepared: Prepared | None = None) -> Match:
@@ -141,24 +136,25 @@ class Engine:
         else:
             sent = Side.of(request) if strict else None
         asked = prepared.asked if prepared else operation(request)
-        ids = self._admitted(self._lookup(key, self.store.exact_ids), asked, sent, policy)
+        ids = self._admitted(self._cache.ids(key, self.store.exact_ids), asked, sent, policy)
         if ids:
             # the same path, query values and body: only headers can differ, and be echoed
             cursor = f"{session}\0{key}{_named(asked)}"
-            return self._walk(MatchKind.EXACT, key, cursor, ids, header_fields, request, policy)
+            found = Found(MatchKind.EXACT, cursor, ids, header_fields)
+            return self._walk(found, key, request, policy)
         canonical = prepared.canonical if prepared else canonical_key(request)
         ids = self._admitted(
-            self._lookup("~" + canonical, lambda _: self.store.canonical_ids(canonical)),
+            self._cache.ids("~" + canonical, lambda _: self.store.canonical_ids(canonical)),
             asked,
             sent,
             policy,
         )
         if ids:
             cursor = f"{session}\0~{canonical}{_named(asked)}"
-            return self._walk(MatchKind.FUZZY, key, cursor, ids, _unsigned, request, policy)
-        found = self._patterned(request, key, session, asked, sent, policy)
-        if found is not None:
-            return found
+            return self._walk(Found(MatchKind.FUZZY, cursor, ids, _unsigned), key, request, policy)
+        patterned = self._patterned(request, session, asked, sent, policy)
+        if patterned is not None:
+            return self._walk(patterned, key, request, policy)
         if prepared is not None:
             return self._scored(request, key, session, prepared.side, policy, prepared.route)
         if sent is None:
@@ -166,26 +162,14 @@ class Engine:
         return self._scored(request, key, session, sent, policy, route_key(request))
 
     def _patterned(
-        self,
-        request: Request,
-        key: str,
-        session: str,
-        asked: Operation,
-        sent: Side | None,
-        policy: Policy,
-    ) -> Match | None:
+        self, request: Request, session: str, asked: Operation, sent: Side | None, policy: Policy
+    ) -> Found | None:
         """The pattern stage: the first recording, in recorded order, made from a stub whose
         host or URL pattern (glob, regex, template) covers `request`; the recordings of the
         same stub pattern after it are its sequence. None when no pattern covers it."""
-        stubs = self._patterns.get(request.method)
-        if stubs is None:
-            stubs = self.store.patterned(request.method, MAX_PATTERNS)
-            if len(self._patterns) >= _PATTERN_METHODS:
-                self._patterns = {}
-            self._patterns[request.method] = stubs
         ids: list[int] = []
-        chosen: tuple[RequestPattern, Request] | None = None
-        for id, pattern, recorded in stubs:
+        chosen = None
+        for id, pattern, recorded in self._cache.stubs(request.method):
             if chosen is None and patterns.matches(pattern, recorded, request):
                 chosen = (pattern, recorded)
                 ids.append(id)
@@ -194,25 +178,21 @@ class Engine:
         ids = self._admitted(ids, asked, sent, policy)  # a rule's conditions hold here too
         if not ids:
             return None
-        cursor = f"{session}\0%{ids[0]}{_named(asked)}"
-        return self._walk(MatchKind.PATTERN, key, cursor, ids, header_fields, request, policy)
+        return Found(MatchKind.PATTERN, f"{session}\0%{ids[0]}{_named(asked)}", ids, header_fields)
 
     def _admitted(
         self, ids: list[int], asked: Operation, sent: Side | None, policy: Policy
     ) -> list[int]:
         """`ids` minus those that name another operation (X-Amz-Target, SOAPAction) or that a
-        strict rule (require, matchers, body mode) rules out."""
+        strict rule (require, conditions, body mode) rules out."""
         if not ids:
             return ids
+        side = self._cache.side
         if sent is not None:
-            return [
-                i
-                for i in ids
-                if (side := self._side(i)) and compare(sent, side, policy).failed is None
-            ]
+            return [i for i in ids if (s := side(i)) and compare(sent, s, policy).failed is None]
         if not asked:
             return ids
-        return [i for i in ids if (side := self._side(i)) and _operation(side) == asked]
+        return [i for i in ids if (s := side(i)) and _operation(s) == asked]
 
     def _scored(
         self, request: Request, key: str, session: str, sent: Side, policy: Policy, route: str
@@ -220,12 +200,12 @@ class Engine:
         group = self.store.group(route, MAX_CANDIDATES, near=request)
         if not group:
             return Match(MatchKind.MISS, key, rule=policy.rule)
-        learned = self._volatile(route)
+        volatile = self._cache.volatile(route)
         scored: list[tuple[float, int, Comparison]] = []
         sides: dict[int, Side] = {}
         for id, recorded in group:
-            side = sides[id] = self._side(id, recorded) or Side({})
-            comparison = compare(sent, side, policy, learned)
+            side = sides[id] = self._cache.side(id, recorded) or Side({})
+            comparison = compare(sent, side, policy, volatile)
             scored.append((comparison.score if comparison.failed is None else -1.0, id, comparison))
         if not scored:
             return Match(MatchKind.MISS, key, rule=policy.rule)
@@ -235,112 +215,50 @@ class Engine:
                 MatchKind.MISS, key, score=max(score, 0.0), comparison=best, rule=policy.rule
             )
         best_side = sides[best_id]
-        skip = ignored_names(sent, best_side, policy, learned)
+        skip = ignored_names(sent, best_side, policy, volatile)
         mark = signature(best_side, skip)
         tied = sorted(
             id for s, id, _ in scored if s == score and signature(sides[id], skip) == mark
         )
         cursor = f"{session}\0@{route}\0{mark}"
-        return self._walk(
-            MatchKind.FUZZY, key, cursor, tied, fields, request, policy, score, best, sent.fields
-        )
+        found = Found(MatchKind.FUZZY, cursor, tied, fields, score, best, sent.fields)
+        return self._walk(found, key, request, policy)
 
-    def _walk(
-        self,
-        kind: MatchKind,
-        key: str,
-        cursor: str,
-        ids: list[int],
-        echoable: Callable[[Request], Fields],
-        request: Request,
-        policy: Policy,
-        score: float = 1.0,
-        comparison: Comparison | None = None,
-        sent: Fields | None = None,
-    ) -> Match:
+    def _walk(self, found: Found, key: str, request: Request, policy: Policy) -> Match:
         """The next response of a recorded sequence; after the last, the last again.
 
-        The request's new values are echoed where the recorded response repeated the old ones;
-        `echoable` gives the fields in which the two requests can differ at this stage.
+        The request's new values are echoed where the recorded response repeated the old ones,
+        in the fields that `found.echoable` says can differ at its stage.
         """
-        position = min(self._cursors.advance(cursor), len(ids) - 1)
-        interaction = self._get(ids[position])
+        ids, echoable = found.ids, found.echoable
+        position = min(self._cursors.advance(found.cursor), len(ids) - 1)
+        interaction = self._cache.get(ids[position])
         if interaction is None:  # deleted between the two reads
             return Match(MatchKind.MISS, key)
-        sent_fields = echoable(request) if sent is None else sent
-        if echoable is fields and (side := self._side(ids[position], interaction.request)):
+        sent_fields = echoable(request) if found.sent is None else found.sent
+        if echoable is fields and (side := self._cache.side(ids[position], interaction.request)):
             recorded_fields = side.fields  # parsed once, kept
         else:
             recorded_fields = echoable(interaction.request)
         interaction, echoed = echo.echo(interaction, sent_fields, recorded_fields)
         return Match(
-            kind, key, interaction, position, score, comparison, tuple(echoed), policy.rule
+            found.kind,
+            key,
+            interaction,
+            position,
+            found.score,
+            found.comparison,
+            tuple(echoed),
+            policy.rule,
         )
 
-    def _lookup(self, key: str, read: Callable[[str], list[int]]) -> list[int]:
-        """The recorded ids under an exact or canonical key; a found list is kept in memory
-        (passthrough and admin edits drop it), a miss is asked again each time."""
-        ids = self._ids.get(key)
-        if ids is None:
-            ids = read(key)
-            if ids:
-                if len(self._ids) >= _IDS_CACHE:
-                    self._ids = {}
-                self._ids[key] = ids
-        return ids
-
-    def _get(self, id: int) -> Interaction | None:
-        """Interaction `id`, from memory when it was read before (admin edits drop the copy)."""
-        found = self._rows.get(id)
-        if found is None:
-            found = self.store.get(id)
-            if found is None:
-                return None
-            size = len(found.response.body) + len(found.request.body) + 512
-            if size <= _ROW_CACHE_BODY:
-                if self._row_bytes + size > _ROW_CACHE_BYTES:
-                    self._rows, self._row_bytes = {}, 0
-                self._rows[id] = found
-                self._row_bytes += size
-        return found
-
-    def _side(self, id: int, request: Request | None = None) -> Side | None:
-        """The comparable fields of recording `id`, parsed once and cached."""
-        side = self._sides.get(id)
-        if side is not None:
-            return side
-        if request is None:
-            found = self.store.get(id)
-            if found is None:
-                return None
-            request = found.request
-        side = Side.of(request)
-        if len(self._sides) >= _SIDE_CACHE or self._side_fields > _SIDE_CACHE_FIELDS:
-            self._sides, self._side_fields = {}, 0
-        self._sides[id] = side
-        self._side_fields += len(side.fields) + 1
-        return side
-
-    def _volatile(self, route: str) -> frozenset[str]:
-        """Fields learned as volatile in a route group, from its first recordings."""
-        learned = self._learned.get(route)
-        if learned is None:
-            sample = self.store.group(route, 64)
-            sides = [s for id, r in sample if (s := self._side(id, r)) is not None]
-            if len(self._learned) >= _LEARNED_CACHE:
-                self._learned = {}
-            learned = self._learned[route] = learn_volatile(sides)
-        return learned
-
-    def learned_volatile(self, request: Request) -> list[str]:
-        """The field names learned as volatile in `request`'s route group (admin API)."""
-        return sorted(self._volatile(route_key(request)))
+    def volatile_fields(self, request: Request) -> list[str]:
+        """The field names learned as volatile in `request`'s route group."""
+        return sorted(self._cache.volatile(route_key(request)))
 
     def backfill(self, batch: int = 1000) -> int:
         """Give canonical and route keys to interactions stored without them (schema 3 and
         older); returns how many. Needs a writable store."""
-        from virt.normalize import keys
-
         done = 0
         while rows := self.store.without_keys(batch):
             self.store.set_keys([(id, keys(request)) for id, request in rows])
@@ -366,7 +284,7 @@ class Engine:
             entry: dict[str, Any] = summary.as_dict()
             if recorded is not None:
                 entry["diff"] = nearmiss.diff(request, recorded.request)
-                side = self._side(summary.id, recorded.request)
+                side = self._cache.side(summary.id, recorded.request)
                 if side is not None:
                     entry["comparison"] = compare(sent, side, policy).as_dict()
             out.append(entry)
@@ -374,9 +292,7 @@ class Engine:
 
     def origins(self) -> list[Origin]:
         """Recorded upstreams, cached until `changed` is called."""
-        if self._origins is None:
-            self._origins = self.store.origins()
-        return self._origins
+        return self._cache.origins()
 
     def set_rules(self, rules: Rules) -> None:
         """Replace the rules in force (admin API)."""
@@ -384,22 +300,11 @@ class Engine:
 
     def changed(self) -> None:
         """Recordings were edited, added or removed (admin API, import): drop cached views."""
-        self._origins = None
-        self._sides, self._side_fields = {}, 0
-        self._rows, self._row_bytes = {}, 0
-        self._ids = {}
-        self._learned = {}
-        self._patterns = {}
+        self._cache.clear()
 
-    def learned(self, interaction: Interaction) -> None:
+    def recorded(self, interaction: Interaction) -> None:
         """Note an interaction written while serving (passthrough), so it can answer from now on."""
-        origin = Origin(
-            interaction.request.scheme, interaction.request.host, interaction.request.port
-        )
-        if self._origins is not None and origin not in self._origins:
-            self._origins = sorted([*self._origins, origin])
-        self._learned.pop(route_key(interaction.request), None)
-        self._ids = {}  # its keys may now have one more recording in their sequence
+        self._cache.recorded(interaction)
 
 
 def _unsigned(request: Request) -> Fields:

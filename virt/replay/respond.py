@@ -136,7 +136,7 @@ class Replayer:
                 why = f"passthrough failed: {e}"
                 reply = miss_reply(request, engine.nearest(request, prepared=mine), why=why)
                 return reply, MatchKind.MISS, None, why, match.explain()
-            engine.learned(recorded)
+            engine.recorded(recorded)
             log.info("passthrough %s %s -> recorded #%s", request.method, request.url, recorded.id)
             passed = Match(MatchKind.PASSTHROUGH, match.key, recorded)
             return from_match(passed, request.method), passed.kind, recorded.id, "", {}

@@ -1,0 +1,138 @@
+"""Cache: what the engine keeps in memory between requests, each part bounded in size."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from virt.match.score import Side, learn_volatile
+from virt.model import Interaction, Request, RequestPattern
+from virt.normalize.route import route_key
+from virt.store import Origin, Store
+
+MAX_PATTERNS = 1024
+"""Recordings with a URL pattern (stubs) tried per method at most, in recorded order."""
+_PATTERN_METHODS = 64
+"""Methods whose stubs with a URL pattern are kept in memory (a client may invent methods)."""
+_SIDE_CACHE = 20_000
+_SIDE_CACHE_FIELDS = 2_000_000
+"""Parsed fields kept in memory in all: a few recordings with 100,000-key bodies fill it."""
+_VOLATILE_CACHE = 10_000
+"""Route groups whose learned volatile fields are kept."""
+_ROW_CACHE_BYTES = 64 * 1024 * 1024
+"""Bodies of recorded interactions kept in memory: replay reads the same ones over and over."""
+_IDS_CACHE = 200_000
+"""Keys whose recorded ids are kept in memory."""
+_ROW_CACHE_BODY = 256 * 1024
+"""Larger responses are read from the database each time."""
+
+Stub = tuple[int, RequestPattern, Request]
+
+
+class Cache:
+    """Reads of one Store, kept: ids per key, interactions, parsed fields, volatile fields per
+    route group, stubs with a URL pattern per method, and the recorded origins.
+
+    `clear` drops it all (recordings were edited); `recorded` drops what one new recording
+    makes stale. A part that outgrows its bound starts afresh.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._origins: list[Origin] | None = None
+        self._sides: dict[int, Side] = {}
+        self._side_fields = 0
+        self._rows: dict[int, Interaction] = {}
+        self._row_bytes = 0
+        self._ids: dict[str, list[int]] = {}
+        self._volatile: dict[str, frozenset[str]] = {}
+        self._stubs: dict[str, list[Stub]] = {}
+
+    def ids(self, key: str, read: Callable[[str], list[int]]) -> list[int]:
+        """The recorded ids under an exact or canonical key; a found list is kept in memory
+        (passthrough and admin edits drop it), a miss is asked again each time."""
+        ids = self._ids.get(key)
+        if ids is None:
+            ids = read(key)
+            if ids:
+                if len(self._ids) >= _IDS_CACHE:
+                    self._ids = {}
+                self._ids[key] = ids
+        return ids
+
+    def get(self, id: int) -> Interaction | None:
+        """Interaction `id`, from memory when it was read before (admin edits drop the copy)."""
+        found = self._rows.get(id)
+        if found is None:
+            found = self.store.get(id)
+            if found is None:
+                return None
+            size = len(found.response.body) + len(found.request.body) + 512
+            if size <= _ROW_CACHE_BODY:
+                if self._row_bytes + size > _ROW_CACHE_BYTES:
+                    self._rows, self._row_bytes = {}, 0
+                self._rows[id] = found
+                self._row_bytes += size
+        return found
+
+    def side(self, id: int, request: Request | None = None) -> Side | None:
+        """The comparable fields of recording `id`, parsed once and cached."""
+        side = self._sides.get(id)
+        if side is not None:
+            return side
+        if request is None:
+            found = self.store.get(id)
+            if found is None:
+                return None
+            request = found.request
+        side = Side.of(request)
+        if len(self._sides) >= _SIDE_CACHE or self._side_fields > _SIDE_CACHE_FIELDS:
+            self._sides, self._side_fields = {}, 0
+        self._sides[id] = side
+        self._side_fields += len(side.fields) + 1
+        return side
+
+    def volatile(self, route: str) -> frozenset[str]:
+        """Fields learned as volatile in a route group, from its first recordings."""
+        found = self._volatile.get(route)
+        if found is None:
+            sample = self.store.group(route, 64)
+            sides = [s for id, r in sample if (s := self.side(id, r)) is not None]
+            if len(self._volatile) >= _VOLATILE_CACHE:
+                self._volatile = {}
+            found = self._volatile[route] = learn_volatile(sides)
+        return found
+
+    def stubs(self, method: str) -> list[Stub]:
+        """The recordings of `method` made from a stub with a URL pattern, in recorded order."""
+        stubs = self._stubs.get(method)
+        if stubs is None:
+            stubs = self.store.patterned(method, MAX_PATTERNS)
+            if len(self._stubs) >= _PATTERN_METHODS:
+                self._stubs = {}
+            self._stubs[method] = stubs
+        return stubs
+
+    def origins(self) -> list[Origin]:
+        """Recorded upstreams."""
+        if self._origins is None:
+            self._origins = self.store.origins()
+        return self._origins
+
+    def clear(self) -> None:
+        """Drop every kept read."""
+        self._origins = None
+        self._sides, self._side_fields = {}, 0
+        self._rows, self._row_bytes = {}, 0
+        self._ids = {}
+        self._volatile = {}
+        self._stubs = {}
+
+    def recorded(self, interaction: Interaction) -> None:
+        """Drop what `interaction`, just written, makes stale; keep its origin."""
+        origin = Origin(
+            interaction.request.scheme, interaction.request.host, interaction.request.port
+        )
+        if self._origins is not None and origin not in self._origins:
+            self._origins = sorted([*self._origins, origin])
+        self._volatile.pop(route_key(interaction.request), None)
+        self._ids = {}  # its keys may now have one more recording in their sequence
