@@ -16,17 +16,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from virt.encoding import BodyTooLarge
 from virt.formats.base import ImportFormatError, Item, Reader, Skipped, head, make_interaction
-from virt.formats.vcr import (
+from virt.formats.cassette import (
     body_bytes,
+    entries,
     headers_of,
     iso_time,
     load_document,
-    reason_of,
     request_of,
     response_of,
-    status_of,
+    sides,
+    status_line,
 )
 from virt.model import Request, Response
 
@@ -46,35 +46,19 @@ class _HttpInteractionsReader:
     def read(self, path: Path) -> Iterator[Item]:
         data = load_document(path)
         if isinstance(data, dict) and isinstance(data.get("http_interactions"), list):
-            entries: list[Any] = data["http_interactions"]
+            items: list[Any] = data["http_interactions"]
             key = "http_interactions"
         elif isinstance(data, list):  # Ruby VCR 1.x: a bare list of interactions
-            entries, key = data, ""
+            items, key = data, ""
         else:
             raise ImportFormatError(path, "", "expected a mapping with an http_interactions list")
-        if not entries:
-            yield Skipped(key or "[]", "the cassette records no interactions")
-        for i, entry in enumerate(entries):
-            where = f"{key}[{i}]"
-            try:
-                yield self._entry(entry, where, path)
-            except ImportFormatError:
-                raise
-            except BodyTooLarge as e:  # a decompression bomb: never stored, nor kept encoded
-                raise ImportFormatError(path, where, f"{e}; refusing a possible bomb") from e
-            except (TypeError, ValueError, KeyError, AttributeError, LookupError) as e:
-                raise ImportFormatError(path, where, f"unexpected shape: {e}") from e
+        yield from entries(items, key, path, lambda entry, where: self._entry(entry, where, path))
 
     def _entry(self, entry: Any, where: str, path: Path) -> Item:
-        if not isinstance(entry, dict):
-            raise ImportFormatError(path, where, "expected a mapping with request and response")
-        raw_request, raw_response = entry.get("request"), entry.get("response")
-        if not isinstance(raw_request, dict):
-            raise ImportFormatError(path, f"{where}.request", "expected a mapping")
-        if raw_response is None:
-            return Skipped(where, "no response was recorded")
-        if not isinstance(raw_response, dict):
-            raise ImportFormatError(path, f"{where}.response", "expected a mapping")
+        found = sides(entry, where, path)
+        if isinstance(found, Skipped):
+            return found
+        raw_request, raw_response = found
         request = _request(raw_request, f"{where}.request", path)
         response = _response(raw_response, f"{where}.response", path)
         return make_interaction(
@@ -101,17 +85,7 @@ def _request(raw: dict[Any, Any], where: str, path: Path) -> Request:
 
 def _response(raw: dict[Any, Any], where: str, path: Path) -> Response:
     headers = headers_of(raw.get("headers"), f"{where}.headers", path)
-    status_field = raw.get("status")
-    if isinstance(status_field, dict):
-        status = status_of(status_field.get("code"), f"{where}.status.code", path)
-        message = status_field.get("message")
-        reason = message if isinstance(message, str) else reason_of(status)
-    elif "status_code" in raw:  # the oldest Betamax files
-        status = status_of(raw["status_code"], f"{where}.status_code", path)
-        reason = reason_of(status)
-    else:
-        status = status_of(status_field, f"{where}.status", path)
-        reason = reason_of(status)
+    status, reason = status_line(raw, where, path)
     body = _body(raw.get("body"), f"{where}.body", path)
     return response_of(status, reason, headers, body, http_version=_http_version(raw))
 
