@@ -38,6 +38,7 @@ from virt.mitm.master import (
     upstream_trust,
 )
 from virt.mitm.stop import abort_upstreams, close_clients, stop_listening
+from virt.mitm.tasks import spawn
 from virt.redact import Redactor, RedactRules
 from virt.redact.key import ENV as SECRET_KEY_ENV
 from virt.redact.key import secret_key
@@ -130,7 +131,7 @@ def record(settings: RecordSettings) -> None:
             signalled.set()
 
         with _stop_on_signals(on_signal):
-            running = asyncio.ensure_future(proxy.run())
+            running = spawn(proxy.run(), name="recording proxy")
             where = f"http://{settings.host}:{settings.port}"
             log.info("recording into %s; Ctrl-C stops", settings.db)
             if settings.reverse:
@@ -138,7 +139,7 @@ def record(settings: RecordSettings) -> None:
             else:
                 log.info("proxy %s: set HTTP_PROXY and HTTPS_PROXY to it", where)
                 log.info("CA %s: trust it in clients (virt ca prints how)", ca.cert)
-            waiting = asyncio.ensure_future(signalled.wait())
+            waiting = spawn(signalled.wait(), name="stop signal")
             await asyncio.wait([running, waiting], return_when=asyncio.FIRST_COMPLETED)
             waiting.cancel()
             if not running.done():
@@ -282,9 +283,11 @@ def serve(settings: ServeSettings) -> None:
                 proxy.shutdown()
 
         with _stop_on_signals(stop):
-            jobs: list[Coroutine[Any, Any, None]] = [server.serve(sockets=[sock])]
+            jobs: dict[str, Coroutine[Any, Any, None]] = {
+                "direct door": server.serve(sockets=[sock])
+            }
             if proxy is not None:
-                jobs.append(proxy.run())
+                jobs["proxy door"] = proxy.run()
             log.info(
                 "serving %d interactions from %s; direct http://%s:%d%s%s",
                 store.count(),
@@ -342,9 +345,10 @@ def _open_for_serving(db: Path, passthrough: bool) -> Store:
         return Store.open(db, readonly=True)
 
 
-async def _until_first_ends(jobs: list[Coroutine[Any, Any, None]], stop: Any) -> None:
-    """Run `jobs` together; when one ends (or fails), stop the rest and re-raise its error."""
-    tasks = [asyncio.ensure_future(j) for j in jobs]
+async def _until_first_ends(jobs: dict[str, Coroutine[Any, Any, None]], stop: Any) -> None:
+    """Run `jobs` (by name) together; when one ends (or fails), stop the rest and re-raise its
+    error."""
+    tasks = [spawn(job, name=name) for name, job in jobs.items()]
     _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     stop()
     if pending:

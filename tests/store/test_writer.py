@@ -12,6 +12,7 @@ import pytest
 
 from tests.mounts import fill, small_disk
 from virt.errors import NotADatabase, StoreError
+from virt.mitm.tasks import spawn
 from virt.model import Interaction, Request, Response
 from virt.normalize import exact_key
 from virt.store import Store
@@ -121,7 +122,7 @@ def test_write_awaits_the_commit_without_blocking_the_loop(tmp_path: Path) -> No
                 ticks += 1
                 await asyncio.sleep(0)
 
-        task = asyncio.ensure_future(ticker())
+        task = spawn(ticker(), name="ticker")
         written = await writer.write(make("/async"), "k")
         task.cancel()
         return written, ticks
