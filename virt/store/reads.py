@@ -1,0 +1,210 @@
+"""Reads of a recordings database: by key, by candidate group, by filter; response bodies stay
+on disk unless a whole interaction is asked for."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from virt.model import Interaction, Request, RequestPattern
+from virt.store import query, tables
+from virt.store.connection import translate
+from virt.store.query import Filter
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Origin:
+    """A recorded upstream: scheme, host and port."""
+
+    scheme: str
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        default = {"http": 80, "https": 443}.get(self.scheme)
+        return f"{self.scheme}://{self.host}" + ("" if self.port == default else f":{self.port}")
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """One line about an interaction: enough to name it in a report without loading bodies."""
+
+    id: int
+    method: str
+    url: str
+    status: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "method": self.method, "url": self.url, "status": self.status}
+
+
+class Reads:
+    """The reading half of Store: every query that leaves the database as it was. Store adds
+    opening, migrating and writing."""
+
+    db: sqlite_utils.Database
+    path: Path
+
+    def get(self, id: int) -> Interaction | None:
+        # a plain cursor: replay reads one row per request, and sqlite-utils' query() costs
+        # twice as much as the read itself
+        cur = self.db.conn.execute("SELECT * FROM interactions WHERE id = ?", (id,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return tables.from_row(dict(zip((d[0] for d in cur.description), row, strict=True)))
+
+    def canonical_ids(self, canonical_key: str) -> list[int]:
+        """Ids of the interactions with `canonical_key`, in recorded order."""
+        cur = self.db.execute(
+            "SELECT id FROM interactions WHERE canonical_key = ? ORDER BY id", [canonical_key]
+        )
+        return [r[0] for r in cur.fetchall()]
+
+    def without_keys(self, limit: int = 1000) -> list[tuple[int, Request]]:
+        """Requests written before schema 5 (or by a caller that gave only the exact key), whose
+        keys are missing or were computed the old way. One index seek: cheap when there are
+        none."""
+        rows = self.db.query(
+            f"SELECT {tables.REQUEST_SELECT} FROM interactions WHERE route_key IS NULL "
+            "ORDER BY id LIMIT ?",
+            [limit],
+        )
+        return [(r["id"], tables.request_from_row(r)) for r in rows]
+
+    def group(
+        self, route_key: str, limit: int, near: Request | None = None
+    ) -> list[tuple[int, Request]]:
+        """The requests of one candidate group (same method, origin and route template), in
+        recorded order, at most `limit`: those with the very host, path and method of `near`
+        first, then the rest. Two index seeks; response bodies are left on disk.
+        """
+        out: dict[int, Request] = {}
+        select = f"SELECT {tables.REQUEST_SELECT} FROM interactions"
+        queries: list[tuple[str, list[Any]]] = [
+            (f"{select} WHERE route_key = ? ORDER BY id LIMIT ?", [route_key, limit])
+        ]
+        if near is not None and _is_utf8(near.path):
+            # through the (host, path, method) index, not route_key's: a route group can hold
+            # most of the table, and its rows with this very path are few
+            same_path = (
+                f"{select} WHERE host = ? AND path = ? AND method = ? AND +route_key = ? "
+                "ORDER BY id LIMIT ?"
+            )
+            queries.insert(0, (same_path, [near.host, near.path, near.method, route_key, limit]))
+        for text, params in queries:
+            for row in self.db.query(text, params):
+                if len(out) >= limit:
+                    break
+                if row["id"] not in out:
+                    out[row["id"]] = tables.request_from_row(row)
+        return list(out.items())
+
+    def patterned(self, method: str, limit: int) -> list[tuple[int, RequestPattern, Request]]:
+        """The recordings of `method` made from stubs with a URL pattern, in recorded order,
+        at most `limit`: one seek in a partial index that holds only those."""
+        rows = self.db.query(
+            f"SELECT {tables.REQUEST_SELECT}, request_pattern FROM interactions "
+            "WHERE method = ? AND request_pattern IS NOT NULL ORDER BY id LIMIT ?",
+            [method, limit],
+        )
+        out = []
+        for row in rows:
+            pattern = tables.pattern_from(row["request_pattern"])
+            if pattern is not None:
+                out.append((row["id"], pattern, tables.request_from_row(row)))
+        return out
+
+    def exact_ids(self, exact_key: str) -> list[int]:
+        """Ids of the interactions with `exact_key`, in recorded order."""
+        cur = self.db.execute(
+            "SELECT id FROM interactions WHERE exact_key = ? ORDER BY id", [exact_key]
+        )
+        return [r[0] for r in cur.fetchall()]
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM interactions").fetchone()[0])
+
+    def origins(self) -> list[Origin]:
+        """Every recorded upstream, sorted."""
+        cur = self.db.execute("SELECT DISTINCT scheme, host, port FROM interactions")
+        return sorted(Origin(s, h, p) for s, h, p in cur.fetchall())
+
+    def nearest(self, method: str, host: str, path: str, limit: int = 5) -> list[Summary]:
+        """Recordings closest to a request by method, host and path, without scanning the table.
+
+        Same host and path first (any method, the same method first), then same host and method.
+        """
+        found: dict[int, Summary] = {}
+        queries: list[tuple[str, list[Any]]] = [
+            (
+                "SELECT id, method, scheme, host, port, path, query, status FROM interactions "
+                "WHERE host = ? AND path = ? ORDER BY method != ?, id LIMIT ?",
+                [host, path, method, limit],
+            ),
+            (
+                "SELECT id, method, scheme, host, port, path, query, status FROM interactions "
+                "WHERE host = ? AND method = ? ORDER BY id LIMIT ?",
+                [host, method, limit],
+            ),
+        ]
+        if not _is_utf8(path):
+            # a path decoded with surrogateescape cannot be bound, nor equal any stored one
+            del queries[0]
+        for sql, params in queries:
+            for row in self.db.query(sql, params):
+                if len(found) >= limit:
+                    break
+                origin = Origin(row["scheme"], row["host"], row["port"]).url
+                target = row["path"] + (f"?{row['query']}" if row["query"] else "")
+                found.setdefault(
+                    row["id"], Summary(row["id"], row["method"], origin + target, row["status"])
+                )
+        return list(found.values())[:limit]
+
+    def tags(self, ids: Sequence[int]) -> dict[int, list[str]]:
+        """Tags of each of `ids`, sorted; ids without tags are left out."""
+        out: dict[int, list[str]] = {}
+        for chunk_start in range(0, len(ids), 500):
+            chunk = list(ids[chunk_start : chunk_start + 500])
+            marks = ", ".join("?" for _ in chunk)
+            for iid, tag in self.db.execute(
+                f"SELECT interaction_id, tag FROM tags WHERE interaction_id IN ({marks}) "
+                "ORDER BY interaction_id, tag",
+                chunk,
+            ):
+                out.setdefault(iid, []).append(tag)
+        return out
+
+    def find(self, f: Filter, *, after: int | None = None, limit: int = 50) -> list[Interaction]:
+        """Interactions matching `f` with ids above `after`, in id order, at most `limit`."""
+        clause, params = query.where(f, after)
+        rows = self.db.query(
+            f"SELECT * FROM interactions{clause} ORDER BY id LIMIT ?", [*params, limit]
+        )
+        try:
+            return [tables.from_row(r) for r in rows]
+        except sqlite3.DatabaseError as e:
+            raise translate(e, self.path) from e
+
+    def route_counts(self) -> list[tuple[str, str, str, int]]:
+        """(host, method, path, interactions) for every recorded route, most recorded first."""
+        cur = self.db.execute(
+            "SELECT host, method, path, COUNT(*) AS n FROM interactions "
+            "GROUP BY host, method, path ORDER BY n DESC, host, path, method"
+        )
+        return [(h, m, p, int(n)) for h, m, p, n in cur.fetchall()]
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
