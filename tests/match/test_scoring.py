@@ -222,49 +222,6 @@ def test_the_highest_priority_route_rule_applies(store: Store) -> None:
     assert (match.kind, match.rule) == (MatchKind.MISS, "tight")
 
 
-@pytest.mark.parametrize(
-    ("rules", "message"),
-    [
-        ({"match": {"threshold": 2}}, "match.threshold: expected a number from 0 to 1"),
-        ({"route": [{"path": "users"}]}, "route[0].path: 'users' must start with /"),
-        ({"route": [{"body": "loose"}]}, "route[0].body: expected one of"),
-        ({"route": [{"ignore": ["cookie:x"]}]}, "route[0].ignore[0]: 'cookie:x' is not a field"),
-        ({"route": [{"ignore": ["json:$[["]}]}, "route[0].ignore[0]: bad JSONPath"),
-        ({"route": [{"match": [{"field": "query:q", "regex": "("}]}]}, "route[0].match[0].regex"),
-        ({"route": [{"weights": {"cookies": 1}}]}, "route[0].weights: unknown group 'cookies'"),
-        ({"route": [{"treshold": 1}]}, "route[0]: unknown key 'treshold'"),
-        ({"route": {"path": "/x"}}, "route: expected an array of tables"),
-    ],
-)
-def test_bad_rules_name_the_key_that_is_wrong(rules: dict[str, object], message: str) -> None:
-    from virt.match.rules import RulesError
-
-    with pytest.raises(RulesError) as e:
-        Rules.from_dict(rules, "virt.toml")
-    assert f"virt.toml: {message}" in str(e.value)
-
-
-def test_rules_survive_a_round_trip_through_their_dict_form() -> None:
-    data = {
-        "match": {"threshold": 0.7, "weights": {"body": 6.0}, "ignore": ["header:x-debug"]},
-        "route": [
-            {
-                "name": "carts",
-                "method": "post",
-                "path": "/v1/carts/{id}",
-                "priority": 2,
-                "body": "partial",
-                "require": ["json:$.user.id"],
-                "match": [{"field": "header:x-tenant", "regex": "^a"}],
-            }
-        ],
-    }
-    rules = Rules.from_dict(data)
-    assert Rules.from_dict(rules.as_dict()).as_dict() == rules.as_dict()
-    assert rules.as_dict()["route"][0]["method"] == "POST"
-    assert rules.as_dict()["match"]["weights"]["body"] == 6.0
-
-
 def test_operation_headers_tell_apart_requests_with_the_same_url_and_body(store: Store) -> None:
     body = {"TableName": "orders"}
     describe = req("POST", "/", body, (("X-Amz-Target", "DynamoDB_20120810.DescribeTable"),))

@@ -1,4 +1,4 @@
-"""Matching rules: thresholds, weights, ignored and required fields, matchers and priorities.
+"""Matching rules: thresholds, weights, ignored and required fields, conditions and priorities.
 
 Read from the `[match]` table and `[[route]]` array of virt.toml, and replaceable over the admin
 API (PUT /__virt/rules). docs/matching.md documents every key. A field is named as in the
@@ -7,100 +7,63 @@ journal: `header:NAME`, `query:NAME`, `form:NAME`, or `json:JSONPATH` for JSON b
 
 from __future__ import annotations
 
+import enum
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
-import re2
-from jsonpath_ng import JSONPath
-from jsonpath_ng.ext.parser import parse as parse_jsonpath
-
-from virt.errors import ConfigError
+from virt.match.conditions import (
+    MATCHED_CHARS,
+    SAME,
+    Condition,
+    FieldRef,
+    RulesError,
+    compile_re2,
+    parse_ref,
+    path_pattern,
+    utf8,
+)
 from virt.model import Request
-from virt.normalize.canonical import NOT_JSON
-from virt.normalize.fields import json_path
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "DEFAULT_WEIGHTS",
+    "GROUPS",
+    "BodyMode",
+    "Condition",
+    "FieldRef",
+    "Policy",
+    "Route",
+    "Rules",
+    "RulesError",
+]
 
 GROUPS = ("path", "query", "headers", "body")
 DEFAULT_WEIGHTS: Mapping[str, float] = {"path": 3.0, "query": 2.0, "headers": 1.0, "body": 4.0}
 DEFAULT_THRESHOLD = 0.85
-BODY_MODES = ("fuzzy", "exact", "partial", "ignore")
-_FIELD = re.compile(r"(header|query|form|json):(.+)", re.S)
-_SAME = object()
-"""A matcher without `equals` or `regex`: the request must carry the recording's value."""
-MATCHED_CHARS = 1024 * 1024
-"""Longest value a regex matcher is applied to; a longer value does not match (no candidate)."""
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False  # a refused pattern is reported as a RulesError, not on stderr
-_RE2_REFUSED = (
-    "rule regexes run in linear time (RE2), which has no backreferences (\\1) or lookarounds "
-    "((?=...), (?!...), (?<=...)): rewrite it without them, or use equals"
-)
 
 
-class RulesError(ConfigError):
-    """Rules that cannot be used; the message names the key, as `route[2].threshold`."""
+class BodyMode(enum.StrEnum):
+    """How a route compares bodies (its `body` key)."""
 
+    FUZZY = "fuzzy"
+    """Scored field by field, as any other group."""
+    EXACT = "exact"
+    """The sent body must be the recorded one, field for field."""
+    PARTIAL = "partial"
+    """The sent body must carry the recorded fields; it may add others."""
+    IGNORE = "ignore"
+    """Bodies take no part."""
 
-@dataclass(frozen=True, slots=True)
-class FieldRef:
-    """A field named in a rule: `kind` is header, query, form or json."""
-
-    kind: str
-    name: str
-    jsonpath: JSONPath | None = None
-
-    @property
-    def text(self) -> str:
-        return f"{self.kind}:{self.name}"
-
-    def names(self, fields: Mapping[str, str], data: Any) -> list[str]:
-        """The flat field names this reference selects in one request's fields (JSON paths
-        select prefixes: `json:$.user` covers every leaf under it)."""
-        if self.kind == "header":
-            key = f"header:{self.name.lower()}"
-            return [key] if key in fields else []
-        if self.kind in ("query", "form"):
-            key = f"{self.kind}:{self.name}"
-            return [key] if key in fields else []
-        if self.jsonpath is None or data is NOT_JSON:
-            return []
-        prefixes = {f"body:{_flat(m.full_path)}" for m in self.jsonpath.find(data)}
-        return [k for k in fields if k in prefixes or any(_under(k, p) for p in prefixes)]
-
-
-@dataclass(frozen=True, slots=True)
-class Matcher:
-    """A condition the request must meet for a route's recordings to answer it."""
-
-    ref: FieldRef
-    regex: Any = None
-    """A compiled RE2 pattern: its search takes time linear in the value, whatever the pattern."""
-    equals: Any = _SAME
-
-    def holds(self, sent: str | None, recorded: str | None) -> bool:
-        """Whether the request's value (`sent`, as field text) meets the condition. A value
-        longer than MATCHED_CHARS meets no regex: cutting it would change what `$` means."""
-        if sent is None:
-            return False
-        if self.regex is not None:
-            value = _plain(sent)
-            if len(value) > MATCHED_CHARS:
-                return False
-            return self.regex.search(_utf8(value)) is not None
-        if self.equals is _SAME:
-            return sent == recorded
-        return _plain(sent) == _plain_value(self.equals)
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"field": self.ref.text}
-        if self.regex is not None:
-            out["regex"] = self.regex.pattern
-        elif self.equals is not _SAME:
-            out["equals"] = self.equals
-        return out
+    @classmethod
+    def parse(cls, value: Any, where: str) -> BodyMode:
+        """`value` as a body mode; a RulesError listing the valid ones otherwise."""
+        try:
+            return cls(value)
+        except ValueError:
+            valid = ", ".join(m.value for m in cls)
+            raise RulesError(f"{where}: expected one of {valid}, got {value!r}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,17 +72,17 @@ class Policy:
 
     threshold: float = DEFAULT_THRESHOLD
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
-    body: str = "fuzzy"
+    body: BodyMode = BodyMode.FUZZY
     ignore: tuple[FieldRef, ...] = ()
     require: tuple[FieldRef, ...] = ()
-    matchers: tuple[Matcher, ...] = ()
+    conditions: tuple[Condition, ...] = ()
     rule: str | None = None
     """The name of the route rule that applied, for the journal."""
 
     @property
     def strict(self) -> bool:
         """Whether exact and canonical hits must be checked against this policy too."""
-        return bool(self.require or self.matchers) or self.body != "fuzzy"
+        return bool(self.require or self.conditions) or self.body is not BodyMode.FUZZY
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +97,10 @@ class Route:
     priority: int = 0
     threshold: float | None = None
     weights: Mapping[str, float] = field(default_factory=dict)
-    body: str | None = None
+    body: BodyMode | None = None
     ignore: tuple[FieldRef, ...] = ()
     require: tuple[FieldRef, ...] = ()
-    matchers: tuple[Matcher, ...] = ()
+    conditions: tuple[Condition, ...] = ()
 
     def covers(self, request: Request) -> bool:
         if self.method is not None and self.method != request.method.upper():
@@ -148,8 +111,7 @@ class Route:
             return True
         path = request.path
         return (
-            len(path) <= MATCHED_CHARS
-            and _path_pattern(self.path).fullmatch(_utf8(path)) is not None
+            len(path) <= MATCHED_CHARS and path_pattern(self.path).fullmatch(utf8(path)) is not None
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -165,8 +127,8 @@ class Route:
             out["ignore"] = [r.text for r in self.ignore]
         if self.require:
             out["require"] = [r.text for r in self.require]
-        if self.matchers:
-            out["match"] = [m.as_dict() for m in self.matchers]
+        if self.conditions:
+            out["match"] = [c.as_dict() for c in self.conditions]
         return out
 
 
@@ -191,10 +153,10 @@ class Rules:
         return Policy(
             threshold=self.threshold if route.threshold is None else route.threshold,
             weights={**self.weights, **route.weights},
-            body=route.body or "fuzzy",
+            body=route.body or BodyMode.FUZZY,
             ignore=self.ignore + route.ignore,
             require=route.require,
-            matchers=route.matchers,
+            conditions=route.conditions,
             rule=route.name,
         )
 
@@ -238,15 +200,15 @@ def _route(data: Any, index: int, where: str) -> Route:
     if path is not None:
         if not path.startswith("/"):
             raise RulesError(f"{where}.path: {path!r} must start with /")
-        _path_pattern(path)
+        path_pattern(path)
     priority = data.get("priority", 0)
     if not isinstance(priority, int) or isinstance(priority, bool):
         raise RulesError(f"{where}.priority: expected a whole number, got {priority!r}")
-    body = data.get("body")
-    if body is not None and body not in BODY_MODES:
-        raise RulesError(f"{where}.body: expected one of {', '.join(BODY_MODES)}, got {body!r}")
-    matchers = data.get("match", [])
-    _expect(matchers, list, f"{where}.match", "an array of tables")
+    body: BodyMode | None = None
+    if (mode := data.get("body")) is not None:  # null over the admin API: as when absent
+        body = BodyMode.parse(mode, f"{where}.body")
+    conditions = data.get("match", [])
+    _expect(conditions, list, f"{where}.match", "an array of tables")
     return Route(
         name=data.get("name") or f"route[{index}]",
         index=index,
@@ -259,65 +221,34 @@ def _route(data: Any, index: int, where: str) -> Route:
         body=body,
         ignore=_refs(data.get("ignore", []), f"{where}.ignore"),
         require=_refs(data.get("require", []), f"{where}.require"),
-        matchers=tuple(_matcher(m, f"{where}.match[{i}]") for i, m in enumerate(matchers)),
+        conditions=tuple(_condition(c, f"{where}.match[{i}]") for i, c in enumerate(conditions)),
     )
 
 
-def _matcher(data: Any, where: str) -> Matcher:
+def _condition(data: Any, where: str) -> Condition:
     _expect(data, dict, where, "a table")
     _only(data, {"field", "regex", "equals"}, where)
     if "field" not in data:
         raise RulesError(f"{where}: needs field, such as 'header:X-Tenant' or 'json:$.user.id'")
-    ref = _ref(data["field"], f"{where}.field")
+    ref = parse_ref(data["field"], f"{where}.field")
     if "regex" in data and "equals" in data:
         raise RulesError(f"{where}: give regex or equals, not both")
     regex = None
     if "regex" in data:
         _expect(data["regex"], str, f"{where}.regex", "a string")
-        regex = _compile(data["regex"], f"{where}.regex")
-    equals = data.get("equals", _SAME)
-    if equals is not _SAME and (
+        regex = compile_re2(data["regex"], f"{where}.regex")
+    equals = data.get("equals", SAME)
+    if equals is not SAME and (
         not isinstance(equals, str | int | float)
         or (isinstance(equals, float) and not math.isfinite(equals))
     ):
         raise RulesError(f"{where}.equals: expected a string, number or boolean, got {equals!r}")
-    return Matcher(ref, regex, equals)
-
-
-def _compile(pattern: str, where: str) -> Any:
-    """`pattern` compiled with RE2, or a RulesError naming `where` and saying why not."""
-    try:
-        return re2.compile(pattern, _RE2_OPTIONS)
-    except re2.error as e:
-        why = e.args[0].decode("utf-8", "replace") if e.args else str(e)
-        raise RulesError(f"{where}: {pattern!r} cannot be used: {why}; {_RE2_REFUSED}") from e
+    return Condition(ref, regex, equals)
 
 
 def _refs(value: Any, where: str) -> tuple[FieldRef, ...]:
     _expect(value, list, where, "an array of field names")
-    return tuple(_ref(v, f"{where}[{i}]") for i, v in enumerate(value))
-
-
-def _ref(value: Any, where: str) -> FieldRef:
-    _expect(value, str, where, "a field name")
-    m = _FIELD.fullmatch(value)
-    if m is None:
-        raise RulesError(
-            f"{where}: {value!r} is not a field; write header:NAME, query:NAME, form:NAME "
-            "or json:JSONPATH (json:$.user.id)"
-        )
-    kind, name = m.group(1), m.group(2)
-    if kind != "json":
-        return FieldRef(kind, name.lower() if kind == "header" else name)
-    try:
-        return FieldRef(kind, name, _compile_jsonpath(name))
-    except Exception as e:  # jsonpath-ng raises its own errors and a few of Python's
-        raise RulesError(f"{where}: bad JSONPath {name!r}: {e}") from e
-
-
-@lru_cache(maxsize=512)
-def _compile_jsonpath(text: str) -> JSONPath:
-    return parse_jsonpath(text)
+    return tuple(parse_ref(v, f"{where}[{i}]") for i, v in enumerate(value))
 
 
 def _threshold(value: Any, where: str) -> float:
@@ -353,65 +284,3 @@ def _only(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
         raise RulesError(
             f"{where}: unknown key {unknown[0]!r}; known: {', '.join(sorted(allowed))}"
         )
-
-
-@lru_cache(maxsize=512)
-def _path_pattern(template: str) -> Any:
-    """A route path as a regex: {name} and * match one segment, ** matches the rest.
-    RE2, as for matchers: `/{a}{b}{c}` or `/**/**/x` would backtrack polynomially in `re`."""
-    out = []
-    for part in re.split(r"(\{[^/{}]*\}|\*\*|\*)", template):
-        if part == "**":
-            out.append(".*")
-        elif part == "*" or (part.startswith("{") and part.endswith("}")):
-            out.append("[^/]+")
-        else:
-            out.append(re2.escape(part))
-    return _compile("".join(out), f"path {template!r}")
-
-
-def _flat(path: Any) -> str:
-    """A jsonpath-ng match path in the flat notation of virt.normalize.fields: $.a.b[0]."""
-    parts: list[str | int] = []
-    stack = [path]
-    while stack:
-        node = stack.pop()
-        kind = type(node).__name__
-        if kind == "Child":
-            stack.extend((node.right, node.left))
-        elif kind == "Fields" and len(node.fields) == 1:
-            parts.append(node.fields[0])
-        elif kind == "Index" and len(node.indices) == 1:
-            parts.append(int(node.indices[0]))
-    flat = "$"
-    for part in parts:
-        flat = json_path(flat, part)
-    return flat
-
-
-def _under(name: str, prefix: str) -> bool:
-    return len(name) > len(prefix) and name.startswith(prefix) and name[len(prefix)] in ".["
-
-
-def _utf8(text: str) -> str:
-    """`text` as RE2 can take it: bytes that were not UTF-8 (kept as surrogates) become U+FFFD."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return text
-
-
-def _plain(text: str) -> str:
-    """A field's text without JSON string quotes, for regexes and `equals`."""
-    if len(text) >= 2 and text[0] == text[-1] == '"':
-        return text[1:-1]
-    return text
-
-
-def _plain_value(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

@@ -6,7 +6,7 @@ generated kind (two uuids, two timestamps, two nonces), and 0 otherwise. A group
 mean; the score is the weighted mean of the groups present. Headers the sent request adds to
 the recorded ones do not count: clients add their own. Volatile headers, signing query
 parameters, fields learned as volatile and fields the rules ignore take no part. Required fields
-and matchers are hard conditions: a recording that fails one is no candidate at all.
+and route conditions are hard conditions: a recording that fails one is no candidate at all.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from virt.match.caps import FIELDS_SHOWN, first, shorten
-from virt.match.rules import GROUPS, FieldRef, Policy
+from virt.match.rules import GROUPS, BodyMode, FieldRef, Policy
 from virt.model import Request
 from virt.normalize.canonical import NOT_JSON, json_form
 from virt.normalize.fields import (
@@ -120,17 +120,17 @@ def compare(
         for name in sorted(required):
             if a.get(name) != b.get(name):
                 return Comparison(0.0, failed=f"require {ref.text}: differs at {name}")
-    for matcher in policy.matchers:
-        sent_value = _value(matcher.ref, sent)
-        if not matcher.holds(sent_value, _value(matcher.ref, recorded)):
-            return Comparison(0.0, failed=f"match {matcher.ref.text}: {_short(sent_value)}")
+    for condition in policy.conditions:
+        sent_value = _value(condition.ref, sent)
+        if not condition.holds(sent_value, _value(condition.ref, recorded)):
+            return Comparison(0.0, failed=f"match {condition.ref.text}: {_short(sent_value)}")
     skip = ignored_names(sent, recorded, policy, learned)
     body_names = [n for n in b if group_of(n) == "body" and n not in skip]
-    if policy.body == "exact" and any(
+    if policy.body is BodyMode.EXACT and any(
         a.get(n) != b.get(n) for n in {*body_names, *(n for n in _body(a) if n not in skip)}
     ):
         return Comparison(0.0, failed="body: not the recorded body (rule body = exact)")
-    if policy.body == "partial" and any(a.get(n) != b.get(n) for n in body_names):
+    if policy.body is BodyMode.PARTIAL and any(a.get(n) != b.get(n) for n in body_names):
         return Comparison(0.0, failed="body: lacks recorded fields (rule body = partial)")
     totals: dict[str, list[float]] = {}
     differs: dict[str, tuple[str | None, str | None]] = {}
@@ -142,7 +142,7 @@ def compare(
         if name in skip:
             continue
         group = group_of(name)
-        if policy.body == "ignore" and group == "body":
+        if policy.body is BodyMode.IGNORE and group == "body":
             continue
         sent_value, recorded_value = a.get(name), b.get(name)
         if sent_value == recorded_value:
@@ -242,7 +242,7 @@ def _value(ref: FieldRef, side: Side) -> str | None:
 def _extra_counts(group: str, policy: Policy) -> bool:
     if group == "headers":
         return False
-    return group != "body" or policy.body != "partial"
+    return group != "body" or policy.body is not BodyMode.PARTIAL
 
 
 def _body(fields: Fields) -> list[str]:
