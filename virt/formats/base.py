@@ -29,7 +29,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from virt import encoding
@@ -82,6 +82,46 @@ class Writer(Protocol):
 
 
 # helpers shared by readers
+
+_T = TypeVar("_T")
+
+
+def expect(
+    value: Any, kind: type[_T], path: Path, where: str, what: str, *, nonempty: bool = False
+) -> _T:
+    """`value` when it is a `kind` (and, with `nonempty`, not empty); else an ImportFormatError
+    naming the file, the entry, what was expected and what was found instead.
+
+    A bool never passes for a number, though Python counts it as an int: `code: true` in a
+    recording is a mistake, not status 1.
+    """
+    if (
+        isinstance(value, kind)
+        and (kind is bool or not isinstance(value, bool))
+        and (value or not nonempty)
+    ):
+        return value
+    raise ImportFormatError(path, where, f"expected {what}, got {describe(value)}")
+
+
+def describe(value: Any) -> str:
+    """What a parsed JSON or YAML value is, in words a recording's author knows; never the text
+    itself, which may be long or a secret."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):  # a huge int has no str() past 4300 digits
+        return str(value) if -(10**15) < value < 10**15 else "a number"
+    if isinstance(value, str):
+        return "text" if value else "empty text"
+    if isinstance(value, bytes):
+        return "binary data"
+    if isinstance(value, dict):
+        return "a mapping" if value else "an empty mapping"
+    if isinstance(value, list):
+        return "a list" if value else "an empty list"
+    return type(value).__name__
 
 
 def head(path: Path, size: int = 4096) -> bytes:

@@ -27,6 +27,7 @@ from virt.formats.base import (
     ImportFormatError,
     Item,
     Skipped,
+    expect,
     headers_from,
     request_from_url,
     response_from,
@@ -95,16 +96,11 @@ def entries(
 
 def sides(entry: Any, where: str, path: Path) -> tuple[dict[Any, Any], dict[Any, Any]] | Skipped:
     """An entry's raw request and response mappings, or Skipped when no response was recorded."""
-    if not isinstance(entry, dict):
-        raise ImportFormatError(path, where, "expected a mapping with request and response")
-    raw_request, raw_response = entry.get("request"), entry.get("response")
-    if not isinstance(raw_request, dict):
-        raise ImportFormatError(path, f"{where}.request", "expected a mapping")
-    if raw_response is None:
+    entry = expect(entry, dict, path, where, "a mapping with request and response")
+    raw_request = expect(entry.get("request"), dict, path, f"{where}.request", "a mapping")
+    if entry.get("response") is None:
         return Skipped(where, "no response was recorded")
-    if not isinstance(raw_response, dict):
-        raise ImportFormatError(path, f"{where}.response", "expected a mapping")
-    return raw_request, raw_response
+    return raw_request, expect(entry["response"], dict, path, f"{where}.response", "a mapping")
 
 
 def status_line(raw: dict[Any, Any], where: str, path: Path) -> tuple[int, str]:
@@ -181,8 +177,7 @@ def body_bytes(value: Any, where: str, path: Path) -> bytes | None:
         if b64 not in (None, "") or (b64 == "" and string in (None, "")):
             if isinstance(b64, bytes):
                 return b64
-            if not isinstance(b64, str):
-                raise ImportFormatError(path, f"{where}.base64_string", "expected a string")
+            b64 = expect(b64, str, path, f"{where}.base64_string", "base64 text")
             try:
                 return base64.b64decode("".join(b64.split()), validate=True)
             except (binascii.Error, ValueError) as e:

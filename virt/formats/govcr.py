@@ -28,6 +28,8 @@ from virt.formats.base import (
     ImportFormatError,
     Item,
     Skipped,
+    describe,
+    expect,
     head,
     headers_from,
     in_coding,
@@ -80,11 +82,10 @@ class GoVcrReader:
             except (OSError, EOFError, zlib.error) as e:
                 raise ImportFormatError(path, "", f"not a valid gzip file: {e}") from e
         data = yamlsafe.load(raw, path, TextTimestampLoader)
-        if not isinstance(data, dict):
-            raise ImportFormatError(path, "", "expected a go-vcr cassette: version, interactions")
-        version = data.get("version")
-        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            raise ImportFormatError(path, "version", "expected the cassette format version")
+        data = expect(data, dict, path, "", "a go-vcr cassette (version, interactions)")
+        version = expect(data.get("version"), int, path, "version", "the cassette format version")
+        if version < 1:
+            raise ImportFormatError(path, "version", f"{version} is not a cassette format version")
         if version > max(VERSIONS):
             raise ImportFormatError(
                 path,
@@ -97,8 +98,7 @@ class GoVcrReader:
         if interactions is None or interactions == []:
             yield Skipped("interactions", "the cassette holds no interactions")
             return
-        if not isinstance(interactions, list):
-            raise ImportFormatError(path, "interactions", "expected a list of interactions")
+        interactions = expect(interactions, list, path, "interactions", "a list of interactions")
         for index, interaction in enumerate(interactions):
             yield _interaction(interaction, f"interactions[{index}]", path)
 
@@ -107,20 +107,15 @@ READER = GoVcrReader()
 
 
 def _interaction(value: Any, where: str, path: Path) -> Item:
-    if not isinstance(value, dict):
-        raise ImportFormatError(path, where, "expected a mapping with request and response")
-    req = value.get("request")
-    resp = value.get("response")
-    if not isinstance(req, dict):
-        raise ImportFormatError(path, f"{where}.request", "expected a mapping")
-    if not isinstance(resp, dict):
-        raise ImportFormatError(path, f"{where}.response", "expected a mapping")
-
-    method, url = req.get("method"), req.get("url")
-    if not isinstance(method, str) or not method:
-        raise ImportFormatError(path, f"{where}.request.method", "expected the request method")
-    if not isinstance(url, str) or not url:
-        raise ImportFormatError(path, f"{where}.request.url", "expected the request URL")
+    value = expect(value, dict, path, where, "a mapping with request and response")
+    req = expect(value.get("request"), dict, path, f"{where}.request", "a mapping")
+    resp = expect(value.get("response"), dict, path, f"{where}.response", "a mapping")
+    method = expect(
+        req.get("method"), str, path, f"{where}.request.method", "the request method", nonempty=True
+    )
+    url = expect(
+        req.get("url"), str, path, f"{where}.request.url", "the request URL", nonempty=True
+    )
     host = req.get("host")
     request_headers = _headers(req.get("headers"), path, f"{where}.request.headers")
     try:
@@ -153,8 +148,7 @@ def _headers(value: Any, path: Path, where: str) -> Headers:
     """Go's http.Header: names to lists of values (a plain string in hand-written cassettes)."""
     if value is None:
         return ()
-    if not isinstance(value, dict):
-        raise ImportFormatError(path, where, "expected a mapping of header names to values")
+    value = expect(value, dict, path, where, "a mapping of header names to values")
     for name, values in value.items():
         for one in values if isinstance(values, list) else [values]:
             if isinstance(one, dict | list):
@@ -169,7 +163,7 @@ def _body(value: Any, path: Path, where: str) -> bytes:
         return value.encode("utf-8", "surrogateescape")
     if isinstance(value, bytes):  # !!binary: yaml writes Go strings that are not UTF-8 this way
         return value
-    raise ImportFormatError(path, where, f"expected the body as text, not {type(value).__name__}")
+    raise ImportFormatError(path, where, f"expected the body as text, got {describe(value)}")
 
 
 def _status(resp: dict[str, Any], path: Path, where: str) -> tuple[int, str]:
@@ -180,9 +174,8 @@ def _status(resp: dict[str, Any], path: Path, where: str) -> tuple[int, str]:
         reason = (m.group(2) or "").strip()
         if code is None:
             code = int(m.group(1))
-    if not isinstance(code, int) or isinstance(code, bool) or not 0 <= code <= 999:
-        raise ImportFormatError(path, f"{where}.code", "expected an HTTP status code")
-    if 0 < code < 100:
+    code = expect(code, int, path, f"{where}.code", "an HTTP status code")
+    if code < 0 or 0 < code < 100 or code > 999:  # 0: go-vcr recorded no response
         raise ImportFormatError(path, f"{where}.code", f"{code} is not an HTTP status code")
     return code, reason
 

@@ -36,6 +36,7 @@ from virt.formats.base import (
     ImportFormatError,
     Item,
     Skipped,
+    expect,
     head,
     headers_from,
     in_coding,
@@ -88,8 +89,7 @@ class HttpReplayReader:
         if entries is None or entries == []:
             yield Skipped("Entries", "the log holds no entries")
             return
-        if not isinstance(entries, list):
-            raise ImportFormatError(path, "Entries", "expected a list of entries")
+        entries = expect(entries, list, path, "Entries", "a list of entries")
         for index, entry in enumerate(entries):
             yield _entry(entry, f"Entries[{index}]", path, recorded_at)
 
@@ -114,26 +114,22 @@ def _check_version(value: Any, path: Path) -> None:
 
 
 def _entry(value: Any, where: str, path: Path, recorded_at: str) -> Item:
-    if not isinstance(value, dict):
-        raise ImportFormatError(path, where, "expected an entry with Request and Response")
-    req = value.get("Request")
-    resp = value.get("Response")
-    if not isinstance(req, dict):
-        raise ImportFormatError(path, f"{where}.Request", "expected an object")
-    if resp is None:
+    value = expect(value, dict, path, where, "an entry with Request and Response")
+    req = expect(value.get("Request"), dict, path, f"{where}.Request", "an object")
+    if value.get("Response") is None:
         return Skipped(where, "no response recorded")
-    if not isinstance(resp, dict):
-        raise ImportFormatError(path, f"{where}.Response", "expected an object")
+    resp = expect(value["Response"], dict, path, f"{where}.Response", "an object")
 
-    method, url = req.get("Method"), req.get("URL")
-    if not isinstance(method, str) or not method:
-        raise ImportFormatError(path, f"{where}.Request.Method", "expected the request method")
-    if not isinstance(url, str) or not url:
-        raise ImportFormatError(path, f"{where}.Request.URL", "expected the request URL")
+    method = expect(
+        req.get("Method"), str, path, f"{where}.Request.Method", "the request method", nonempty=True
+    )
+    url = expect(
+        req.get("URL"), str, path, f"{where}.Request.URL", "the request URL", nonempty=True
+    )
     request_headers = _headers(req.get("Header"), path, f"{where}.Request.Header")
-    media_type = req.get("MediaType") or ""
-    if not isinstance(media_type, str):
-        raise ImportFormatError(path, f"{where}.Request.MediaType", "expected a media type")
+    media_type = expect(
+        req.get("MediaType") or "", str, path, f"{where}.Request.MediaType", "a media type"
+    )
     parts = _parts(req, path, f"{where}.Request")
     if media_type.lower().startswith("multipart/"):
         body, content_type = _multipart(parts, media_type)
@@ -148,12 +144,12 @@ def _entry(value: Any, where: str, path: Path, recorded_at: str) -> Item:
     # the body as the proxy saw it: still in its Content-Encoding, when that is one virt knows
     request = with_body(request, body, encoded=True)
 
-    status = resp.get("StatusCode")
-    if not isinstance(status, int) or isinstance(status, bool) or not 0 <= status <= 999:
-        raise ImportFormatError(path, f"{where}.Response.StatusCode", "expected an HTTP status")
+    status = expect(
+        resp.get("StatusCode"), int, path, f"{where}.Response.StatusCode", "an HTTP status"
+    )
     if status == 0:
         return Skipped(where, "no response recorded (StatusCode 0)")
-    if status < 100:
+    if not 100 <= status <= 999:
         raise ImportFormatError(path, f"{where}.Response.StatusCode", f"{status} is not a status")
     response_headers = _headers(resp.get("Header"), path, f"{where}.Response.Header")
     response_body = _base64(resp.get("Body"), path, f"{where}.Response.Body")
@@ -175,12 +171,10 @@ def _headers(value: Any, path: Path, where: str) -> Headers:
     """Go's http.Header as JSON: names to lists of values."""
     if value is None:
         return ()
-    if not isinstance(value, dict):
-        raise ImportFormatError(path, where, "expected an object of header names to value lists")
+    value = expect(value, dict, path, where, "an object of header names to value lists")
     for name, values in value.items():
         for one in values if isinstance(values, list) else [values]:
-            if not isinstance(one, str):
-                raise ImportFormatError(path, f"{where}.{name}", "expected text values")
+            expect(one, str, path, f"{where}.{name}", "text values")
     return headers_from(value)
 
 
@@ -188,8 +182,7 @@ def _parts(req: dict[str, Any], path: Path, where: str) -> list[bytes]:
     value = req.get("BodyParts")
     if value is None:
         return []
-    if not isinstance(value, list):
-        raise ImportFormatError(path, f"{where}.BodyParts", "expected a list of base64 parts")
+    value = expect(value, list, path, f"{where}.BodyParts", "a list of base64 parts")
     return [_base64(part, path, f"{where}.BodyParts[{i}]") for i, part in enumerate(value)]
 
 
@@ -197,8 +190,7 @@ def _base64(value: Any, path: Path, where: str) -> bytes:
     """Go's []byte as JSON: standard base64, null for nil."""
     if value is None:
         return b""
-    if not isinstance(value, str):
-        raise ImportFormatError(path, where, "expected base64 text")
+    value = expect(value, str, path, where, "base64 text")
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as e:

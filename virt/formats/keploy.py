@@ -39,6 +39,8 @@ from virt.formats.base import (
     ImportFormatError,
     Item,
     Skipped,
+    describe,
+    expect,
     head,
     in_coding,
     make_interaction,
@@ -91,34 +93,38 @@ READER = KeployReader()
 
 
 def _document(doc: Any, where: str, path: Path) -> Iterator[Item]:
-    if not isinstance(doc, dict):
-        raise ImportFormatError(path, where, "expected a mapping with version, kind and spec")
+    doc = expect(doc, dict, path, where, "a mapping with version, kind and spec")
     name = doc.get("name")
     if isinstance(name, str) and name:
         where = f"{where} ({name})"
-    kind = doc.get("kind")
-    if not isinstance(kind, str) or not kind:
-        raise ImportFormatError(path, where, "no kind: expected a Keploy document (kind: Http)")
+    kind = expect(
+        doc.get("kind"), str, path, where, "a Keploy document with a kind (Http)", nonempty=True
+    )
     if kind == "TestMocksMapping":
         yield Skipped(where, "a test-to-mock mapping (TestMocksMapping), not an interaction")
         return
     if kind.lower() != "http":
         yield Skipped(where, f"not HTTP ({kind})")
         return
-    spec = _mapping(doc.get("spec"), path, f"{where}.spec", "a mapping with req and resp")
-    req = _mapping(spec.get("req"), path, f"{where}.spec.req", "a mapping")
-    resp = _mapping(spec.get("resp"), path, f"{where}.spec.resp", "a mapping")
+    spec = expect(doc.get("spec"), dict, path, f"{where}.spec", "a mapping with req and resp")
+    req = expect(spec.get("req"), dict, path, f"{where}.spec.req", "a mapping")
+    resp = expect(spec.get("resp"), dict, path, f"{where}.spec.resp", "a mapping")
     if resp.get("body_skipped") is True:
         yield Skipped(where, "Keploy did not save the response body (body_skipped)")
         return
 
     request_headers = _headers(req.get("header"), path, f"{where}.spec.req.header")
-    method = req.get("method")
-    if not isinstance(method, str) or not method:
-        raise ImportFormatError(path, f"{where}.spec.req.method", "expected the request method")
-    url = req.get("url")
-    if not isinstance(url, str) or not url:
-        raise ImportFormatError(path, f"{where}.spec.req.url", "expected the request URL")
+    method = expect(
+        req.get("method"),
+        str,
+        path,
+        f"{where}.spec.req.method",
+        "the request method",
+        nonempty=True,
+    )
+    url = expect(
+        req.get("url"), str, path, f"{where}.spec.req.url", "the request URL", nonempty=True
+    )
     request_body, from_wire = _request_body(req, path, f"{where}.spec.req")
     if request_body is None:
         ref = req["body_ref"]["path"]
@@ -136,9 +142,13 @@ def _document(doc: Any, where: str, path: Path) -> Iterator[Item]:
         supported = request_body and coding in encoding.SUPPORTED
         request = replace(request, body=request_body, encoding=coding if supported else None)
 
-    status = resp.get("status_code")
-    if not isinstance(status, int) or isinstance(status, bool) or not 0 <= status <= 999:
-        raise ImportFormatError(path, f"{where}.spec.resp.status_code", "expected an HTTP status")
+    status = expect(
+        resp.get("status_code"), int, path, f"{where}.spec.resp.status_code", "an HTTP status"
+    )
+    if not 0 <= status <= 999:
+        raise ImportFormatError(
+            path, f"{where}.spec.resp.status_code", f"{status} is not an HTTP status"
+        )
     if status == 0:
         yield Skipped(where, "no response recorded (status_code 0)")
         return
@@ -159,18 +169,11 @@ def _document(doc: Any, where: str, path: Path) -> Iterator[Item]:
     )
 
 
-def _mapping(value: Any, path: Path, where: str, expected: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ImportFormatError(path, where, f"expected {expected}")
-    return value
-
-
 def _headers(value: Any, path: Path, where: str) -> Headers:
     """Keploy's map[string]string of header fields, in the order the file lists them."""
     if value is None:
         return ()
-    if not isinstance(value, dict):
-        raise ImportFormatError(path, where, "expected a mapping of header names to values")
+    value = expect(value, dict, path, where, "a mapping of header names to values")
     out: list[tuple[str, str]] = []
     for name, v in value.items():
         for one in v if isinstance(v, list) else [v]:
@@ -211,12 +214,11 @@ def _text_or_bytes(value: Any, path: Path, where: str) -> bytes:
         return value.encode("utf-8", "surrogateescape")
     if isinstance(value, bytes):  # !!binary: yaml.v3 writes strings that are not UTF-8 this way
         return value
-    raise ImportFormatError(path, where, f"expected the body as text, not {type(value).__name__}")
+    raise ImportFormatError(path, where, f"expected the body as text, got {describe(value)}")
 
 
 def _base64(value: Any, path: Path, where: str) -> bytes:
-    if not isinstance(value, str):
-        raise ImportFormatError(path, where, "expected base64 text")
+    value = expect(value, str, path, where, "base64 text")
     try:
         return base64.b64decode(value, validate=False)
     except (binascii.Error, ValueError) as e:
@@ -233,9 +235,7 @@ def _request_body(req: dict[str, Any], path: Path, where: str) -> tuple[bytes | 
     ref = req.get("body_ref")
     if body or not isinstance(ref, dict) or not ref.get("path"):
         return body, isinstance(value, bytes)
-    relative = ref["path"]
-    if not isinstance(relative, str):
-        raise ImportFormatError(path, f"{where}.body_ref.path", "expected a relative path")
+    relative = expect(ref["path"], str, path, f"{where}.body_ref.path", "a relative path")
     # Keploy writes the path relative to the test set; the file sits in it or in tests/ below it.
     for base in (path.parent, path.parent.parent):
         candidate = base / relative

@@ -31,6 +31,7 @@ from virt.formats.base import (
     ImportFormatError,
     Item,
     Skipped,
+    expect,
     head,
     headers_from,
     in_coding,
@@ -61,8 +62,7 @@ class NockReader:
             data = json.loads(raw, parse_float=_Number, parse_constant=_no_constant)
         except (ValueError, RecursionError) as e:
             raise ImportFormatError(path, "", f"not valid JSON: {e}") from e
-        if not isinstance(data, list):
-            raise ImportFormatError(path, "", "expected a JSON array of nock definitions")
+        data = expect(data, list, path, "", "a JSON array of nock definitions")
         if not data:
             yield Skipped("", "the fixture holds no definitions")
         for index, definition in enumerate(data):
@@ -81,18 +81,23 @@ def _no_constant(name: str) -> Any:
 
 
 def _definition(value: Any, where: str, path: Path) -> Item:
-    if not isinstance(value, dict):
-        raise ImportFormatError(path, where, "expected a nock definition object")
-    scope, method, target = value.get("scope"), value.get("method"), value.get("path", "/")
-    if not isinstance(scope, str) or not scope:
-        raise ImportFormatError(path, f"{where}.scope", "expected the origin, as https://host:port")
-    if not isinstance(method, str) or not method:
-        raise ImportFormatError(path, f"{where}.method", "expected the request method")
-    if not isinstance(target, str):
-        raise ImportFormatError(path, f"{where}.path", "expected the path with its query")
-    status = value.get("status", 200)  # nock's reply() defaults to 200
-    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 999:
-        raise ImportFormatError(path, f"{where}.status", "expected an HTTP status")
+    value = expect(value, dict, path, where, "a nock definition object")
+    scope = expect(
+        value.get("scope"),
+        str,
+        path,
+        f"{where}.scope",
+        "the origin, as https://host:port",
+        nonempty=True,
+    )
+    method = expect(
+        value.get("method"), str, path, f"{where}.method", "the request method", nonempty=True
+    )
+    target = expect(value.get("path", "/"), str, path, f"{where}.path", "the path with its query")
+    # nock's reply() defaults to 200
+    status = expect(value.get("status", 200), int, path, f"{where}.status", "an HTTP status")
+    if not 100 <= status <= 999:
+        raise ImportFormatError(path, f"{where}.status", f"{status} is not an HTTP status")
 
     request_headers = _headers(value.get("reqheaders"), path, f"{where}.reqheaders")
     try:
@@ -117,8 +122,7 @@ def _definition(value: Any, where: str, path: Path) -> Item:
 def _headers(value: Any, path: Path, where: str) -> Headers:
     if value is None:
         return ()
-    if not isinstance(value, dict):
-        raise ImportFormatError(path, where, "expected an object of header names to values")
+    value = expect(value, dict, path, where, "an object of header names to values")
     return headers_from({name: _header_value(v) for name, v in value.items()})
 
 
