@@ -14,7 +14,7 @@ from virt.normalize import keys
 from virt.normalize.canonical import MAX_DEPTH, json_form, too_deep
 from virt.normalize.fields import fields
 from virt.normalize.route import template
-from virt.normalize.uri import pairs, path_form
+from virt.normalize.uri import pairs, path_form, query_pairs
 
 DELETE = Request(
     "DELETE",
@@ -144,3 +144,7 @@ def test_any_bytes_at_any_depth_get_keys_and_fields(
     req = Request("POST", "http", "h", 80, path, query, (("content-type", ctype),), body)
     keys(req)
     orjson.dumps(fields(req))
+
+
+def test_query_pairs_keeps_blank_values_and_repeats() -> None:
+    assert query_pairs("b=2&a=&a=1&c") == (("a", ""), ("a", "1"), ("b", "2"), ("c", ""))

@@ -71,5 +71,11 @@ def pairs(query: str | bytes) -> list[tuple[str, str]]:
     return [(text(k), text(v)) for k, v in byte_pairs(query)]
 
 
+def query_pairs(query: str) -> tuple[tuple[str, str], ...]:
+    """The query string as a sorted multiset of (name, value): order is the client's whim, and
+    escapes are decoded, so `%3C` and `<` are the same value."""
+    return tuple(sorted(pairs(query)))
+
+
 def _unquote(value: bytes) -> bytes:
     return unquote_to_bytes(value.replace(b"+", b" "))
