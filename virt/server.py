@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
 import uvicorn
 
 from virt.admin.api import create_admin
@@ -210,18 +209,7 @@ def serve(settings: ServeSettings) -> None:
                 hint="drop --journal, or serve a writable copy",
             )
         journal_writer = JournalWriter(settings.db)
-        engine.journal.sink = lambda served: journal_writer.put(
-            {
-                "at": served.at,
-                "door": served.door,
-                "method": served.method,
-                "url": served.url,
-                "match": served.match,
-                "interaction_id": served.interaction_id,
-                "status": served.status,
-                "detail": _detail(served.why, served.explain),
-            }
-        )
+        engine.journal.sink = lambda served: journal_writer.put(served.row())
     writer = Writer(settings.db) if settings.passthrough else None
 
     async def main() -> None:
@@ -326,12 +314,6 @@ def _serving_key(db: Path) -> bytes:
             raise
         log.warning("%s; requests carrying secrets may not match", e)
         return secrets.token_hex(32).encode()
-
-
-def _detail(why: str, explain: dict[str, Any] | None) -> str | None:
-    """The journal's detail column: JSON with why a request missed and how it matched."""
-    detail = {**({"why": why} if why else {}), **(explain or {})}
-    return orjson.dumps(detail).decode() if detail else None
 
 
 def _open_for_serving(db: Path, passthrough: bool) -> Store:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from virt.match.caps import URL_SHOWN
 from virt.match.journal import Journal
+from virt.store.tables import JournalRow
 
 
 def test_a_long_url_and_reason_are_kept_cut_with_their_length() -> None:
@@ -20,3 +21,22 @@ def test_only_the_last_entries_are_kept() -> None:
         journal.add(door="direct", method="GET", url=f"/{n}", match="exact", status=200)
     assert [e.url for e in journal.entries()] == ["/4", "/3"]
     assert journal.counts() == {"exact": 5}
+
+
+def test_an_entry_persists_as_its_columns_with_why_and_explain_as_detail_json() -> None:
+    journal = Journal()
+    kw = {"door": "proxy", "method": "GET", "url": "http://h/x", "status": 200}
+    fuzzy = journal.add(
+        **kw, match="fuzzy", interaction_id=3, why="near", explain={"score": 0.9, "rule": "r"}
+    )
+    assert fuzzy.row() == JournalRow(
+        at=fuzzy.at,
+        door="proxy",
+        method="GET",
+        url="http://h/x",
+        match="fuzzy",
+        interaction_id=3,
+        status=200,
+        detail='{"why":"near","score":0.9,"rule":"r"}',
+    )
+    assert journal.add(**kw, match="exact").row().detail is None

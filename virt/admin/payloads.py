@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any, Literal
+import dataclasses
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
+from virt.match.journal import Served
 from virt.model import Headers, Interaction, header
 from virt.store import Summary
 
@@ -190,20 +193,29 @@ class Page(BaseModel):
     )
 
 
-class ServedOut(BaseModel):
-    seq: int
-    at: str
-    door: str
-    method: str
-    url: str
-    match: str
-    status: int
-    interaction_id: int | None
-    why: str
-    explain: dict[str, Any] | None = Field(
-        description="How the match was made: score, the field-by-field comparison with the "
-        "chosen (or best rejected) recording, fields echoed into the response, the rule applied."
+def _model_of(cls: type[Any], descriptions: Mapping[str, str]) -> type[BaseModel]:
+    """A pydantic model named `cls.__name__ + "Out"` with every field of dataclass `cls`, each
+    required (the API always sends it), so a field added there shows here with no edit."""
+    hints = get_type_hints(cls)
+    spec: dict[str, Any] = {
+        f.name: (hints[f.name], Field(description=descriptions.get(f.name)))
+        for f in dataclasses.fields(cls)
+    }
+    return create_model(f"{cls.__name__}Out", **spec)
+
+
+if TYPE_CHECKING:
+    ServedOut = BaseModel
+else:
+    ServedOut = _model_of(
+        Served,
+        {
+            "explain": "How the match was made: score, the field-by-field comparison with the "
+            "chosen (or best rejected) recording, fields echoed into the response, the rule "
+            "applied."
+        },
     )
+"""One served request as GET /__virt/journal lists it: every field of match.journal.Served."""
 
 
 class Journal(BaseModel):

@@ -7,11 +7,14 @@ import itertools
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
+
+import orjson
 
 from virt.match.caps import URL_SHOWN, shorten
 from virt.model import iso_utc
+from virt.store.tables import JOURNAL_COLUMNS, JournalRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,28 @@ class Served:
     why: str = ""
     explain: dict[str, Any] | None = None
     """How the match was made: score, field-by-field comparison, echoed fields, rule."""
+
+    def row(self) -> JournalRow:
+        """This entry as the journal table keeps it (serve --journal): the fields that have a
+        column in it, and the others but `seq` as JSON in `detail`, `explain`'s keys inlined.
+        A field added here is persisted and listed by GET /__virt/journal with no other edit."""
+        detail: dict[str, Any] = {}
+        for name in DETAIL_FIELDS:
+            value = getattr(self, name)
+            if name == "explain":
+                detail.update(value or {})
+            elif value:
+                detail[name] = value
+        return JournalRow(
+            **{name: getattr(self, name) for name in JOURNAL_COLUMNS if name != "detail"},
+            detail=orjson.dumps(detail).decode() if detail else None,
+        )
+
+
+DETAIL_FIELDS = tuple(
+    f.name for f in fields(Served) if f.name not in JOURNAL_COLUMNS and f.name != "seq"
+)
+"""Served's fields the journal table has no column for: they go in its `detail` JSON."""
 
 
 class Journal:
@@ -63,16 +88,16 @@ class Journal:
     ) -> Served:
         with self._lock:
             served = Served(
-                next(self._seq),
-                iso_utc(time.time()),
-                door,
-                method,
-                shorten(url, URL_SHOWN),
-                match,
-                status,
-                interaction_id,
-                shorten(why, URL_SHOWN),
-                explain or None,
+                seq=next(self._seq),
+                at=iso_utc(time.time()),
+                door=door,
+                method=method,
+                url=shorten(url, URL_SHOWN),
+                match=match,
+                status=status,
+                interaction_id=interaction_id,
+                why=shorten(why, URL_SHOWN),
+                explain=explain or None,
             )
             self._entries.append(served)
             self._counts[match] += 1

@@ -6,10 +6,10 @@ import logging
 import queue
 import threading
 from pathlib import Path
-from typing import Any
 
 from virt.errors import StoreError
 from virt.store import Store
+from virt.store.tables import JournalRow
 
 log = logging.getLogger(__name__)
 _STOP = object()
@@ -24,7 +24,7 @@ class JournalWriter:
         self._thread = threading.Thread(target=self._run, name="virt-journal", daemon=True)
         self._thread.start()
 
-    def put(self, row: dict[str, Any]) -> None:
+    def put(self, row: JournalRow) -> None:
         self._queue.put(row)
 
     def close(self) -> None:
@@ -47,7 +47,7 @@ class JournalWriter:
                     except queue.Empty:
                         break
                 stopping = _STOP in batch
-                rows = [r for r in batch if isinstance(r, dict)]
+                rows = [r for r in batch if isinstance(r, JournalRow)]
                 if rows:
                     try:
                         store.journal(rows)

@@ -6,7 +6,7 @@ import contextlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
 import sqlite_utils
 
@@ -159,17 +159,11 @@ class Store(Reads):
                 [(id, t) for t in tags],
             )
 
-    def journal(self, entries: Sequence[dict[str, Any]]) -> None:
-        """Append served-request records (at, door, method, url, match, interaction_id, status,
-        detail) to the persisted journal."""
+    def journal(self, rows: Sequence[tables.JournalRow]) -> None:
+        """Append served requests to the persisted journal."""
         self._writable()
         with self._transaction() as conn:
-            conn.executemany(
-                "INSERT INTO journal (at, door, method, url, match, interaction_id, status, "
-                "detail) VALUES (:at, :door, :method, :url, :match, :interaction_id, :status, "
-                ":detail)",
-                entries,
-            )
+            conn.executemany(tables.JOURNAL_INSERT, [tables.journal_values(r) for r in rows])
 
     def set_keys(self, pairs: Sequence[tuple[int, Keys]]) -> None:
         """Store the keys of existing interactions: exact, canonical and route."""

@@ -6,6 +6,7 @@ Documented in docs/storage.md; a change here bumps SCHEMA_VERSION and adds a ste
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import astuple, dataclass, fields
 from typing import Any
 
 import orjson
@@ -85,6 +86,34 @@ INSERT_SQL = (
     f"INSERT INTO interactions ({', '.join(INSERT_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in INSERT_COLUMNS)})"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class JournalRow:
+    """One row of the journal table (serve --journal): a served request as persisted. The one
+    description of its columns: virt.match.journal.Served builds it, JOURNAL_INSERT writes it."""
+
+    at: str
+    door: str
+    method: str
+    url: str
+    match: str
+    interaction_id: int | None
+    status: int
+    detail: str | None
+    """JSON: the served request's other fields (why it missed, how it matched)."""
+
+
+JOURNAL_COLUMNS = tuple(f.name for f in fields(JournalRow))
+JOURNAL_INSERT = (
+    f"INSERT INTO journal ({', '.join(JOURNAL_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in JOURNAL_COLUMNS)})"
+)
+
+
+def journal_values(row: JournalRow) -> tuple[Any, ...]:
+    """`row`'s values in JOURNAL_COLUMNS order, for JOURNAL_INSERT."""
+    return astuple(row)
 
 
 def create(db: sqlite_utils.Database) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
@@ -22,7 +22,10 @@ async def journal(
     kept = state.engine.journal
     return p.Journal(
         started=kept.started,
-        entries=[p.ServedOut(**_fields(e)) for e in kept.entries(limit=limit, match=match)],
+        entries=[
+            p.ServedOut.model_validate(e, from_attributes=True)
+            for e in kept.entries(limit=limit, match=match)
+        ],
     )
 
 
@@ -40,7 +43,3 @@ async def stats(state: State) -> p.Stats:
         served=state.engine.journal.counts(),
         started=state.engine.journal.started,
     )
-
-
-def _fields(obj: Any) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in obj.__slots__}
