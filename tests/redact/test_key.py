@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import pytest
 
 from tests.helpers import VIRT, clean_env, free_port
 from virt.errors import ConfigError
-from virt.redact.key import MIN_LENGTH, secret_key
+from virt.redact.key import MIN_LENGTH, key_path, secret_key
 from virt.store import Store
 
 
@@ -46,3 +48,26 @@ def test_virt_refuses_to_start_with_a_short_key(command: str, tmp_path: Path) ->
     err = done.stderr.decode()
     assert "VIRT_SECRET_KEY is too short: it has 5 characters" in err, err
     assert "Traceback" not in err
+
+
+def test_the_key_file_is_created_private_and_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VIRT_SECRET_KEY", raising=False)
+    db = tmp_path / "rec" / "api.db"
+    key = secret_key(db)
+    path = key_path(db)
+    assert path == tmp_path / "rec" / "api.db.key"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert secret_key(db) == key and len(key) == 64
+    monkeypatch.setenv("VIRT_SECRET_KEY", "from-the-environment")
+    assert secret_key(db) == b"from-the-environment"
+
+
+def test_a_missing_key_is_an_error_when_it_may_not_be_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VIRT_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError) as e:
+        secret_key(tmp_path / "api.db", create=False)
+    assert "api.db.key does not exist" in str(e.value)

@@ -3,8 +3,6 @@ and what redaction leaves behind, a scan finds nothing in."""
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 import orjson
@@ -13,11 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.redact.secrets import ACCESS_JWT, SECRETS, planted
-from virt.errors import ConfigError
 from virt.model import Interaction, Request, Response
 from virt.normalize import exact_key
-from virt.redact import Redactor, RedactRules, jwt_claims
-from virt.redact.key import key_path, secret_key
+from virt.redact import Redactor, jwt_claims
 from virt.redact.scan import scan
 
 KEY = b"k" * 32
@@ -110,54 +106,6 @@ def test_a_request_redacts_to_the_key_of_its_redacted_recording() -> None:
     assert exact_key(recorded) == exact_key(again)
 
 
-def test_rules_add_headers_fields_json_paths_and_patterns() -> None:
-    rules = RedactRules.from_dict(
-        {
-            "headers": ["X-Tenant-Secret"],
-            "fields": ["pin"],
-            "patterns": [r"ACME-[0-9]{6}"],
-            "json": ["$.card.number", "$.card.cvc"],
-        }
-    )
-    r = Redactor(KEY, rules)
-    i = Interaction(
-        Request(
-            "POST",
-            "https",
-            "h",
-            443,
-            "/p",
-            "",
-            (("X-Tenant-Secret", "abc"), ("Content-Type", "application/json")),
-            b'{"pin": 1234, "note": "ref ACME-123456", "card": {"number": "4242424242424242", '
-            b'"cvc": 123, "brand": "visa"}}',
-        ),
-        Response(200),
-    )
-    out = r.interaction(i)
-    assert dict(out.request.headers)["X-Tenant-Secret"].startswith("<secret:")
-    body = orjson.loads(out.request.body)
-    assert body["pin"].startswith("<secret:") and body["note"].startswith("ref <secret:")
-    assert body["card"]["number"].startswith("<secret:")
-    assert body["card"]["cvc"].startswith("<secret:") and body["card"]["brand"] == "visa"
-    assert b"4242424242424242" not in out.request.body
-
-
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        ({"headers": "X-A"}, "redact.headers: expected an array of strings"),
-        ({"patterns": ["("]}, "redact.patterns[0]"),
-        ({"header": ["x"]}, "unknown key 'header'"),
-        ({"json": ["$[["]}, "redact.json[0]: bad JSONPath"),
-    ],
-)
-def test_bad_redaction_rules_name_the_key(data: dict[str, object], message: str) -> None:
-    with pytest.raises(ConfigError) as e:
-        RedactRules.from_dict(data)
-    assert message in str(e.value)
-
-
 @given(st.binary(max_size=300), st.text(max_size=60))
 def test_any_body_and_header_value_is_redacted_without_error(body: bytes, value: str) -> None:
     r = Redactor(KEY)
@@ -177,29 +125,6 @@ def test_any_body_and_header_value_is_redacted_without_error(body: bytes, value:
     once = r.interaction(i)
     assert r.interaction(once) == once
     assert scan(once) == []
-
-
-def test_the_key_file_is_created_private_and_reused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("VIRT_SECRET_KEY", raising=False)
-    db = tmp_path / "rec" / "api.db"
-    key = secret_key(db)
-    path = key_path(db)
-    assert path == tmp_path / "rec" / "api.db.key"
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert secret_key(db) == key and len(key) == 64
-    monkeypatch.setenv("VIRT_SECRET_KEY", "from-the-environment")
-    assert secret_key(db) == b"from-the-environment"
-
-
-def test_a_missing_key_is_an_error_when_it_may_not_be_created(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("VIRT_SECRET_KEY", raising=False)
-    with pytest.raises(ConfigError) as e:
-        secret_key(tmp_path / "api.db", create=False)
-    assert "api.db.key does not exist" in str(e.value)
 
 
 def test_secret_elements_and_attributes_of_xml_are_redacted() -> None:
