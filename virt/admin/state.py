@@ -19,18 +19,19 @@ PREFIX = "/__virt"
 _bearer = HTTPBearer(auto_error=False, description="The token given with --admin-token.")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AdminState:
     """One admin app's settings, kept on `app.state.admin` by create_admin."""
 
     engine: Engine
     clean: Callable[[Interaction], Interaction]
     """Interactions added, replaced or imported pass through it first, as recordings do."""
-    rules_source: str | None = None
-    token: str | None = None
-    host: str | None = None
+    rules_source: str | None
+    """Where the rules in force came from (a virt.toml path), for GET /__virt/rules."""
+    token: str | None
+    host: str | None
     """The --host virt listens on: a Host header naming it is not a web page's doing."""
-    max_body: int = 0
+    max_body: int
 
     @property
     def store(self) -> Store:
