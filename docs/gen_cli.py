@@ -14,10 +14,6 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-import virt.cli.ca
-import virt.cli.formats
-import virt.cli.record
-import virt.cli.serve  # noqa: F401  (importing the command modules registers the commands)
 from virt.cli import cli
 
 CLI_MD = Path(__file__).resolve().with_name("cli.md")

@@ -11,10 +11,6 @@ from types import ModuleType
 import click
 import pytest
 
-import virt.cli.ca
-import virt.cli.formats
-import virt.cli.record
-import virt.cli.serve  # noqa: F401  (importing the command modules registers the commands)
 from virt.admin.api import create_admin
 from virt.cli import cli
 from virt.match.engine import Engine

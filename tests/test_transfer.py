@@ -1,5 +1,6 @@
 """import_paths: folders a format owns are read whole, a failing file is rolled back, reports
-stay small whatever the files hold, and an upload's temporary folder is never shown."""
+stay small whatever the files hold, and an upload's temporary folder is never shown. Importer
+and export_from: what virt import and virt export run, bad input refused before any work."""
 
 from __future__ import annotations
 
@@ -10,14 +11,17 @@ import sys
 import zlib
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.formats.corpus import require_corpus
 from tests.helpers import VIRT, clean_env
 from virt import transfer
+from virt.config import ConfigFile
+from virt.errors import ConfigError
 from virt.redact import Redactor
 from virt.store import Filter, Store
-from virt.transfer import import_paths
+from virt.transfer import Importer, import_paths
 
 CACHED_404 = (
     "wiremock/hub4j__github-api/src/test/resources/org/kohsuke/github/extras/"
@@ -220,3 +224,66 @@ def test_an_entry_whose_secret_cannot_be_redacted_is_skipped_with_the_reason(
     assert skipped.where == "entry 1" and "not imported" in skipped.why, skipped
     assert secret.decode() not in skipped.why
     assert secret not in (tmp_path / "c.db").read_bytes()
+
+
+def _har_with_header(path: Path, name: str, value: str) -> Path:
+    entry = {
+        "startedDateTime": "2024-01-01T00:00:00.000Z",
+        "request": {
+            "method": "GET",
+            "url": "https://x.test/me",
+            "headers": [{"name": name, "value": value}],
+        },
+        "response": {"status": 200, "headers": [], "content": {"text": "me"}},
+    }
+    path.write_text(json.dumps({"log": {"entries": [entry]}}))
+    return path
+
+
+def test_the_importer_replaces_the_secrets_its_config_names_under_the_databases_key(
+    tmp_path: Path,
+) -> None:
+    har = _har_with_header(tmp_path / "a.har", "X-Tenant-Key", "tenant-secret-1234")
+    config = ConfigFile(data={"redact": {"headers": ["X-Tenant-Key"]}})
+    db = tmp_path / "r.db"
+    with Importer(db, config) as importer:
+        report = importer.run(transfer.files_to_import([har]))
+    assert report.imported == 1 and report.by_format == {"har": 1}
+    assert (tmp_path / "r.db.key").exists(), "the key is kept next to the database"
+    assert b"tenant-secret-1234" not in db.read_bytes()
+
+
+def test_the_importer_without_redaction_keeps_secrets_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    har = _har_with_header(tmp_path / "a.har", "X-Tenant-Key", "tenant-secret-1234")
+    config = ConfigFile(data={"redact": {"headers": ["X-Tenant-Key"]}})
+    with Importer(tmp_path / "raw.db", config, redact=False) as importer:
+        importer.run([har])
+        stored = importer.store.find(Filter())
+    assert dict(stored[0].request.headers)["X-Tenant-Key"] == "tenant-secret-1234"
+    assert "no redaction" in caplog.text
+
+
+def test_bad_input_fails_before_any_database_is_made(tmp_path: Path) -> None:
+    db = tmp_path / "never.db"
+    with pytest.raises(ConfigError, match="nope"):
+        transfer.files_to_import([tmp_path], "nope")
+    with pytest.raises(ConfigError, match="redact: unknown key"):
+        Importer(db, ConfigFile(data={"redact": {"header": ["X-Key"]}}))
+    with pytest.raises(ConfigError, match="nope"):
+        transfer.export_from(db, "nope", tmp_path / "out.har")
+    assert not db.exists()
+
+
+def test_export_from_writes_what_the_filter_keeps_and_leaves_the_database_as_it_was(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "e.db"
+    with Importer(db, ConfigFile()) as importer:
+        importer.run([_har_with_header(tmp_path / "a.har", "Accept", "text/plain")])
+    before = db.read_bytes()
+    assert transfer.export_from(db, "har", tmp_path / "out" / "x.har", Filter(host="x.test")) == 1
+    assert transfer.export_from(db, "har", tmp_path / "none.har", Filter(host="y.test")) == 0
+    assert json.loads((tmp_path / "out" / "x.har").read_text())["log"]["entries"]
+    assert db.read_bytes() == before

@@ -7,18 +7,25 @@ admin API import the same way.
 from __future__ import annotations
 
 import collections
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 from virt import formats
+from virt.config import ConfigFile
 from virt.encoding import BodyTooLarge
 from virt.formats import ImportFormatError, Skipped
 from virt.model import Interaction, Keys
 from virt.normalize import keys
-from virt.redact import UnredactableBody
+from virt.redact import Redactor, RedactRules, UnredactableBody
+from virt.redact.key import secret_key
 from virt.store import Filter, Store
+
+log = logging.getLogger(__name__)
 
 BATCH = 500
 """Interactions per transaction while importing: large files stream in bounded memory."""
@@ -36,6 +43,9 @@ class Problem:
         return (
             f"{self.path}: {self.where}: {self.why}" if self.where else f"{self.path}: {self.why}"
         )
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "where": self.where, "why": self.why}
 
 
 SHOWN_PER_FILE = 20
@@ -70,6 +80,19 @@ class ImportReport:
     def skipped_unlisted(self) -> int:
         """Entries skipped but not listed in `skipped` (counted only)."""
         return self.skipped_count - len(self.skipped)
+
+    def as_dict(self) -> dict[str, object]:
+        """The report as `virt import --json` prints it."""
+        return {
+            "files": self.files,
+            "imported": self.imported,
+            "by_format": dict(self.by_format),
+            "skipped": [p.as_dict() for p in self.skipped],
+            "skipped_count": self.skipped_count,
+            "skipped_unlisted": self.skipped_unlisted,
+            "skipped_reasons": dict(self.reasons.most_common()),
+            "failed": [p.as_dict() for p in self.failed],
+        }
 
     def skip(self, problems: Skips) -> None:
         """Add the skipped entries of one file."""
@@ -165,6 +188,57 @@ def import_paths(
     return report
 
 
+def files_to_import(paths: Sequence[Path], format: str | None = None) -> list[Path]:
+    """The files an import of `paths` reads, in order; an unknown `format` fails here, before
+    any database is opened."""
+    forced = formats.reader(format) if format is not None else None
+    return list(formats.expand(paths, forced))
+
+
+class Importer:
+    """An import into the database at `db`, as `virt import` runs it: the database is open (and
+    the redaction key read) from construction to close(), so that they fail before any work."""
+
+    def __init__(self, db: Path, config: ConfigFile, *, redact: bool = True) -> None:
+        rules = RedactRules.from_config(config)  # a bad [redact] table fails before the open
+        self.store = Store.open(db)
+        self._transform: Callable[[Interaction], Interaction] | None = None
+        if not redact:
+            log.warning("importing raw traffic: secrets are written as they are (no redaction)")
+            return
+        try:
+            self._transform = Redactor(secret_key(db), rules).interaction
+        except BaseException:
+            self.store.close()
+            raise
+
+    def run(
+        self,
+        files: Sequence[Path],
+        *,
+        format: str | None = None,
+        on_file: Callable[[Path], None] | None = None,
+    ) -> ImportReport:
+        """Import `files` (see import_paths), secrets replaced unless redaction is off."""
+        return import_paths(
+            self.store, files, format=format, on_file=on_file, transform=self._transform
+        )
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
 def _renamed(
     name: str, transform: Callable[[Interaction], Interaction] | None
 ) -> Callable[[Interaction], Interaction]:
@@ -222,6 +296,16 @@ def export(store: Store, format: str, path: Path, f: Filter | None = None) -> in
     writer = formats.writer(format)
     path.parent.mkdir(parents=True, exist_ok=True)
     return writer.write(stored(store, f or Filter()), path)
+
+
+def export_from(db: Path, format: str, path: Path, f: Filter | None = None) -> int:
+    """export() from the database at `db`, opened read-only; an unknown `format` fails first."""
+    formats.writer(format)
+    store = Store.open(db, readonly=True)
+    try:
+        return export(store, format, path, f)
+    finally:
+        store.close()
 
 
 def stored(store: Store, f: Filter, page: int = 500) -> Iterator[Interaction]:

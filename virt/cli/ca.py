@@ -7,12 +7,11 @@ from pathlib import Path
 
 import click
 
-from virt.cli import cli
 from virt.cli.options import confdir_option
 from virt.mitm.master import CA_ENV_VARS, ensure_ca
 
 
-@cli.command("ca")
+@click.command("ca")
 @confdir_option
 @click.option(
     "--bundle",

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from virt.cli import cli
 from virt.cli.options import (
     confdir_option,
     config_option,
@@ -17,7 +16,7 @@ from virt.cli.options import (
 )
 
 
-@cli.command("record")
+@click.command("record")
 @db_option
 @host_option()
 @click.option(
@@ -68,7 +67,9 @@ def record_command(
       HTTPS_PROXY=http://127.0.0.1:8080 SSL_CERT_FILE=$(virt ca --bundle) python client.py
       virt record --db recordings/api.db --reverse https://api.example.com
     """
-    from virt.server import RecordSettings, record  # mitmproxy loads only when it is needed
+    # late on purpose: virt.server loads mitmproxy, uvicorn and FastAPI (about a second), which
+    # `virt --help` and the other commands do not need
+    from virt.server import RecordSettings, record
 
     record(
         RecordSettings(

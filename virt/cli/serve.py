@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from virt.cli import cli
 from virt.cli.options import (
     confdir_option,
     config_option,
@@ -17,7 +16,7 @@ from virt.cli.options import (
 from virt.replay.routing import Route
 
 
-@cli.command("serve")
+@click.command("serve")
 @db_option
 @host_option()
 @click.option(
@@ -106,7 +105,9 @@ def serve_command(
       curl http://127.0.0.1:8000/users/1
       curl --proxy http://127.0.0.1:8080 --cacert ~/.mitmproxy/mitmproxy-ca-cert.pem https://api.example.com/users/1
     """
-    from virt.server import ServeSettings, serve  # the servers load only when they are needed
+    # late on purpose: virt.server loads mitmproxy, uvicorn and FastAPI (about a second), which
+    # `virt --help` and the other commands do not need
+    from virt.server import ServeSettings, serve
 
     serve(
         ServeSettings(
