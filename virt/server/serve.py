@@ -1,4 +1,5 @@
-"""One process per job: `record` runs the recording proxy; `serve` runs both doors and admin."""
+"""virt serve's process: the direct door, the proxy door and the admin API, until SIGINT or
+SIGTERM."""
 
 from __future__ import annotations
 
@@ -8,35 +9,23 @@ import ipaddress
 import logging
 import os
 import secrets
-import signal
 import socket
 from collections.abc import Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import uvicorn
 
 from virt.admin.api import create_admin
-from virt.capture.addon import Recorder, default_session
+from virt.capture.addon import default_session
 from virt.capture.forward import Forwarder
 from virt.config import read_config
-from virt.errors import ConfigError, StoreReadOnly, UpstreamUnreachable
+from virt.errors import ConfigError, StoreReadOnly
 from virt.limits import DEFAULT_MAX_BODY
 from virt.match.engine import Engine
 from virt.match.rules import Rules
-from virt.mitm.bounds import BodyBounds, bounds_options
-from virt.mitm.httponly import HttpOnly
-from virt.mitm.master import (
-    DEFAULT_CONFDIR,
-    Proxy,
-    ProxySettings,
-    check_port_free,
-    ensure_ca,
-    upstream_trust,
-)
-from virt.mitm.stop import abort_upstreams, close_clients, stop_listening
+from virt.mitm.master import DEFAULT_CONFDIR, Proxy, ProxySettings, check_port_free, ensure_ca
 from virt.mitm.tasks import spawn
 from virt.redact import Redactor, RedactRules
 from virt.redact.key import ENV as SECRET_KEY_ENV
@@ -47,27 +36,12 @@ from virt.replay.proxy import NoUpstream, Responder, proxy_options
 from virt.replay.respond import Replayer
 from virt.replay.routing import Route, Router
 from virt.replay.tokens import Minter
+from virt.server.signals import stop_on_signals
 from virt.store import Store
 from virt.store.journal import JournalWriter
 from virt.store.writer import Writer
 
 log = logging.getLogger("virt")
-
-
-@dataclass(slots=True)
-class RecordSettings:
-    db: Path
-    host: str = "127.0.0.1"
-    port: int = 8080
-    reverse: str | None = None
-    session: str = ""
-    confdir: Path = DEFAULT_CONFDIR
-    insecure: bool = False
-    redact: bool = True
-    config: Path | None = None
-    """virt.toml; None reads ./virt.toml when it exists."""
-    max_body: int = DEFAULT_MAX_BODY
-    """Request and response bodies past this many bytes (decoded or not) are refused."""
 
 
 @dataclass(slots=True)
@@ -87,93 +61,6 @@ class ServeSettings:
     shift_time: bool = False
     max_body: int = DEFAULT_MAX_BODY
     """Request bodies past this many bytes (decoded or not) are answered 413."""
-
-
-_RECORDS_HTTP_ONLY = (
-    "virt record records HTTP only; it relays no raw connection, which it could not record"
-)
-
-
-def record(settings: RecordSettings) -> None:
-    """Record until SIGINT or SIGTERM. Raises VirtError, before listening, on bad input."""
-    mode = ["regular"]
-    if settings.reverse:
-        mode = [f"reverse:{settings.reverse}"]
-        _check_reachable(settings.reverse)
-    check_port_free(settings.host, settings.port)
-    config = read_config(settings.config)
-    rules = RedactRules.from_config(config)
-    ca = ensure_ca(settings.confdir)
-    recorder = Recorder(rules=rules)
-    extra: dict[str, Any] = {
-        "virt_db": str(settings.db),
-        "virt_session": settings.session,
-        "virt_redact": settings.redact,
-        **bounds_options(settings.max_body),
-    }
-    extra.update(upstream_trust())
-    if settings.insecure:
-        extra["ssl_insecure"] = True
-    # opening the writer here turns a bad --db into a VirtError before anything listens
-    Writer(settings.db).close()
-    proxy = Proxy(
-        ProxySettings(settings.host, settings.port, settings.confdir, mode, extra),
-        [BodyBounds(settings.max_body), HttpOnly(_RECORDS_HTTP_ONLY, "virt record"), recorder],
-    )
-
-    async def main() -> None:
-        signalled = asyncio.Event()
-
-        def on_signal() -> None:
-            if signalled.is_set():  # a second Ctrl-C: stop now
-                proxy.shutdown()
-            signalled.set()
-
-        with _stop_on_signals(on_signal):
-            running = spawn(proxy.run(), name="recording proxy")
-            where = f"http://{settings.host}:{settings.port}"
-            log.info("recording into %s; Ctrl-C stops", settings.db)
-            if settings.reverse:
-                log.info("reverse proxy for %s: clients call %s instead", settings.reverse, where)
-            else:
-                log.info("proxy %s: set HTTP_PROXY and HTTPS_PROXY to it", where)
-                log.info("CA %s: trust it in clients (virt ca prints how)", ca.cert)
-            waiting = spawn(signalled.wait(), name="stop signal")
-            await asyncio.wait([running, waiting], return_when=asyncio.FIRST_COMPLETED)
-            waiting.cancel()
-            if not running.done():
-                await _stop_recording(proxy, recorder, running)
-            await running
-        log.info("stopped: %d interactions recorded into %s", recorder.recorded, settings.db)
-
-    asyncio.run(main())
-
-
-STOP_GRACE = 10.0
-"""Seconds `virt record` waits, once told to stop, for the exchanges in flight to finish."""
-
-
-async def _stop_recording(proxy: Proxy, recorder: Recorder, running: asyncio.Future[None]) -> None:
-    """Stop taking connections, let the exchanges in flight be answered and committed (within
-    STOP_GRACE; those still waiting on their upstream are answered 502), then stop the proxy."""
-    while proxy.master is None and not running.done():  # told to stop while starting
-        await asyncio.sleep(0.01)
-    if proxy.master is None:
-        return
-    stop_listening(proxy.master)
-    log.info("stopping: finishing the exchanges in flight (Ctrl-C again stops now)")
-    left = await recorder.drain(STOP_GRACE)
-    if left:
-        log.warning(
-            "%d exchanges still waited on their upstream after %.0fs: their clients get 502, "
-            "and nothing of them is recorded",
-            len(left),
-            STOP_GRACE,
-        )
-        abort_upstreams(proxy.master, left)
-        await recorder.drain(2.0)
-    await close_clients(proxy.master, 2.0)
-    proxy.shutdown()
 
 
 def serve(settings: ServeSettings) -> None:
@@ -270,7 +157,7 @@ def serve(settings: ServeSettings) -> None:
             if proxy is not None:
                 proxy.shutdown()
 
-        with _stop_on_signals(stop):
+        with stop_on_signals(stop):
             jobs: dict[str, Coroutine[Any, Any, None]] = {
                 "direct door": server.serve(sockets=[sock])
             }
@@ -348,18 +235,6 @@ class _Uvicorn(uvicorn.Server):
         yield
 
 
-@contextlib.contextmanager
-def _stop_on_signals(stop: Any) -> Iterator[None]:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop)
-    try:
-        yield
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-
-
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only for a socket
@@ -371,24 +246,6 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
-
-
-def _check_reachable(url: str) -> None:
-    parts = urlsplit(url)
-    hint = "write it as https://host[:port], e.g. https://api.example.com"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"bad --reverse URL {url!r}", hint=hint)
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as e:  # a port that is not a number, or out of range
-        raise ConfigError(f"bad --reverse URL {url!r}: {e}", hint=hint) from e
-    try:
-        socket.create_connection((parts.hostname, port), timeout=5).close()
-    except OSError as e:
-        raise UpstreamUnreachable(
-            f"cannot reach {url}: {e.strerror or e}",
-            hint="check the URL and that the service is up; nothing was recorded",
-        ) from e
 
 
 def _is_loopback(host: str) -> bool:
