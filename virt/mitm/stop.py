@@ -43,6 +43,17 @@ def abort_upstreams(master: Master, flows: Iterable[HTTPFlow]) -> None:
                 handler.close_connection(flow.server_conn)
 
 
+async def answered(flows: Iterable[HTTPFlow], timeout: float) -> None:
+    """Wait up to `timeout` seconds until mitmproxy has answered each of `flows` (the 502 for an
+    upstream closed by abort_upstreams): it marks a flow no longer live only after its answer is
+    in the client's write buffer. The error hook runs before that answer is queued, so a flow's
+    error being set does not yet mean its client has anything to read."""
+    pending = list(flows)
+    deadline = time.monotonic() + timeout
+    while any(f.live for f in pending) and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+
+
 def _unsent(handler: Any) -> int:
     with contextlib.suppress(Exception):
         transport = handler.transports[handler.client].writer.transport

@@ -24,7 +24,7 @@ from virt.mitm.master import (
     ensure_ca,
     upstream_trust,
 )
-from virt.mitm.stop import abort_upstreams, close_clients, stop_listening
+from virt.mitm.stop import abort_upstreams, answered, close_clients, stop_listening
 from virt.mitm.tasks import spawn
 from virt.redact import RedactRules
 from virt.server.signals import stop_on_signals
@@ -132,6 +132,7 @@ async def _stop_recording(proxy: Proxy, recorder: Recorder, running: asyncio.Fut
         )
         abort_upstreams(proxy.master, left)
         await recorder.drain(2.0)
+        await answered(left, 2.0)
     await close_clients(proxy.master, 2.0)
     proxy.shutdown()
 
