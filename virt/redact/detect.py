@@ -6,6 +6,7 @@ that whatever redaction leaves behind, a scan of the result finds nothing.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -111,6 +112,7 @@ signature of a presigned URL), but too common as JSON members to be treated as s
 that the client must send back unchanged."""
 
 
+@functools.lru_cache(maxsize=4096)
 def normal_name(name: str) -> str:
     """A field name as virt compares it: `clientSecret`, `client-secret`, `Client_Secret` and
     `ns:ClientSecret` are all `clientsecret`."""
@@ -170,6 +172,7 @@ _ANY_SHAPE = re.compile("|".join(f"(?:{shape.pattern.pattern})" for shape in SHA
 """One pass that says whether any shape is there at all: most text holds none."""
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_header(name: str) -> bool:
     """Whether a header named `name` carries a credential: the well-known ones, and names made
     of a credential word (X-Authorization, X-CSRF-Token) or ending in a qualified `-Key`
@@ -192,6 +195,7 @@ def is_secret_header(name: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_field(name: str, *, form: bool) -> bool:
     """Whether a JSON member (form=False), form field or query parameter (form=True) holds a
     secret by its name, however it is spelled (`client_secret`, `clientSecret`, `api-key`)."""
