@@ -110,24 +110,17 @@ class Virt:
         return proc, port
 
     def serve(
-        self, db: Path, *extra: str, env: dict[str, str] | None = None
+        self, db: Path, *extra: str, env: dict[str, str] | None = None, proxy: bool = True
     ) -> tuple[VirtProcess, int, int]:
-        port, proxy_port = free_port(), free_port()
-        args = [
-            "serve",
-            "--db",
-            str(db),
-            "--port",
-            str(port),
-            "--proxy-port",
-            str(proxy_port),
-            "--confdir",
-            str(self.confdir),
-            *extra,
-        ]
+        """`virt serve` on `db`: its process, direct port and proxy port (0 with proxy=False,
+        which passes --no-proxy)."""
+        port, proxy_port = free_port(), free_port() if proxy else 0
+        door = ["--proxy-port", str(proxy_port)] if proxy else ["--no-proxy"]
+        args = ["serve", "--db", str(db), "--port", str(port), *door]
+        args += ["--confdir", str(self.confdir), *extra]
         environment = clean_env(**{"SSL_CERT_FILE": str(self.upstream_ca_path), **(env or {})})
         proc = VirtProcess(args, environment, self.tmp_path).start(
-            lambda: health_ok(port) and port_open(proxy_port)
+            lambda: health_ok(port) and (not proxy or port_open(proxy_port))
         )
         self.procs.append(proc)
         return proc, port, proxy_port

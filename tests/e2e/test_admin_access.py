@@ -70,14 +70,12 @@ def test_with_a_token_admin_requests_without_it_get_401(tmp_path: Path, confdir:
         assert proc.stop() == 0, proc.output()
 
 
-def test_without_a_token_a_web_page_cannot_reach_the_admin_api(
-    tmp_path: Path, confdir: Path
+def test_without_a_token_a_web_page_cannot_reach_the_admin_api(  # type: ignore[no-untyped-def]
+    virt, tmp_path: Path
 ) -> None:
     db = tmp_path / "a.db"
     db.touch()
-    port = free_port()
-    args = ["serve", "--db", str(db), "--port", str(port), "--no-proxy", "--confdir", str(confdir)]
-    proc = VirtProcess(args, clean_env(), tmp_path).start(lambda: health_ok(port))
+    proc, port, _ = virt.serve(db, proxy=False)
     try:
         base = f"http://127.0.0.1:{port}"
         # DNS rebinding: the page's own name, now pointing at 127.0.0.1
@@ -115,14 +113,12 @@ def test_without_a_token_a_web_page_cannot_reach_the_admin_api(
     assert "Traceback" not in proc.output()
 
 
-def test_an_upload_declared_past_the_limit_is_refused_before_its_body(
-    tmp_path: Path, confdir: Path
+def test_an_upload_declared_past_the_limit_is_refused_before_its_body(  # type: ignore[no-untyped-def]
+    virt, tmp_path: Path
 ) -> None:
     db = tmp_path / "a.db"
     db.touch()
-    port = free_port()
-    args = ["serve", "--db", str(db), "--port", str(port), "--no-proxy", "--confdir", str(confdir)]
-    proc = VirtProcess(args, clean_env(), tmp_path).start(lambda: health_ok(port))
+    proc, port, _ = virt.serve(db, proxy=False)
     try:
         # 400 MB announced, not one byte of it sent: the answer comes from the headers alone
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:

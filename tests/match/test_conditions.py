@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import VirtProcess, clean_env, free_port, health_ok
 from virt.match.conditions import MATCHED_CHARS
 from virt.match.rules import Rules, RulesError
 from virt.model import Request
@@ -81,14 +80,12 @@ def test_route_paths_with_many_wildcards_match_in_linear_time() -> None:
     assert _within(10, lambda: rules.policy(request).rule) is None
 
 
-def test_a_catastrophic_rule_over_the_admin_api_leaves_the_server_responsive(
-    tmp_path: Path, confdir: Path
+def test_a_catastrophic_rule_over_the_admin_api_leaves_the_server_responsive(  # type: ignore[no-untyped-def]
+    virt, tmp_path: Path
 ) -> None:
     db = tmp_path / "r.db"
     db.touch()
-    port = free_port()
-    args = ["serve", "--db", str(db), "--port", str(port), "--no-proxy", "--confdir", str(confdir)]
-    proc = VirtProcess(args, clean_env(), tmp_path).start(lambda: health_ok(port))
+    proc, port, _ = virt.serve(db, proxy=False)
     try:
         base = f"http://127.0.0.1:{port}"
         stub = {

@@ -8,7 +8,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import VirtProcess, clean_env, free_port, health_ok
 from virt.normalize.fields import MAX_BODY_FIELDS, OPAQUE_BODY
 
 KEYS = 100_000
@@ -28,14 +27,12 @@ def _wide(seed: int) -> str:
 
 
 @pytest.mark.timeout(600)  # thirty 1.7 MB bodies, parsed and redacted, on a busy machine
-def test_thirty_wide_misses_leave_memory_bounded_and_reports_capped(
-    tmp_path: Path, confdir: Path
+def test_thirty_wide_misses_leave_memory_bounded_and_reports_capped(  # type: ignore[no-untyped-def]
+    virt, tmp_path: Path
 ) -> None:
     db = tmp_path / "wide.db"
     db.touch()
-    port = free_port()
-    args = ["serve", "--db", str(db), "--port", str(port), "--no-proxy", "--confdir", str(confdir)]
-    proc = VirtProcess(args, clean_env(), tmp_path).start(lambda: health_ok(port))
+    proc, port, _ = virt.serve(db, proxy=False)
     try:
         base = f"http://127.0.0.1:{port}"
         json_type = [["Content-Type", "application/json"]]
