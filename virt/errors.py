@@ -6,6 +6,9 @@ VirtError              str(e) is the whole message; .hint says what to do
 │   ├── SchemaTooNew   written by a newer virt
 │   └── StoreReadOnly  the database or its folder cannot be written
 ├── ConfigError        bad option values or combinations
+├── StateError         shared session state (virt.state)
+│   ├── StateUnavailable  the state backend (Redis, a state file) cannot be reached or used
+│   └── StateLimit     a session holds as many records as it may
 └── NetworkError
     ├── PortInUse      a port to listen on is taken
     └── UpstreamUnreachable
@@ -44,6 +47,18 @@ class StoreReadOnly(StoreError):
 
 class ConfigError(VirtError):
     """An option has a bad value, or options contradict each other."""
+
+
+class StateError(VirtError):
+    """Shared session state (sequence positions, per-session records) cannot be kept."""
+
+
+class StateUnavailable(StateError):
+    """The state backend does not answer or refuses: Redis down, a state file unwritable."""
+
+
+class StateLimit(StateError):
+    """A session already holds as many records, or a record is larger, than state keeps."""
 
 
 class NetworkError(VirtError):

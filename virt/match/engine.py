@@ -16,7 +16,6 @@ from typing import Any
 from virt.match import echo, nearmiss, patterns
 from virt.match.cache import Cache
 from virt.match.caps import FIELDS_SHOWN, first
-from virt.match.cursors import Cursors
 from virt.match.journal import Journal
 from virt.match.prepared import Prepared
 from virt.match.rules import Policy, Rules
@@ -34,6 +33,7 @@ from virt.normalize.fields import (
     query_fields,
 )
 from virt.normalize.route import route_key
+from virt.state import MemoryState, SessionState
 from virt.store import Origin, Store
 
 MAX_CANDIDATES = 256
@@ -112,12 +112,16 @@ class Engine:
     one (a polled job: pending, pending, done, done, ...). No stage scans the recordings.
     """
 
-    def __init__(self, store: Store, rules: Rules | None = None) -> None:
+    def __init__(
+        self, store: Store, rules: Rules | None = None, state: SessionState | None = None
+    ) -> None:
         self.store = store
         self.rules = rules or Rules()
-        self._cursors = Cursors()
+        self.state: SessionState = state if state is not None else MemoryState()
+        """Where each session stands in each sequence: this process's memory, or shared by
+        workers (a state file) and replicas (Redis)."""
         self._cache = Cache(store)
-        self.journal = Journal()
+        self.journal = Journal(shared=self.state.served())
 
     def match(self, request: Request, session: str = "", prepared: Prepared | None = None) -> Match:
         """The recording for `request`, by the first stage that finds one.
@@ -231,7 +235,7 @@ class Engine:
         in the fields that `found.echoable` says can differ at its stage.
         """
         ids, echoable = found.ids, found.echoable
-        position = min(self._cursors.advance(found.cursor), len(ids) - 1)
+        position = min(self.state.advance(found.cursor), len(ids) - 1)
         interaction = self._cache.get(ids[position])
         if interaction is None:  # deleted between the two reads
             return Match(MatchKind.MISS, key)
@@ -268,7 +272,7 @@ class Engine:
     def reset(self) -> None:
         """Restart every recorded sequence from its first response, and read the recordings
         afresh (another process may have added some)."""
-        self._cursors.clear()
+        self.state.clear()
         self.changed()
 
     def nearest(

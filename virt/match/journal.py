@@ -14,6 +14,7 @@ import orjson
 
 from virt.match.caps import URL_SHOWN, shorten
 from virt.model import iso_utc
+from virt.state import ServedLog
 from virt.store.tables import JOURNAL_COLUMNS, JournalRow
 
 
@@ -62,11 +63,14 @@ class Journal:
     """The last `size` answered requests, and counts by match kind since start.
 
     Each entry is small whatever the request: URLs and reasons are shortened, and `explain`
-    comes capped from Match.explain (see virt.match.caps).
+    comes capped from Match.explain (see virt.match.caps). With `shared` (the state's ServedLog,
+    when workers or replicas serve together) entries and counts are those of every process:
+    each is added to it off the request path, and read back from it.
     """
 
-    def __init__(self, size: int = 1000) -> None:
-        self.started = iso_utc(time.time())
+    def __init__(self, size: int = 1000, shared: ServedLog | None = None) -> None:
+        self.shared = shared
+        self.started = shared.started if shared is not None else iso_utc(time.time())
         self._entries: collections.deque[Served] = collections.deque(maxlen=size)
         self._counts: collections.Counter[str] = collections.Counter()
         self._seq = itertools.count(1)
@@ -99,23 +103,44 @@ class Journal:
                 why=shorten(why, URL_SHOWN),
                 explain=explain or None,
             )
-            self._entries.append(served)
-            self._counts[match] += 1
+            if self.shared is None:
+                self._entries.append(served)
+                self._counts[match] += 1
+        if self.shared is not None:
+            self.shared.add(match, _encode(served))
         if self.sink is not None:
             self.sink(served)
         return served
 
     def entries(self, *, limit: int = 100, match: str | None = None) -> list[Served]:
         """The newest entries first, at most `limit`, optionally of one match kind."""
+        if self.shared is not None:
+            return [_decode(seq, entry) for seq, entry in self.shared.newest(limit, match)]
         with self._lock:
             newest = reversed(self._entries)
             chosen = [e for e in newest if match is None or e.match == match]
         return chosen[:limit]
 
     def counts(self) -> dict[str, int]:
+        if self.shared is not None:
+            return self.shared.counts()
         with self._lock:
             return dict(self._counts)
 
     def clear(self) -> None:
+        if self.shared is not None:
+            self.shared.clear()
         with self._lock:
             self._entries.clear()
+
+
+def _encode(served: Served) -> bytes:
+    """`served` as a shared journal keeps it; its `seq` is given by the journal."""
+    return orjson.dumps({name: getattr(served, name) for name in _ENCODED})
+
+
+def _decode(seq: int, entry: bytes) -> Served:
+    return Served(seq=seq, **orjson.loads(entry))
+
+
+_ENCODED = tuple(f.name for f in fields(Served) if f.name != "seq")

@@ -1,0 +1,316 @@
+"""Session state in a small SQLite file that the worker processes of one machine share.
+
+Each call is one statement in autocommit (WAL, synchronous=OFF: the state outlives no crash
+worth keeping), so two workers advancing one cursor get consecutive positions. The file keeps
+MAX_SESSIONS sessions: every PRUNE_EVERY writes, a process forgets the least recently used
+beyond that. It also holds the journal of every worker (ServedLog, `state_served`).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from virt.errors import StateUnavailable
+from virt.model import iso_utc
+from virt.state.base import (
+    MAX_RECORDS,
+    MAX_SESSIONS,
+    SERVED_KEPT,
+    check_record,
+    split,
+    too_many,
+)
+from virt.state.batch import Batcher
+
+log = logging.getLogger("virt")
+
+PRUNE_EVERY = 1_000
+"""Writes by one process between two looks at the number of sessions in the file."""
+
+BUSY_TIMEOUT_MS = 10_000
+"""How long a process waits for another's write before the state counts as unavailable."""
+
+_MAGIC = b"SQLite format 3\0"
+_HINT = "give --state a writable file of its own (sqlite:///PATH), or leave it out"
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS state_positions (session TEXT NOT NULL, sequence TEXT NOT NULL, "
+    "position INTEGER NOT NULL, used INTEGER NOT NULL, PRIMARY KEY (session, sequence)) "
+    "WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS state_records (session TEXT NOT NULL, name TEXT NOT NULL, "
+    "value BLOB NOT NULL, used INTEGER NOT NULL, PRIMARY KEY (session, name)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS state_served (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "match TEXT NOT NULL, entry BLOB NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS state_served_match ON state_served (match, id)",
+    "CREATE TABLE IF NOT EXISTS state_counts (match TEXT PRIMARY KEY, n INTEGER NOT NULL) "
+    "WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS state_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) "
+    "WITHOUT ROWID",
+)
+
+_ADVANCE = (
+    "INSERT INTO state_positions (session, sequence, position, used) VALUES (?, ?, 1, ?) "
+    "ON CONFLICT (session, sequence) DO UPDATE SET position = position + 1, used = excluded.used "
+    "RETURNING position"
+)
+
+_SESSIONS_BY_USE = (
+    "SELECT session FROM (SELECT session, max(used) AS used FROM state_positions GROUP BY session "
+    "UNION ALL SELECT session, max(used) FROM state_records GROUP BY session) "
+    "GROUP BY session ORDER BY max(used) DESC LIMIT -1 OFFSET ?"
+)
+
+
+class SqliteState:
+    """Positions and records per session in the SQLite file at `path`, made if missing."""
+
+    def __init__(self, path: Path, max_sessions: int = MAX_SESSIONS) -> None:
+        self.path = path
+        self.url = f"sqlite:///{path}"
+        self.max_sessions = max_sessions
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
+        self._writes = 0
+        self._warned = False
+        self._served: SqliteServed | None = None
+        with self._db("open it") as db:
+            db.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA:
+                db.execute(statement)
+            db.execute(
+                "INSERT OR IGNORE INTO state_meta (key, value) VALUES ('started', ?)",
+                (_iso_now(),),
+            )
+            db.execute("COMMIT")
+
+    def advance(self, cursor: str) -> int:
+        """The position of `cursor` (`session\\0sequence`), moved one on for the next call."""
+        session, sequence = split(cursor)
+        with self._db("advance a sequence") as db:
+            (position,) = db.execute(_ADVANCE, (session, sequence, time.time_ns())).fetchall()[0]
+        self._wrote()
+        return int(position) - 1
+
+    def put(self, session: str, name: str, value: bytes) -> None:
+        check_record(name, value)
+        with self._db("keep a record") as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                (held,) = db.execute(
+                    "SELECT count(*) FROM state_records WHERE session = ? AND name != ?",
+                    (session, name),
+                ).fetchone()
+                if held >= MAX_RECORDS:
+                    raise too_many(session)
+                db.execute(
+                    "INSERT INTO state_records (session, name, value, used) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (session, name) DO UPDATE SET value = excluded.value, "
+                    "used = excluded.used",
+                    (session, name, bytes(value), time.time_ns()),
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        self._wrote()
+
+    def get(self, session: str, name: str) -> bytes | None:
+        with self._db("read a record") as db:
+            row = db.execute(
+                "SELECT value FROM state_records WHERE session = ? AND name = ?", (session, name)
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def delete(self, session: str, name: str) -> bool:
+        with self._db("delete a record") as db:
+            gone = db.execute(
+                "DELETE FROM state_records WHERE session = ? AND name = ?", (session, name)
+            ).rowcount
+        return bool(gone)
+
+    def names(self, session: str, prefix: str = "") -> list[str]:
+        with self._db("list records") as db:
+            rows = db.execute(
+                "SELECT name FROM state_records WHERE session = ? AND substr(name, 1, ?) = ? "
+                "ORDER BY name",
+                (session, len(prefix), prefix),
+            ).fetchall()
+        return [str(name) for (name,) in rows]
+
+    def sessions(self) -> int:
+        """How many sessions the file holds state for."""
+        with self._db("count sessions") as db:
+            (n,) = db.execute(
+                "SELECT count(*) FROM (SELECT session FROM state_positions UNION "
+                "SELECT session FROM state_records)"
+            ).fetchone()
+        return int(n)
+
+    def clear(self) -> None:
+        with self._db("forget the sessions") as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DELETE FROM state_positions")
+            db.execute("DELETE FROM state_records")
+            db.execute("COMMIT")
+
+    def served(self) -> SqliteServed:
+        """The journal of every process using this file."""
+        if self._served is None:
+            self._served = SqliteServed(self)
+        return self._served
+
+    def close(self) -> None:
+        if self._served is not None:
+            self._served.close()
+        with self._lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+
+    def prune(self) -> int:
+        """Forget the least recently used sessions beyond `max_sessions`; how many."""
+        with self._db("forget old sessions") as db:
+            db.execute("BEGIN IMMEDIATE")
+            old = [s for (s,) in db.execute(_SESSIONS_BY_USE, (self.max_sessions,)).fetchall()]
+            for table in ("state_positions", "state_records"):
+                db.executemany(f"DELETE FROM {table} WHERE session = ?", [(s,) for s in old])
+            db.execute("COMMIT")
+        if old and not self._warned:
+            self._warned = True
+            log.warning(
+                "more than %d sessions in %s: forgetting the least recently used ones' place "
+                "in their sequences (said once)",
+                self.max_sessions,
+                self.path,
+            )
+        return len(old)
+
+    def _wrote(self) -> None:
+        self._writes += 1
+        if self._writes % PRUNE_EVERY == 0:
+            self.prune()
+
+    @contextmanager
+    def _db(self, doing: str) -> Iterator[sqlite3.Connection]:
+        """This process's connection, under the lock; SQLite errors become StateUnavailable
+        naming the file and what was being done."""
+        with self._lock:
+            try:
+                yield self._connection()
+            except sqlite3.Error as e:
+                if self._conn is not None and self._conn.in_transaction:
+                    self._conn.rollback()
+                raise StateUnavailable(
+                    f"session state file {self.path}: cannot {doing}: {e}", hint=_HINT
+                ) from e
+
+    def _connection(self) -> sqlite3.Connection:
+        """The connection of this process: one inherited over fork is never used."""
+        if self._conn is not None and self._pid == os.getpid():
+            return self._conn
+        _check_file(self.path)
+        conn = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = OFF")
+        self._conn, self._pid = conn, os.getpid()
+        return conn
+
+
+class SqliteServed:
+    """The journal of every worker, in the state file: entries are written by a thread in
+    batches, the newest SERVED_KEPT kept, counts by match kind kept since the file was made."""
+
+    def __init__(self, state: SqliteState) -> None:
+        self._state = state
+        self._batcher: Batcher[tuple[str, bytes]] = Batcher(self._write, "virt-state-journal")
+        with state._db("read when the journal started") as db:
+            row = db.execute("SELECT value FROM state_meta WHERE key = 'started'").fetchone()
+        self.started = str(row[0]) if row else _iso_now()
+
+    def add(self, match: str, entry: bytes) -> None:
+        self._batcher.add((match, entry))
+
+    def newest(self, limit: int, match: str | None = None) -> list[tuple[int, bytes]]:
+        self._batcher.flush()
+        with self._state._db("read the journal") as db:
+            if match is None:
+                rows = db.execute(
+                    "SELECT id, entry FROM state_served ORDER BY id DESC LIMIT ?", (limit,)
+                ).fetchall()
+            else:
+                rows = db.execute(
+                    "SELECT id, entry FROM state_served WHERE match = ? ORDER BY id DESC LIMIT ?",
+                    (match, limit),
+                ).fetchall()
+        return [(int(i), bytes(e)) for i, e in rows]
+
+    def counts(self) -> dict[str, int]:
+        self._batcher.flush()
+        with self._state._db("read the journal's counts") as db:
+            rows = db.execute("SELECT match, n FROM state_counts").fetchall()
+        return {str(m): int(n) for m, n in rows}
+
+    def clear(self) -> None:
+        self._batcher.flush()
+        with self._state._db("clear the journal") as db:
+            db.execute("DELETE FROM state_served")
+
+    def close(self) -> None:
+        self._batcher.close()
+
+    def _write(self, batch: list[tuple[str, bytes]]) -> None:
+        counts = collections.Counter(match for match, _ in batch)
+        with self._state._db("write the journal") as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("INSERT INTO state_served (match, entry) VALUES (?, ?)", batch)
+            db.executemany(
+                "INSERT INTO state_counts (match, n) VALUES (?, ?) "
+                "ON CONFLICT (match) DO UPDATE SET n = n + excluded.n",
+                counts.items(),
+            )
+            db.execute(
+                "DELETE FROM state_served WHERE id <= (SELECT max(id) FROM state_served) - ?",
+                (SERVED_KEPT,),
+            )
+            db.execute("COMMIT")
+
+
+def _check_file(path: Path) -> None:
+    """Refuse a path that is a folder or a file other than SQLite's; make a missing one (and
+    its folder) with mode 0600, since session records may hold personal data."""
+    if path.is_dir():
+        raise StateUnavailable(f"session state file {path} is a directory", hint=_HINT)
+    try:
+        if path.exists():
+            with path.open("rb") as f:
+                head = f.read(len(_MAGIC))
+            if head and head != _MAGIC:
+                raise StateUnavailable(
+                    f"session state file {path} is not an SQLite database; virt left it untouched",
+                    hint=_HINT,
+                )
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # made meanwhile by another worker
+    except OSError as e:
+        raise StateUnavailable(
+            f"session state file {path}: cannot create it: {e.strerror}", hint=_HINT
+        ) from e
+
+
+def _iso_now() -> str:
+    return iso_utc(time.time())
