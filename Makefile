@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-# curl is one of the real clients the tests drive, and libfaketime moves virt's clock a day
-# ahead in the token tests; install them where they are missing
+# curl is one of the real clients the tests drive, libfaketime moves virt's clock a day
+# ahead in the token tests, and redis-server holds the shared session state of the replica
+# tests (each test starts its own on a free port); install them where they are missing
 FAKETIME_LIB ?= $(firstword $(wildcard /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1))
 system-deps:
 	@command -v curl >/dev/null 2>&1 || { \
@@ -26,6 +27,10 @@ system-deps:
 		echo "installing faketime" >&2; \
 		(apt-get update -qq && apt-get install -y -qq faketime) >/dev/null || \
 		{ echo "libfaketime is missing and could not be installed: apt-get install faketime" >&2; exit 1; }; }
+	@command -v redis-server >/dev/null 2>&1 || { \
+		echo "installing redis-server" >&2; \
+		(apt-get update -qq && apt-get install -y -qq redis-server) >/dev/null || \
+		{ echo "redis-server is missing and could not be installed: apt-get install redis-server" >&2; exit 1; }; }
 
 demo: $(STAMP)
 	$(BIN)/python -m demo.run
