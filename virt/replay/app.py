@@ -1,4 +1,8 @@
-"""The direct door: a plain ASGI callable that answers from recordings (the hot path)."""
+"""Both doors' ASGI callable: answers from recordings (the hot path).
+
+The direct door takes the upstream from a --route prefix, the Host header or the only recorded
+host; the proxy door (virt.replay.proxydoor) from what the client asked its proxy for.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,10 @@ from virt.replay.miss import miss_reply
 from virt.replay.reply import Reply
 from virt.replay.respond import OFF_LOOP_BODY, Replayer
 from virt.replay.routing import Router, split_host
+from virt.store import Origin
+
+TARGET = "virt.target"
+"""The ASGI scope key of the proxy door's (scheme, host, port) for a request (see proxydoor)."""
 
 log = logging.getLogger("virt.replay")
 
@@ -28,7 +36,8 @@ class _TooLarge(Exception):
 
 
 class ReplayApp:
-    """Answers every request from the engine; /__virt/ goes to the admin app.
+    """Answers every request from the engine; on the direct door, /__virt/ goes to the admin
+    app. `door` is "direct" or "proxy".
 
     A request body over `max_body` is answered 413: refused from its Content-Length before it
     is read, else as soon as the bytes read pass the limit, else when it decodes past it.
@@ -41,8 +50,10 @@ class ReplayApp:
         admin: ASGIApp | None = None,
         replayer: Replayer | None = None,
         max_body: int = DEFAULT_MAX_BODY,
+        door: str = "direct",
     ) -> None:
         self.engine = engine
+        self.door = door
         self.router = router
         self.admin = admin
         self.replayer = replayer or Replayer(engine)
@@ -87,7 +98,10 @@ class ReplayApp:
             log.warning("refused %s %s: %s", method, path, e)
             return _plain(400, "Bad Request", f"virt: {e}\n")
         try:
-            resolved = self.router.resolve(path, host_header)
+            if self.door == "proxy":
+                resolved = _proxied(scope, named, path)
+            else:
+                resolved = self.router.resolve(path, host_header)
         except Exception as e:  # the recordings could not be read: answer, and keep serving
             log.exception("cannot route %s %s", method, path)
             resolved = f"virt could not read its recordings: {e}"
@@ -117,7 +131,7 @@ class ReplayApp:
             log.warning("miss %s %s: %s", method, client_view.url, resolved)
             reply = miss_reply(client_view, [], why=resolved)
             self.engine.journal.add(
-                door="direct",
+                door=self.door,
                 method=method,
                 url=client_view.url,
                 match="miss",
@@ -139,7 +153,7 @@ class ReplayApp:
             http_version="HTTP/" + scope.get("http_version", "1.1"),
         )
         client = scope.get("client") or ("", 0)
-        return await self.replayer.respond(request, "direct", str(client[0]))
+        return await self.replayer.respond(request, self.door, str(client[0]))
 
     def _refuse(self, scope: dict[str, Any], what: str) -> Reply:
         """413 for a body past the limit, saying the limit and how to raise it."""
@@ -147,6 +161,20 @@ class ReplayApp:
             "refused %s %s: body over %s", scope["method"], scope["path"], size_text(self.max_body)
         )
         return _plain(413, "Content Too Large", too_large(self.max_body, what))
+
+
+def _proxied(
+    scope: dict[str, Any], named: tuple[str, int | None] | None, path: str
+) -> tuple[Origin, str] | str:
+    """The upstream a proxy client asked for: its absolute-form URL or CONNECT tunnel, else
+    the Host header of a plain request."""
+    target = scope.get(TARGET)
+    if target is not None:
+        return Origin(*target), path
+    if named is None:
+        return "the request names no host: a proxy client sends an absolute URL or a Host header"
+    host, port = named
+    return Origin("http", host, port or 80), path
 
 
 def _content_length(raw_headers: list[tuple[bytes, bytes]]) -> int | None:

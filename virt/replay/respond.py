@@ -113,7 +113,7 @@ class Replayer:
                 match = raw
         answers = (MatchKind.EXACT, MatchKind.FUZZY, MatchKind.PATTERN)
         if match.interaction is not None and match.kind in answers:
-            log.info(
+            log.debug(
                 "%s %s %s -> #%s %d",
                 match.header_value,
                 request.method,
@@ -137,7 +137,7 @@ class Replayer:
                 reply = miss_reply(request, engine.nearest(request, prepared=mine), why=why)
                 return reply, MatchKind.MISS, None, why, match.explain()
             engine.recorded(recorded)
-            log.info("passthrough %s %s -> recorded #%s", request.method, request.url, recorded.id)
+            log.debug("passthrough %s %s -> recorded #%s", request.method, request.url, recorded.id)
             passed = Match(MatchKind.PASSTHROUGH, match.key, recorded)
             return from_match(passed, request.method), passed.kind, recorded.id, "", {}
         log.warning("miss %s %s", request.method, request.url)
