@@ -110,6 +110,70 @@ def test_values_that_change_meaning_are_not_learned_as_volatile(store: Store) ->
     assert engine.match(req("GET", "/search?page=3")).kind is MatchKind.MISS
 
 
+def _binary(store: Store, body: bytes, answer: bytes) -> Request:
+    """A POST of `body` answered with the bytes `answer`, as git's upload-pack is."""
+    ctype = (("Content-Type", "application/x-git-upload-pack-request"),)
+    request = Request("POST", *API, "/repo.git/git-upload-pack", "", ctype, body)
+    response = Response(200, headers=(("Content-Type", "application/x-git-result"),), body=answer)
+    store.insert(Interaction(request, response), keys(request))
+    return request
+
+
+@pytest.mark.parametrize(
+    "answers", [(b"refs", b"PACK..."), (b"PACK", b"PACK")], ids=["differ", "same"]
+)
+def test_a_body_compared_whole_is_never_learned_as_volatile(
+    store: Store, answers: tuple[bytes, bytes]
+) -> None:
+    """Two recorded git POSTs made `body` volatile, so any body scored 1.00 and got the
+    recorded pack: a shallow clone, a fetch of a new commit, `this is not git at all` (#16)."""
+    sent = _binary(store, b"0014command=ls-refs\n0000", answers[0])
+    _binary(store, b"0011command=fetch0032want 9614ea3\n0000", answers[1])
+    engine = Engine(store)
+    assert engine.volatile_fields(sent) == []
+    stranger = Request("POST", *API, sent.path, "", sent.headers, b"this is not git at all")
+    match = engine.match(stranger)
+    assert match.kind is MatchKind.MISS, match
+    assert match.comparison is not None and "body" in match.comparison.differs
+
+
+def test_a_generated_value_whose_answers_differ_is_not_learned_as_volatile(
+    store: Store,
+) -> None:
+    """Two digests asked for, two different answers: the digest chose the answer."""
+    for sha, text in (("9614ea384dc20d21", "first blob"), ("0b7e5f2a11c93d44", "second blob")):
+        request = req("GET", f"/blobs?sha={sha}")
+        response = Response(200, headers=(("Content-Type", "text/plain"),), body=text.encode())
+        store.insert(Interaction(request, response), keys(request))
+    engine = Engine(store)
+    new = req("GET", "/blobs?sha=77aa55cc33ee11ff")
+    assert engine.volatile_fields(new) == []
+    match = engine.match(new)
+    assert match.score < 1, match  # never presented as the same request
+    assert match.comparison is not None and "query:sha" in match.comparison.differs
+
+
+def test_a_body_is_never_learned_whole(store: Store) -> None:
+    for _ in range(3):
+        record(store, req("POST", "/v1/ping", {"nonce": str(uuid.uuid4())}), {"ok": True})
+    engine = Engine(store)
+    new = req("POST", "/v1/ping", {"nonce": str(uuid.uuid4())})
+    assert engine.volatile_fields(new) == []
+    match = engine.match(new)
+    assert match.kind is MatchKind.FUZZY and match.score < 1, match
+
+
+def test_a_score_below_one_is_never_shown_as_one(store: Store) -> None:
+    """One generated value among 2,000 fields scores 0.99995: the header says 0.99, not 1.00."""
+    wide = {f"k{i}": i for i in range(MAX_BODY_FIELDS - 1)}
+    record(store, req("POST", "/v1/wide", {**wide, "ref": str(uuid.UUID(int=1))}), {"ok": 1})
+    match = Engine(store).match(req("POST", "/v1/wide", {**wide, "ref": str(uuid.uuid4())}))
+    assert match.kind is MatchKind.FUZZY and 0.999 < match.score < 1, match
+    assert match.header_value == "fuzzy;score=0.99"
+    assert match.explain()["score"] == 0.9999
+    assert match.explain()["comparison"]["groups"]["body"] == 0.9999
+
+
 def test_ties_go_to_recording_order(store: Store) -> None:
     first = record(store, req("POST", "/v1/notes", {"text": "a", "n": 1}), {"id": "first"})
     record(store, req("POST", "/v1/notes", {"text": "a", "n": 2}), {"id": "second"})

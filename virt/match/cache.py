@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
-from virt.match.score import Side, learn_volatile
+from virt.match.score import LEARN_SAMPLE, Side, answer_shape, learn_volatile
 from virt.model import Interaction, Request, RequestPattern
 from virt.normalize.route import route_key
 from virt.store import Origin, Store
@@ -92,14 +92,24 @@ class Cache:
         return side
 
     def volatile(self, route: str) -> frozenset[str]:
-        """Fields learned as volatile in a route group, from its first recordings."""
+        """Fields learned as volatile in a route group, from its first recordings and the
+        shapes of their answers."""
         found = self._volatile.get(route)
         if found is None:
-            sample = self.store.group(route, 64)
-            sides = [s for id, r in sample if (s := self.side(id, r)) is not None]
+            sample = [
+                (id, s)
+                for id, r in self.store.group(route, LEARN_SAMPLE)
+                if (s := self.side(id, r)) is not None
+            ]
+
+            def answer(i: int) -> Hashable:
+                # read only for pairs that could teach something: most routes have none
+                recorded = self.get(sample[i][0])
+                return None if recorded is None else answer_shape(recorded.response)
+
             if len(self._volatile) >= _VOLATILE_CACHE:
                 self._volatile = {}
-            found = self._volatile[route] = learn_volatile(sides)
+            found = self._volatile[route] = learn_volatile([s for _, s in sample], answer)
         return found
 
     def stubs(self, method: str) -> list[Stub]:

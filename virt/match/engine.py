@@ -19,7 +19,7 @@ from virt.match.caps import FIELDS_SHOWN, first
 from virt.match.journal import Journal
 from virt.match.prepared import Prepared
 from virt.match.rules import Policy, Rules
-from virt.match.score import Comparison, Side, compare, ignored_names, signature
+from virt.match.score import Comparison, Side, compare, ignored_names, shown, signature
 from virt.model import Interaction, Request
 from virt.normalize import exact_key, keys
 from virt.normalize.canonical import canonical_key
@@ -70,14 +70,14 @@ class Match:
     def header_value(self) -> str:
         """X-Virt-Match: exact | fuzzy;score=0.93 | passthrough | miss."""
         if self.kind is MatchKind.FUZZY:
-            return f"fuzzy;score={self.score:.2f}"
+            return f"fuzzy;score={shown(self.score, 2):.2f}"
         return self.kind.value
 
     def explain(self) -> dict[str, Any]:
         """What the journal keeps about how this match was made."""
         out: dict[str, Any] = {}
         if self.kind is MatchKind.FUZZY:
-            out["score"] = round(self.score, 4)
+            out["score"] = shown(self.score, 4)
         if self.comparison is not None:
             out["comparison"] = self.comparison.as_dict()
         if self.echoed:

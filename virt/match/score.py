@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from virt.match.caps import FIELDS_SHOWN, first, shorten
 from virt.match.rules import GROUPS, BodyMode, FieldRef, Policy
-from virt.model import Request
+from virt.model import Request, Response
+from virt.model import header as first_header
 from virt.normalize.canonical import NOT_JSON, json_form
 from virt.normalize.fields import (
+    MAX_BODY_FIELDS,
     MAX_FIELDS_BODY,
     OPAQUE_BODY,
     OPERATION_HEADERS,
@@ -29,6 +33,7 @@ from virt.normalize.fields import (
     fields,
     generated_kind,
     is_volatile,
+    json_leaves,
 )
 
 GENERATED_CREDIT = 0.9
@@ -46,6 +51,15 @@ def group_of(name: str) -> str:
     if name.startswith("header:"):
         return "headers"
     return "body"
+
+
+def shown(score: float, places: int) -> float:
+    """`score` rounded to `places` decimals for people to read, but never up to 1: a score of
+    1 says the request is the same as the recording in every field that counts."""
+    out = round(score, places)
+    if out >= 1 > score:
+        return round(1 - 10.0**-places, places)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +99,8 @@ class Comparison:
     def as_dict(self) -> dict[str, Any]:
         """For the journal and the miss report; `truncated` says when fields were left out."""
         out: dict[str, Any] = {
-            "score": round(self.score, 4),
-            "groups": {g: round(self.groups[g], 4) for g in GROUPS if g in self.groups},
+            "score": shown(self.score, 4),
+            "groups": {g: shown(self.groups[g], 4) for g in GROUPS if g in self.groups},
             "differs": {
                 name: {"sent": s, "recorded": r} for name, (s, r) in sorted(self.differs.items())
             },
@@ -202,28 +216,69 @@ def signature(side: Side, skip: Collection[str]) -> str:
     return h.hexdigest()[:24]
 
 
-def learn_volatile(sides: Sequence[Side]) -> frozenset[str]:
+def learn_volatile(sides: Sequence[Side], answer: Callable[[int], Hashable]) -> frozenset[str]:
     """Fields that differ across otherwise equal recorded requests with generated-looking
-    values (uuids, timestamps, nonces): they change on every call, so they never count.
+    values (uuids, timestamps, nonces) while the answers stay alike: they change on every
+    call and choose nothing, so they never count. `answer(i)` is the shape of the response to
+    `sides[i]` (see `answer_shape`), asked only for recordings that could teach something.
 
-    Path identifiers are never learned: a different id names a different resource.
+    Bounded so that a score of 1 still means the same request in every field that counts:
+    - a pair whose answers differ teaches nothing: the field may be what chose the answer
+      (two fetches of different git objects, two lookups of different digests);
+    - path identifiers are never learned: a different id names a different resource;
+    - the digest of a body compared whole is never learned: it says only that bodies differ;
+    - a body is never learned whole: when every body field of a recording would be learned,
+      none of its body fields is.
     """
     learned: set[str] = set()
     sample = sides[:LEARN_SAMPLE]
-    for x, y in itertools.combinations(sample, 2):
+    shapes: dict[int, Hashable] = {}
+    for (i, x), (j, y) in itertools.combinations(enumerate(sample), 2):
         a, b = x.fields, y.fields
         diff = [n for n in a.keys() | b.keys() if a.get(n) != b.get(n) and not is_volatile(n)]
-        if not diff or any(n.startswith("path[") for n in diff):
+        if not diff or any(n.startswith("path[") or n == OPAQUE_BODY for n in diff):
             continue
-        if all(
+        if learned.issuperset(diff):
+            continue
+        if not all(
             (va := a.get(n)) is not None
             and (vb := b.get(n)) is not None
             and (kind := generated_kind(va)) is not None
             and kind == generated_kind(vb)
             for n in diff
         ):
+            continue
+        for k in (i, j):
+            if k not in shapes:
+                shapes[k] = answer(k)
+        if shapes[i] == shapes[j]:
             learned.update(diff)
+    for side in sample:
+        body = _body(side.fields)
+        if body and learned.issuperset(body):
+            learned.difference_update(body)
     return frozenset(learned)
+
+
+def answer_shape(response: Response) -> Hashable:
+    """What a response says, as learning volatility compares it: its status, its media type,
+    and for a JSON body the names of its fields (a polled job answers `pending`, then `done`:
+    the same kind of answer), for any other body a digest of its bytes."""
+    ctype = (first_header(response.headers, "content-type") or "").split(";", 1)[0].strip().lower()
+    body = response.body
+    shape: object = None
+    if len(body) <= MAX_FIELDS_BODY and body.lstrip()[:1] in (b"{", b"["):
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            leaves = json_leaves(data, limit=MAX_BODY_FIELDS)
+            if leaves is not None:
+                shape = hashlib.sha256("\0".join(sorted(leaves)).encode()).hexdigest()
+    if shape is None:
+        shape = hashlib.sha256(body).hexdigest()
+    return (response.status, ctype, shape)
 
 
 def _names(ref: FieldRef, side: Side) -> list[str]:
