@@ -127,9 +127,9 @@ def test_fetching_what_was_pushed_after_recording_is_a_miss(
     assert git(recorded.home, "cat-file", "-e", recorded.later, cwd=clone).returncode != 0
     misses = [e for e in journal(port) if e["method"] == "POST" and e["match"] == "miss"]
     assert len(misses) >= 2, journal(port)
-    assert not any(
-        e["method"] == "POST" and e["match"] == "fuzzy" for e in journal(port)
-    ), "a git request never recorded was answered with a recorded one"
+    assert not any(e["method"] == "POST" and e["match"] == "fuzzy" for e in journal(port)), (
+        "a git request never recorded was answered with a recorded one"
+    )
 
 
 def test_a_post_that_is_not_git_is_a_miss(recorded: Recorded, virt: Any) -> None:
