@@ -55,7 +55,8 @@ bench-deps:
 		(apt-get update -qq && apt-get install -y -qq wrk) >/dev/null || \
 		{ echo "wrk is missing and could not be installed: apt-get install wrk (brew install wrk on macOS)" >&2; exit 1; }; }
 
-# BENCH_SIZES=1000,10000 make bench for a quick look; see bench/__main__.py for the settings
+# issue #15's workload through virt as users start it, beside its baselines; results in
+# bench/RESULTS.md. BENCH_SIZES=1000 make bench for a quick look; bench/__main__.py has the rest
 bench: $(STAMP) bench-deps
 	$(BIN)/python -m bench
 

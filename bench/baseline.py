@@ -1,12 +1,11 @@
-"""The baseline: a bare Starlette app answering the benchmark's request paths from a dict, on
-uvicorn run the way `virt serve` runs it.
+"""The baseline: a bare Starlette app answering the workload from a dict, on uvicorn as fast as
+it goes (uvloop, httptools, one worker, no access log).
 
-    python -m bench.baseline PORT PATHS_FILE
+    python -m bench.baseline PORT HAR_FILE
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
@@ -16,38 +15,41 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bench import data
+from bench import workload
+
+HEADERS = {"Content-Type": "application/json"}
 
 
-def create(paths: Path) -> Starlette:
-    targets = paths.read_text().split()
-    bodies = {t: data.body(data.number(t)) for t in targets}
-    headers = dict(data.RESPONSE_HEADERS)
+def create(har: Path) -> Starlette:
+    """The app, answering each entry of `har` by method, path, query and body."""
+    answers = {e.key: e.answer for e in workload.read_har(har)}
 
     async def answer(request: Request) -> Response:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        body = bodies.get(target)
+        key = (request.method, request.url.path, request.url.query, await request.body())
+        body = answers.get(key)
         if body is None:
             return Response(status_code=404)
-        return Response(body, headers=headers)
+        # Response adds Content-Length, as the recordings carry it
+        return Response(body, headers=HEADERS)
 
-    return Starlette(routes=[Route("/{rest:path}", answer)])
+    methods = ["GET", "POST"]
+    return Starlette(routes=[Route("/{rest:path}", answer, methods=methods)])
 
 
-def main(port: int, paths: Path) -> None:
-    config = uvicorn.Config(
-        create(paths),
+def main(port: int, har: Path) -> None:
+    uvicorn.run(
+        create(har),
         host="127.0.0.1",
         port=port,
+        loop="uvloop",
+        http="httptools",
+        workers=1,
         log_config=None,
         access_log=False,
         server_header=False,
         date_header=False,
         lifespan="off",
     )
-    # virt serve awaits Server.serve() under asyncio.run, so uvicorn's loop="auto" (uvloop) never
-    # applies to it; the baseline gets the same plain asyncio loop and the same HTTP parser
-    asyncio.run(uvicorn.Server(config).serve())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,272 @@
+"""The rows of make bench: each measures virt as users start it beside its baseline, in turn,
+on the same workload, and says PASS or MISS against the target of issue #15."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import servers, settings, tlsload, wrk
+from bench.recordings import Recordings
+from bench.servers import Server, ServerFailed
+
+ORIGIN = "http://api.bench.local"
+HOST = "api.bench.local"
+
+
+@dataclass(frozen=True, slots=True)
+class Side:
+    """One server under load: what it is, how fast it came up, and what the load measured."""
+
+    name: str
+    load: wrk.Load
+    rss_mib: float
+    ready_s: float
+
+
+@dataclass(slots=True)
+class Row:
+    title: str
+    size: int | None
+    target: float | None
+    """The least ratio of virt to its baseline that passes."""
+    virt: Side | None = None
+    base: Side | None = None
+    import_s: str = ""
+    problem: str = ""
+    """Why the row has no figures, or why they are void (answers that were not 200)."""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.virt is None or self.base is None or not self.base.load.rps:
+            return None
+        return self.virt.load.rps / self.base.load.rps
+
+    @property
+    def failed(self) -> bool:
+        """Answers that were wrong, or a server that broke: the figures mean nothing."""
+        return bool(self.problem) and not self.unsupported
+
+    @property
+    def unsupported(self) -> bool:
+        return self.problem.startswith("n/a") or self.problem.startswith("not supported")
+
+    @property
+    def verdict(self) -> str:
+        if self.failed:
+            return "FAIL"
+        if self.unsupported or self.target is None or self.ratio is None:
+            return "n/a"
+        return "PASS" if self.ratio >= self.target else "MISS"
+
+
+def measure(
+    server: Server, size: int, origin: str = "", host: str = "", port: int = 0
+) -> tuple[wrk.Load, float]:
+    """A warm-up then the measured load from wrk on `port` (the server's own when 0), and the
+    server's RSS after it."""
+    url = f"http://127.0.0.1:{port or server.port}"
+    if settings.WARMUP > 0:
+        wrk.run(url, size, settings.WARMUP, settings.CONNECTIONS, origin, host)
+    load = wrk.run(url, size, settings.SECONDS, settings.CONNECTIONS, origin, host)
+    server.check_alive()
+    return load, server.rss_mib()
+
+
+def side(server: Server, ready_s: float, load: wrk.Load, rss: float) -> Side:
+    return Side(server.name, load, rss, ready_s)
+
+
+def run_side(start: Callable[[], Side], row: Row) -> Side | None:
+    """One side of a row; a server that fails becomes the row's problem, loudly, and the bench
+    goes on with the next row."""
+    try:
+        result = start()
+    except ServerFailed as e:
+        row.problem = str(e)
+        return None
+    if result.load.failed:
+        row.problem = (
+            f"{result.name}: {result.load.not_ok:,} answers were not 200 and "
+            f"{result.load.socket_errors:,} socket errors; first: {result.load.first_bad}"
+        )
+    return result
+
+
+def _direct_side(start: Callable[[], Server], rec: Recordings) -> Side:
+    server = start()
+    try:
+        ready = server.ready()
+        server.verify(rec.size)
+        load, rss = measure(server, rec.size)
+        return side(server, ready, load, rss)
+    finally:
+        server.stop()
+
+
+def direct(rec: Recordings, cwd: Path) -> Row:
+    """Row 1: the direct door with default flags beside the bare app."""
+    row = Row("direct door", rec.size, 0.6, import_s=_import(rec))
+    row.virt = run_side(lambda: _direct_side(lambda: servers.virt_serve(rec.db, cwd)[0], rec), row)
+    if not row.problem:
+        row.base = run_side(lambda: _direct_side(lambda: servers.bare(rec.har, cwd), rec), row)
+    return row
+
+
+def _proxy_side(server: Server, rec: Recordings, port: int) -> Side:
+    try:
+        ready = server.ready(via_proxy=ORIGIN, port=port)
+        server.verify(rec.size, via_proxy=ORIGIN, port=port)
+        load, rss = measure(server, rec.size, ORIGIN, HOST, port)
+        return side(server, ready, load, rss)
+    finally:
+        server.stop()
+
+
+def proxy_http(rec: Recordings, cwd: Path) -> Row:
+    """Row 2: plain HTTP absolute-form requests to the proxy door beside mitmdump replay."""
+    row = Row("proxy door, HTTP", rec.size, 2.0)
+
+    def virt() -> Side:
+        server, proxy_port = servers.virt_serve(rec.db, cwd)
+        return _proxy_side(server, rec, proxy_port)
+
+    def mitmdump() -> Side:
+        server = servers.mitmdump_replay(rec.har, cwd)
+        return _proxy_side(server, rec, server.port)
+
+    row.virt = run_side(virt, row)
+    if not row.problem:
+        row.base = run_side(mitmdump, row)
+    return row
+
+
+def _tls_side(server: Server, rec: Recordings, port: int, ca: Path, ready_first: bool) -> Side:
+    try:
+        ready = server.ready() if ready_first else _tls_ready(server, port, ca)
+        _tls_verify(server, port, ca, rec.size)
+        cmd = [sys.executable, "-m", "bench.tlsload", str(port), str(ca), str(rec.size)]
+        cmd += [str(settings.CONNECTIONS), str(settings.WARMUP), str(settings.SECONDS)]
+        done = subprocess.run(cmd, env=servers.ENV, capture_output=True, text=True, check=False)
+        load = wrk.parse(done.stdout, done.stderr, cmd)
+        server.check_alive()
+        return side(server, ready, load, server.rss_mib())
+    finally:
+        server.stop()
+
+
+def _tls_ready(server: Server, port: int, ca: Path, timeout: float = 600) -> float:
+    """Seconds from spawn until entry 1 is answered through CONNECT and TLS."""
+    last: Exception | None = None
+    while time.perf_counter() - server.started < timeout:
+        server.check_alive()
+        if ca.exists():
+            try:
+                [(status, _)] = asyncio.run(tlsload.fetch(port, ca, [1]))
+                if status == 200:
+                    return time.perf_counter() - server.started
+                last = ServerFailed(f"entry 1 answered {status}")
+            except (OSError, ssl.SSLError, asyncio.IncompleteReadError, tlsload.BadAnswer) as e:
+                last = e
+        time.sleep(0.05)
+    raise ServerFailed(f"{server.name} did not answer over TLS: {last}; see {server.log}")
+
+
+def _tls_verify(server: Server, port: int, ca: Path, size: int) -> None:
+    picks = servers.sample(size)
+    answers = asyncio.run(tlsload.fetch(port, ca, picks))
+    for n, (status, body) in zip(picks, answers, strict=True):
+        servers.check_answer(server, n, status, body)
+
+
+def proxy_https(rec: Recordings, cwd: Path) -> Row:
+    """Row 3: HTTPS through CONNECT with keep-alive, from bench/tlsload.py, beside mitmdump."""
+    row = Row("proxy door, HTTPS", rec.size, 2.0)
+
+    def virt() -> Side:
+        server, proxy_port = servers.virt_serve(rec.db, cwd)
+        ca = cwd / "confdir-virt" / "mitmproxy-ca-cert.pem"
+        return _tls_side(server, rec, proxy_port, ca, ready_first=True)
+
+    def mitmdump() -> Side:
+        server = servers.mitmdump_replay(rec.har, cwd)
+        ca = cwd / "confdir-mitmdump" / "mitmproxy-ca-cert.pem"
+        return _tls_side(server, rec, server.port, ca, ready_first=False)
+
+    row.virt = run_side(virt, row)
+    if not row.problem:
+        row.base = run_side(mitmdump, row)
+    for s in (row.virt, row.base):
+        if s is not None and s.load.client_cpu is not None:
+            row.notes.append(f"load generator CPU {s.load.client_cpu:.0%} beside {s.name}")
+            if s.load.client_cpu > 0.9:
+                row.notes.append(f"the generator, not {s.name}, may be what saturated")
+    return row
+
+
+def workers(rec: Recordings, cwd: Path) -> Row:
+    """Row 4: the direct door with --workers 2 beside --workers 1, virt's own ratio."""
+    row = Row("--workers 2 vs 1", rec.size, 1.7)
+    if not servers.supports("serve", "--workers"):
+        row.problem = "not supported by this virt (virt serve has no --workers)"
+        return row
+
+    def start(n: int) -> Callable[[], Server]:
+        return lambda: servers.virt_serve(rec.db, cwd, ["--workers", str(n)])[0]
+
+    row.virt = run_side(lambda: _direct_side(start(2), rec), row)
+    if not row.problem:
+        row.base = run_side(lambda: _direct_side(start(1), rec), row)
+    if row.virt is not None:
+        row.virt = Side("virt serve --workers 2", row.virt.load, row.virt.rss_mib, row.virt.ready_s)
+    if row.base is not None:
+        row.base = Side("virt serve --workers 1", row.base.load, row.base.rss_mib, row.base.ready_s)
+    return row
+
+
+def recording(rec: Recordings, cwd: Path) -> Row:
+    """Row 5: `virt record` forwarding absolute-form requests to a local upstream (the bare
+    app) beside plain mitmdump forwarding to the same upstream."""
+    row = Row("recording", None, 0.8)
+    upstream = servers.bare(rec.har, cwd)
+    try:
+        upstream.ready()
+        origin = upstream.url
+        host = origin.split("://", 1)[1]
+
+        def through(server: Server) -> Side:
+            try:
+                ready = server.ready(via_proxy=origin)
+                server.verify(rec.size, via_proxy=origin)
+                load, rss = measure(server, rec.size, origin, host)
+                return side(server, ready, load, rss)
+            finally:
+                server.stop()
+
+        db = cwd / f"recorded-{time.time_ns()}.db"
+        row.virt = run_side(lambda: through(servers.virt_record(db, cwd)), row)
+        if not row.problem:
+            row.base = run_side(lambda: through(servers.mitmdump_forward(cwd)), row)
+        row.notes.append(f"upstream: the bare app with {rec.size:,} entries")
+    except ServerFailed as e:
+        row.problem = f"the upstream: {e}"
+    finally:
+        upstream.stop()
+    return row
+
+
+def fallback() -> Row:
+    """Row 6: the schema-based fallback answer of issue #16, measured once it exists."""
+    print("fallback row: n/a until #16", file=sys.stderr)
+    return Row("fallback (#16)", 100_000, None, problem="n/a until #16")
+
+
+def _import(rec: Recordings) -> str:
+    return f"{rec.import_s:.1f}" + (" (cached)" if rec.cached else "")
