@@ -1,0 +1,52 @@
+"""bench/RESULTS.md: the machine, every row, the direct door's other targets, the problems."""
+
+from __future__ import annotations
+
+from bench import report
+from bench.rows import Row, Side
+from bench.wrk import Load
+
+MACHINE = report.Machine(
+    "AMD EPYC", 2, 0.25, "3.11.7", "abc1234", "11.0.2", "0.55.0", "wrk 4.1.0", "2026-12-04"
+)
+
+
+def side(name: str, rps: float, p99: float = 2.0, ready: float = 1.0) -> Side:
+    return Side(name, Load(int(rps * 15), 15.0, 1.0, p99, 0, 0), 80.0, ready)
+
+
+def test_results_name_the_machine_and_hold_every_row() -> None:
+    rows = [
+        Row("direct door", 1000, 0.6, side("virt serve", 9000), side("bare app", 12000), "1.0"),
+        Row("--workers 2 vs 1", 1000, 1.7, problem="not supported by this virt"),
+    ]
+    text = report.markdown(rows, MACHINE, "guide")
+    assert "AMD EPYC, 2 cores, load average 0.25" in text
+    assert "virt abc1234, mitmproxy 11.0.2, uvicorn 0.55.0" in text
+    assert "| direct door | 1,000 | 1.0 | virt serve | 9,000 |" in text
+    assert "| 0.75x | >= 0.6x | PASS |" in text
+    assert "--workers 2 vs 1 at 1,000: not supported by this virt" in text
+
+
+def test_a_problem_cannot_break_the_markdown_table() -> None:
+    row = Row("proxy door, HTTP", 1000, 2.0, problem="exited (1):\nerror | in | log")
+    text = report.markdown([row], MACHINE, "")
+    assert "- proxy door, HTTP at 1,000: exited (1):\n  error \\| in \\| log" in text
+
+
+def test_the_million_row_is_held_to_the_thousand_row_and_to_three_seconds() -> None:
+    rows = [
+        Row("direct door", 1000, 0.6, side("virt serve", 10000), side("bare app", 12000)),
+        Row(
+            "direct door",
+            1_000_000,
+            0.6,
+            side("virt serve", 8500, p99=6.0, ready=2.5),
+            side("bare app", 12000),
+        ),
+    ]
+    found = {target: (measured, verdict) for target, measured, verdict in report.targets(rows)}
+    assert found["direct door p99 < 5 ms at 1,000"] == ("2.00 ms", "PASS")
+    assert found["direct door p99 < 5 ms at 1,000,000"] == ("6.00 ms", "MISS")
+    assert found["direct door at 1,000,000 within 10% of 1,000"] == ("85%", "MISS")
+    assert found["direct door ready < 3 s at 1,000,000"] == ("2.50 s", "PASS")
