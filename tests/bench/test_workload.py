@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from mitmproxy import io
+from mitmproxy import http, io
 
 from bench import workload
 from virt.cli import cli
@@ -49,6 +49,7 @@ def test_mitmproxy_reads_the_har_as_the_same_requests(tmp_path: Path) -> None:
     flows = io.read_flows_from_paths([str(har)])
     assert len(flows) == 20
     for i, f in enumerate(flows):
+        assert isinstance(f, http.HTTPFlow)
         e = workload.entry(i)
         assert f.request.url == f"https://api.bench.local{e.target}"
         assert f.request.method == e.method
