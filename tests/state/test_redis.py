@@ -60,6 +60,7 @@ def test_clear_forgets_the_sessions_of_its_namespace_only(server: RedisServer) -
     assert mine.advance("a\0GET /job") == 0 and mine.get("a", "orders/1") is None
     assert theirs.advance("a\0GET /job") == 1 and theirs.get("a", "orders/1") == b"{}"
     assert [e.url for e in journal.entries()] == ["/a"]  # reset restarts sequences only
+    mine.close()
 
 
 def test_records_are_shared_and_bounded(server: RedisServer) -> None:
@@ -78,7 +79,8 @@ def test_records_are_shared_and_bounded(server: RedisServer) -> None:
 
 
 def test_the_journal_of_every_replica_is_read_from_any(server: RedisServer) -> None:
-    one, two = Journal(shared=_state(server).served()), Journal(shared=_state(server).served())
+    states = [_state(server), _state(server)]
+    one, two = (Journal(shared=state.served()) for state in states)
     assert one.started == two.started
     one.add(door="direct", method="GET", url="/a", match="exact", status=200)
     one.entries(limit=1)  # written
@@ -87,6 +89,8 @@ def test_the_journal_of_every_replica_is_read_from_any(server: RedisServer) -> N
     assert [(e.url, e.match) for e in one.entries()] == [("/b", "miss"), ("/a", "exact")]
     assert [e.url for e in one.entries(match="exact")] == ["/a"]
     assert one.counts() == {"exact": 1, "miss": 1}
+    for state in states:
+        state.close()
 
 
 def test_redis_going_away_is_a_clear_error_and_its_return_is_noticed(

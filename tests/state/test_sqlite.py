@@ -113,8 +113,8 @@ def test_a_file_that_is_not_sqlite_is_refused_and_left_alone(tmp_path: Path) -> 
 
 
 def test_the_journal_of_every_worker_is_read_from_any(tmp_path: Path) -> None:
-    one = Journal(shared=SqliteState(tmp_path / "s.db").served())
-    two = Journal(shared=SqliteState(tmp_path / "s.db").served())
+    states = [SqliteState(tmp_path / "s.db"), SqliteState(tmp_path / "s.db")]
+    one, two = (Journal(shared=state.served()) for state in states)
     assert one.started == two.started
     # each worker writes its entries on a thread of its own: reading flushes a worker's own
     # queue, so the order across workers here is the order of the adds
@@ -141,12 +141,16 @@ def test_the_journal_of_every_worker_is_read_from_any(tmp_path: Path) -> None:
     assert one.counts() == two.counts() == {"exact": 1, "miss": 1, "fuzzy": 1}
     two.clear()
     assert one.entries() == [] and one.counts()["exact"] == 1  # counts run since start
+    for state in states:
+        state.close()
 
 
 def test_the_shared_journal_keeps_the_newest_entries(tmp_path: Path) -> None:
-    journal = Journal(shared=SqliteState(tmp_path / "s.db").served())
+    state = SqliteState(tmp_path / "s.db")
+    journal = Journal(shared=state.served())
     for n in range(SERVED_KEPT + 50):
         journal.add(door="direct", method="GET", url=f"/{n}", match="exact", status=200)
     entries = journal.entries(limit=SERVED_KEPT)
     assert len(entries) == SERVED_KEPT and entries[0].url == f"/{SERVED_KEPT + 49}"
     assert journal.counts() == {"exact": SERVED_KEPT + 50}
+    state.close()

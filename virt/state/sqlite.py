@@ -11,12 +11,13 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from virt.errors import StateUnavailable
 from virt.model import iso_utc
@@ -37,6 +38,12 @@ PRUNE_EVERY = 1_000
 
 BUSY_TIMEOUT_MS = 10_000
 """How long a process waits for another's write before the state counts as unavailable."""
+
+_FIRST_PAUSE = 20e-6
+_MAX_PAUSE = 1e-3
+"""Seconds between two tries at a busy file: doubling from 20 µs, at most 1 ms."""
+
+T = TypeVar("T")
 
 _MAGIC = b"SQLite format 3\0"
 _HINT = "give --state a writable file of its own (sqlite:///PATH), or leave it out"
@@ -82,85 +89,95 @@ class SqliteState:
         self._writes = 0
         self._warned = False
         self._served: SqliteServed | None = None
-        with self._db("open it") as db:
-            db.execute("BEGIN IMMEDIATE")
+
+        def create(db: sqlite3.Connection) -> None:
             for statement in _SCHEMA:
                 db.execute(statement)
             db.execute(
                 "INSERT OR IGNORE INTO state_meta (key, value) VALUES ('started', ?)",
                 (_iso_now(),),
             )
-            db.execute("COMMIT")
+
+        self.run("open it", create, write=True)
 
     def advance(self, cursor: str) -> int:
         """The position of `cursor` (`session\\0sequence`), moved one on for the next call."""
         session, sequence = split(cursor)
-        with self._db("advance a sequence") as db:
-            (position,) = db.execute(_ADVANCE, (session, sequence, time.time_ns())).fetchall()[0]
+        values = (session, sequence, time.time_ns())
+        rows = self.run("advance a sequence", lambda db: db.execute(_ADVANCE, values).fetchall())
         self._wrote()
-        return int(position) - 1
+        return int(rows[0][0]) - 1
 
     def put(self, session: str, name: str, value: bytes) -> None:
         check_record(name, value)
-        with self._db("keep a record") as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                (held,) = db.execute(
-                    "SELECT count(*) FROM state_records WHERE session = ? AND name != ?",
-                    (session, name),
-                ).fetchone()
-                if held >= MAX_RECORDS:
-                    raise too_many(session)
-                db.execute(
-                    "INSERT INTO state_records (session, name, value, used) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (session, name) DO UPDATE SET value = excluded.value, "
-                    "used = excluded.used",
-                    (session, name, bytes(value), time.time_ns()),
-                )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+
+        def keep(db: sqlite3.Connection) -> bool:
+            (held,) = db.execute(
+                "SELECT count(*) FROM state_records WHERE session = ? AND name != ?",
+                (session, name),
+            ).fetchone()
+            if held >= MAX_RECORDS:
+                return False
+            db.execute(
+                "INSERT INTO state_records (session, name, value, used) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (session, name) DO UPDATE SET value = excluded.value, "
+                "used = excluded.used",
+                (session, name, bytes(value), time.time_ns()),
+            )
+            return True
+
+        if not self.run("keep a record", keep, write=True):
+            raise too_many(session)
         self._wrote()
 
     def get(self, session: str, name: str) -> bytes | None:
-        with self._db("read a record") as db:
-            row = db.execute(
+        row = self.run(
+            "read a record",
+            lambda db: db.execute(
                 "SELECT value FROM state_records WHERE session = ? AND name = ?", (session, name)
-            ).fetchone()
+            ).fetchone(),
+        )
         return None if row is None else bytes(row[0])
 
     def delete(self, session: str, name: str) -> bool:
-        with self._db("delete a record") as db:
-            gone = db.execute(
-                "DELETE FROM state_records WHERE session = ? AND name = ?", (session, name)
-            ).rowcount
+        gone = self.run(
+            "delete a record",
+            lambda db: (
+                db.execute(
+                    "DELETE FROM state_records WHERE session = ? AND name = ?", (session, name)
+                ).rowcount
+            ),
+        )
         return bool(gone)
 
     def names(self, session: str, prefix: str = "") -> list[str]:
-        with self._db("list records") as db:
-            rows = db.execute(
+        rows = self.run(
+            "list records",
+            lambda db: db.execute(
                 "SELECT name FROM state_records WHERE session = ? AND substr(name, 1, ?) = ? "
                 "ORDER BY name",
                 (session, len(prefix), prefix),
-            ).fetchall()
+            ).fetchall(),
+        )
         return [str(name) for (name,) in rows]
 
     def sessions(self) -> int:
         """How many sessions the file holds state for."""
-        with self._db("count sessions") as db:
-            (n,) = db.execute(
+        (n,) = self.run(
+            "count sessions",
+            lambda db: db.execute(
                 "SELECT count(*) FROM (SELECT session FROM state_positions UNION "
                 "SELECT session FROM state_records)"
-            ).fetchone()
+            ).fetchone(),
+        )
         return int(n)
 
     def clear(self) -> None:
-        with self._db("forget the sessions") as db:
-            db.execute("BEGIN IMMEDIATE")
+        def forget(db: sqlite3.Connection) -> None:
             db.execute("DELETE FROM state_positions")
             db.execute("DELETE FROM state_records")
-            db.execute("COMMIT")
+
+        self.run("forget the sessions", forget, write=True)
 
     def served(self) -> SqliteServed:
         """The journal of every process using this file."""
@@ -178,12 +195,14 @@ class SqliteState:
 
     def prune(self) -> int:
         """Forget the least recently used sessions beyond `max_sessions`; how many."""
-        with self._db("forget old sessions") as db:
-            db.execute("BEGIN IMMEDIATE")
+
+        def forget(db: sqlite3.Connection) -> list[str]:
             old = [s for (s,) in db.execute(_SESSIONS_BY_USE, (self.max_sessions,)).fetchall()]
             for table in ("state_positions", "state_records"):
                 db.executemany(f"DELETE FROM {table} WHERE session = ?", [(s,) for s in old])
-            db.execute("COMMIT")
+            return old
+
+        old = self.run("forget old sessions", forget, write=True)
         if old and not self._warned:
             self._warned = True
             log.warning(
@@ -194,36 +213,60 @@ class SqliteState:
             )
         return len(old)
 
+    def run(self, doing: str, work: Callable[[sqlite3.Connection], T], write: bool = False) -> T:
+        """`work(connection)` under this process's lock, in one write transaction when `write`;
+        tried again while another process holds the file's write lock, for BUSY_TIMEOUT_MS.
+        SQLite errors become StateUnavailable naming the file and what was being done.
+
+        SQLite's own busy handler sleeps 1 ms, then longer, at each try: on the event loop that
+        is a stall of every connection. Short sleeps of our own keep a collision at tens of µs.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        pause = _FIRST_PAUSE
+        with self._lock:
+            while True:
+                try:
+                    db = self._connection()
+                    if not write:
+                        return work(db)
+                    db.execute("BEGIN IMMEDIATE")
+                    try:
+                        done = work(db)
+                        db.execute("COMMIT")
+                    except BaseException:
+                        if db.in_transaction:
+                            db.rollback()
+                        raise
+                    return done
+                except sqlite3.OperationalError as e:
+                    if not _busy(e) or time.monotonic() > deadline:
+                        raise self._unavailable(doing, e) from e
+                except sqlite3.Error as e:
+                    raise self._unavailable(doing, e) from e
+                time.sleep(pause * (0.5 + random.random()))
+                pause = min(pause * 2, _MAX_PAUSE)
+
+    def _unavailable(self, doing: str, e: sqlite3.Error) -> StateUnavailable:
+        return StateUnavailable(f"session state file {self.path}: cannot {doing}: {e}", hint=_HINT)
+
     def _wrote(self) -> None:
         self._writes += 1
         if self._writes % PRUNE_EVERY == 0:
             self.prune()
-
-    @contextmanager
-    def _db(self, doing: str) -> Iterator[sqlite3.Connection]:
-        """This process's connection, under the lock; SQLite errors become StateUnavailable
-        naming the file and what was being done."""
-        with self._lock:
-            try:
-                yield self._connection()
-            except sqlite3.Error as e:
-                if self._conn is not None and self._conn.in_transaction:
-                    self._conn.rollback()
-                raise StateUnavailable(
-                    f"session state file {self.path}: cannot {doing}: {e}", hint=_HINT
-                ) from e
 
     def _connection(self) -> sqlite3.Connection:
         """The connection of this process: one inherited over fork is never used."""
         if self._conn is not None and self._pid == os.getpid():
             return self._conn
         _check_file(self.path)
-        conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-        )
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = OFF")
+        # timeout 0: a busy file is retried by run(), in short steps
+        conn = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
+        try:
+            _retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+            conn.execute("PRAGMA synchronous = OFF")
+        except BaseException:
+            conn.close()
+            raise
         self._conn, self._pid = conn, os.getpid()
         return conn
 
@@ -235,8 +278,10 @@ class SqliteServed:
     def __init__(self, state: SqliteState) -> None:
         self._state = state
         self._batcher: Batcher[tuple[str, bytes]] = Batcher(self._write, "virt-state-journal")
-        with state._db("read when the journal started") as db:
-            row = db.execute("SELECT value FROM state_meta WHERE key = 'started'").fetchone()
+        row = state.run(
+            "read when the journal started",
+            lambda db: db.execute("SELECT value FROM state_meta WHERE key = 'started'").fetchone(),
+        )
         self.started = str(row[0]) if row else _iso_now()
 
     def add(self, match: str, entry: bytes) -> None:
@@ -244,36 +289,35 @@ class SqliteServed:
 
     def newest(self, limit: int, match: str | None = None) -> list[tuple[int, bytes]]:
         self._batcher.flush()
-        with self._state._db("read the journal") as db:
-            if match is None:
-                rows = db.execute(
-                    "SELECT id, entry FROM state_served ORDER BY id DESC LIMIT ?", (limit,)
-                ).fetchall()
-            else:
-                rows = db.execute(
-                    "SELECT id, entry FROM state_served WHERE match = ? ORDER BY id DESC LIMIT ?",
-                    (match, limit),
-                ).fetchall()
+        args: tuple[object, ...] = (limit,)
+        sql = "SELECT id, entry FROM state_served ORDER BY id DESC LIMIT ?"
+        if match is not None:
+            sql = "SELECT id, entry FROM state_served WHERE match = ? ORDER BY id DESC LIMIT ?"
+            args = (match, limit)
+        rows = self._state.run("read the journal", lambda db: db.execute(sql, args).fetchall())
         return [(int(i), bytes(e)) for i, e in rows]
 
     def counts(self) -> dict[str, int]:
         self._batcher.flush()
-        with self._state._db("read the journal's counts") as db:
-            rows = db.execute("SELECT match, n FROM state_counts").fetchall()
+        rows = self._state.run(
+            "read the journal's counts",
+            lambda db: db.execute("SELECT match, n FROM state_counts").fetchall(),
+        )
         return {str(m): int(n) for m, n in rows}
 
     def clear(self) -> None:
         self._batcher.flush()
-        with self._state._db("clear the journal") as db:
-            db.execute("DELETE FROM state_served")
+        self._state.run(
+            "clear the journal", lambda db: db.execute("DELETE FROM state_served"), write=True
+        )
 
     def close(self) -> None:
         self._batcher.close()
 
     def _write(self, batch: list[tuple[str, bytes]]) -> None:
         counts = collections.Counter(match for match, _ in batch)
-        with self._state._db("write the journal") as db:
-            db.execute("BEGIN IMMEDIATE")
+
+        def append(db: sqlite3.Connection) -> None:
             db.executemany("INSERT INTO state_served (match, entry) VALUES (?, ?)", batch)
             db.executemany(
                 "INSERT INTO state_counts (match, n) VALUES (?, ?) "
@@ -284,7 +328,26 @@ class SqliteServed:
                 "DELETE FROM state_served WHERE id <= (SELECT max(id) FROM state_served) - ?",
                 (SERVED_KEPT,),
             )
-            db.execute("COMMIT")
+
+        self._state.run("write the journal", append, write=True)
+
+
+def _busy(e: sqlite3.OperationalError) -> bool:
+    text = str(e)
+    return "locked" in text or "busy" in text
+
+
+def _retry_busy(call: Callable[[], object]) -> None:
+    """`call()`, tried again for BUSY_TIMEOUT_MS while the file is busy (connection set-up)."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            call()
+            return
+        except sqlite3.OperationalError as e:
+            if not _busy(e) or time.monotonic() > deadline:
+                raise
+        time.sleep(_MAX_PAUSE)
 
 
 def _check_file(path: Path) -> None:
