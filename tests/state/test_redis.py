@@ -3,6 +3,7 @@ going away is a clear StateUnavailable, and its return is noticed without a rest
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from virt.errors import StateLimit, StateUnavailable
 from virt.match.journal import Journal
 from virt.state import open_state
 from virt.state.base import MAX_RECORDS
-from virt.state.redis import RedisState
+from virt.state.redis import QUIET, RedisState
 
 PASSWORD = "s3cret-pw"
 
@@ -121,3 +122,27 @@ def test_a_wrong_password_is_unavailable_without_showing_it(server: RedisServer)
         state.advance("a\0GET /job")
     assert "wrong-pw" not in str(caught.value)
     assert "redis://:***@127.0.0.1" in str(caught.value)
+
+
+def test_a_redis_that_does_not_answer_is_not_asked_again_for_a_second() -> None:
+    """A Redis that accepts connections and never answers (a hung server, a full network
+    path): the first call waits for the 1 s timeout, the calls right after it fail at once
+    rather than stall the event loop a second each."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        state = open_state(f"redis://127.0.0.1:{port}/0")
+        began = time.monotonic()
+        with pytest.raises(StateUnavailable, match="cannot advance a sequence: Timeout"):
+            state.advance("a\0GET /job")
+        waited = time.monotonic() - began
+        assert 0.5 < waited < 5
+        began = time.monotonic()
+        with pytest.raises(StateUnavailable, match=r"Timeout.*\(not asked again for 1s\)"):
+            state.advance("a\0GET /job")
+        assert time.monotonic() - began < waited / 2
+        time.sleep(QUIET)
+        with pytest.raises(StateUnavailable, match="cannot read a record: Timeout") as caught:
+            state.get("a", "orders/1")  # asked again, and timed out again
+        assert "not asked again" not in str(caught.value)

@@ -136,7 +136,7 @@ class Journal:
 
 def _encode(served: Served) -> bytes:
     """`served` as a shared journal keeps it; its `seq` is given by the journal."""
-    return orjson.dumps({name: getattr(served, name) for name in _ENCODED})
+    return orjson.dumps({name: getattr(served, name) for name in _ENCODED}, default=str)
 
 
 def _decode(seq: int, entry: bytes) -> Served:

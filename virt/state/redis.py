@@ -37,6 +37,9 @@ DEFAULT_TTL = 24 * 3600
 TIMEOUT = 1.0
 """Seconds to connect to Redis, and to wait for an answer, before the state is unavailable."""
 
+QUIET = 1.0
+"""Seconds during which a Redis that timed out is not asked again."""
+
 NAMESPACE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 # HSET within MAX_RECORDS, atomically: KEYS[1] records, ARGV name, value, max, ttl
@@ -91,6 +94,9 @@ class RedisState:
         self._put = self._client.register_script(_PUT)
         self._served_script = self._client.register_script(_SERVED)
         self._served: RedisServed | None = None
+        self._timed_out = ""
+        """Why the last call timed out; empty once a call succeeds."""
+        self._quiet_until = 0.0
 
     def advance(self, cursor: str) -> int:
         """The position of `cursor` (`session\\0sequence`), moved one on for the next call."""
@@ -164,14 +170,29 @@ class RedisState:
 
     @contextmanager
     def _calling(self, doing: str) -> Iterator[None]:
-        """Redis errors become StateUnavailable naming the URL (no password) and the call."""
+        """Redis errors become StateUnavailable naming the URL (no password) and the call.
+
+        A Redis that timed out is not asked again for QUIET seconds: calls run on the event
+        loop, and a second of waiting per request would stall every connection of the door.
+        A refused connection fails at once, so it is tried again at every call.
+        """
+        if self._timed_out and time.monotonic() < self._quiet_until:
+            raise self._unavailable(doing, f"{self._timed_out} (not asked again for {QUIET:g}s)")
         try:
             yield
+        except redis.TimeoutError as e:
+            self._timed_out = self._scrub(e)
+            self._quiet_until = time.monotonic() + QUIET
+            raise self._unavailable(doing, self._timed_out) from e
         except redis.RedisError as e:
-            raise StateUnavailable(
-                f"session state at {self.url}: cannot {doing}: {self._scrub(e)}",
-                hint=f"check that Redis answers at {self.url}; virt reconnects by itself",
-            ) from e
+            raise self._unavailable(doing, self._scrub(e)) from e
+        self._timed_out = ""
+
+    def _unavailable(self, doing: str, why: str) -> StateUnavailable:
+        return StateUnavailable(
+            f"session state at {self.url}: cannot {doing}: {why}",
+            hint=f"check that Redis answers at {self.url}; virt reconnects by itself",
+        )
 
     def _scrub(self, e: Exception) -> str:
         text = str(e) or type(e).__name__
