@@ -16,7 +16,7 @@ from virt.admin.limit import BodyLimit
 from virt.admin.routes import ROUTERS
 from virt.admin.routes.transfer import IMPORT_PATH
 from virt.admin.state import PREFIX, AdminState
-from virt.errors import StoreReadOnly, VirtError
+from virt.errors import StateUnavailable, StoreReadOnly, VirtError
 from virt.limits import DEFAULT_MAX_BODY
 from virt.match.engine import Engine
 from virt.model import Interaction
@@ -63,6 +63,7 @@ def create_admin(
         max_body=max_body,
     )
     app.exception_handler(StoreReadOnly)(_read_only)
+    app.exception_handler(StateUnavailable)(_state_unavailable)
     app.exception_handler(VirtError)(_virt_error)
     for router in ROUTERS:
         app.include_router(router)
@@ -76,6 +77,11 @@ def _unchanged(interaction: Interaction) -> Interaction:
 
 async def _read_only(request: Request, exc: StoreReadOnly) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=409)
+
+
+async def _state_unavailable(request: Request, exc: StateUnavailable) -> JSONResponse:
+    """Shared session state away (Redis down): the server is fine, try again later."""
+    return JSONResponse({"detail": str(exc)}, status_code=503)
 
 
 async def _virt_error(request: Request, exc: VirtError) -> JSONResponse:

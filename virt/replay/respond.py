@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from virt.encoding import BodyTooLarge
+from virt.errors import StateUnavailable
 from virt.match.engine import Engine, Match, MatchKind
 from virt.match.prepared import Prepared, prepare
 from virt.model import Interaction, Request, header
@@ -73,6 +74,13 @@ class Replayer:
             reply, kind, interaction_id, why, explain = await self._respond(
                 request, sent, session, prepared
             )
+        except StateUnavailable as e:
+            # shared session state (Redis, a state file) is away: said on each request it
+            # affects, in one line; the next request tries again
+            log.error("cannot answer %s %s: %s", request.method, request.url, e)
+            why = str(e)
+            reply, kind, interaction_id = miss_reply(request, [], why=why), MatchKind.MISS, None
+            explain = {}
         except Exception as e:
             log.exception("cannot answer %s %s", request.method, request.url)
             why = f"virt could not read its recordings: {e}"

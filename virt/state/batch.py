@@ -20,8 +20,8 @@ MAX_BATCH = 500
 """Items written at once at most; more wait for the next batch."""
 
 MAX_QUEUED = 100_000
-"""Items waiting at most: when the backend is down this long, newer items are dropped, counted
-and said once per outage, rather than filling memory."""
+"""Items waiting at most, queued or held after a failed write: when the backend is away this
+long, items are dropped, counted and said, rather than filling memory."""
 
 FLUSH_WAIT = 5.0
 """Seconds a reader waits for this process's queued items to be written."""
@@ -33,8 +33,9 @@ class Batcher(Generic[T]):
     """Queues items and writes them with `write(batch)` on a daemon thread.
 
     The thread starts on first use in the process that uses it, so a Batcher made before
-    os.fork works in the child. A failing write is logged with the number of items lost and
-    the thread carries on with the next batch.
+    os.fork works in the child. Items a write could not take because the backend is away
+    (a VirtError) are held and written with the next batch; the outage and the return are
+    logged once each.
     """
 
     def __init__(self, write: Callable[[list[T]], None], name: str) -> None:
@@ -46,6 +47,9 @@ class Batcher(Generic[T]):
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = 0
+        self._held: list[T] = []
+        """Items a failed write left, tried again with the next batch."""
+        self._failing = False
 
     def add(self, item: T) -> None:
         """Queue `item`; never blocks."""
@@ -89,7 +93,7 @@ class Batcher(Generic[T]):
                 return
             if self._pid != pid:  # inherited over fork: the parent's queue is not ours
                 self._queue = queue.SimpleQueue()
-                self._queued = 0
+                self._queued, self._held = 0, []
             self._pid = pid
             self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
             self._thread.start()
@@ -116,15 +120,29 @@ class Batcher(Generic[T]):
                     waiter.set()
 
     def _write_batch(self, items: list[T]) -> None:
+        """Write what is held from failed writes and `items`; on a VirtError (the backend is
+        away) hold them for the next try, the newest MAX_QUEUED at most."""
+        items = self._held + items
         try:
             self._write(items)
         except VirtError as e:
-            log.error("%s: %d entries not written: %s", self._name, len(items), e)
+            self._held = items[-MAX_QUEUED:]
+            lost = len(items) - len(self._held)
+            with self._lock:
+                self._dropped += lost
+            if not self._failing:
+                self._failing = True
+                log.error("%s: %s; the entries wait until it answers again", self._name, e)
             return
         except Exception:
             log.exception("%s: %d entries not written", self._name, len(items))
+            self._held = []
             return
+        self._held = []
         with self._lock:
             dropped, self._dropped = self._dropped, 0
+        if self._failing:
+            self._failing = False
+            log.warning("%s: written again, with the entries that waited", self._name)
         if dropped:
             log.error("%s: %d entries were dropped while the backend was away", self._name, dropped)
