@@ -146,3 +146,13 @@ def test_a_redis_that_does_not_answer_is_not_asked_again_for_a_second() -> None:
         with pytest.raises(StateUnavailable, match="cannot read a record: Timeout") as caught:
             state.get("a", "orders/1")  # asked again, and timed out again
         assert "not asked again" not in str(caught.value)
+
+
+def test_a_redis_that_is_not_there_at_start_is_said_before_serving(tmp_path: Path) -> None:
+    """virt serve builds its engine, and with it the shared journal, before it serves: a
+    Redis that does not answer then stops it with a message naming the Redis."""
+    down = RedisServer(tmp_path).start()
+    down.kill()
+    state = _state(down)
+    with pytest.raises(StateUnavailable, match="cannot read when the journal started"):
+        state.served()

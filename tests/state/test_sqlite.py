@@ -154,3 +154,31 @@ def test_the_shared_journal_keeps_the_newest_entries(tmp_path: Path) -> None:
     assert len(entries) == SERVED_KEPT and entries[0].url == f"/{SERVED_KEPT + 49}"
     assert journal.counts() == {"exact": SERVED_KEPT + 50}
     state.close()
+
+
+_FORKER = """
+import os, sys
+from pathlib import Path
+from virt.state.sqlite import SqliteState
+state = SqliteState(Path(sys.argv[1]))
+state.advance("a\\0GET /job")
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if state.advance("a\\0GET /job") == 1 else 3)
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status), state._conn is None, state.advance("a\\0GET /job"))
+"""
+
+
+def test_a_fork_closes_the_parents_connection_and_the_child_opens_its_own(
+    tmp_path: Path,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKER, str(tmp_path / "s.db")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "True", "2"]

@@ -15,6 +15,7 @@ import random
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -89,6 +90,7 @@ class SqliteState:
         self._writes = 0
         self._warned = False
         self._served: SqliteServed | None = None
+        _OPEN.add(self)
 
         def create(db: sqlite3.Connection) -> None:
             for statement in _SCHEMA:
@@ -188,6 +190,10 @@ class SqliteState:
     def close(self) -> None:
         if self._served is not None:
             self._served.close()
+        self._disconnect()
+
+    def _disconnect(self) -> None:
+        """Close this process's connection; the next call opens another."""
         with self._lock:
             if self._conn is not None and self._pid == os.getpid():
                 self._conn.close()
@@ -330,6 +336,19 @@ class SqliteServed:
             )
 
         self._state.run("write the journal", append, write=True)
+
+
+_OPEN: weakref.WeakSet[SqliteState] = weakref.WeakSet()
+"""The states of this process, closed before a fork: SQLite's per-process bookkeeping of a
+file's locks and shared memory must not be copied into a child that opens the file again."""
+
+
+def _before_fork() -> None:
+    for state in list(_OPEN):
+        state._disconnect()
+
+
+os.register_at_fork(before=_before_fork)
 
 
 def _busy(e: sqlite3.OperationalError) -> bool:
