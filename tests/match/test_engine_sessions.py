@@ -72,3 +72,18 @@ def test_a_state_that_goes_away_is_an_error_naming_it_not_a_wrong_position(
         engine.match(JOB, "client-1")
     server.start()
     assert body(engine, "client-1") == b"pending"  # Redis came back empty: from the start
+
+
+def test_an_edit_through_one_engine_reaches_the_others_sharing_the_state(
+    store: Store, state_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An admin edit lands on one worker; the others drop what they cached of the recordings
+    within FOLLOW_EVERY seconds (0 here), so none keeps answering from a recording edited or deleted."""
+    monkeypatch.setattr("virt.match.engine.FOLLOW_EVERY", 0.0)
+    here, there = (Engine(store, state=open_state(state_url)) for _ in range(2))
+    assert body(there, "client-1") == b"pending"  # there caches the sequence
+    first = there.match(JOB, "client-2").interaction
+    assert first is not None and first.id is not None
+    store.update(first.id, Interaction(JOB, Response(200, body=b"queued")), exact_key(JOB))
+    here.changed()  # what the admin API calls after an edit
+    assert body(there, "client-3") == b"queued"

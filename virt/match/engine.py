@@ -9,10 +9,12 @@ learned and ignored fields take no part and the best candidate above the thresho
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from virt.errors import StateUnavailable
 from virt.match import echo, nearmiss, patterns
 from virt.match.cache import Cache
 from virt.match.caps import FIELDS_SHOWN, first
@@ -38,6 +40,9 @@ from virt.store import Origin, Store
 
 MAX_CANDIDATES = 256
 """Recordings scored per request at most: the request's own path first, then its route group."""
+
+FOLLOW_EVERY = 0.5
+"""Seconds between two looks at whether another worker or replica changed the recordings."""
 
 
 class MatchKind(enum.StrEnum):
@@ -122,6 +127,10 @@ class Engine:
         workers (a state file) and replicas (Redis)."""
         self._cache = Cache(store)
         self.journal = Journal(shared=self.state.served())
+        self._alone = isinstance(self.state, MemoryState)
+        """No other process changes what this one serves: nothing to follow."""
+        self._generation = 0 if self._alone else self.state.generation()
+        self._next_look = 0.0
 
     def match(self, request: Request, session: str = "", prepared: Prepared | None = None) -> Match:
         """The recording for `request`, by the first stage that finds one.
@@ -131,6 +140,7 @@ class Engine:
         `prepare(request)` when the caller worked it out already (off the loop, for a large
         body); else the engine computes what each stage needs as it gets there.
         """
+        self._follow()
         policy = self.rules.policy(request)
         key = prepared.key if prepared else exact_key(request)
         # the full fields (JSON bodies parsed) only when a rule or scoring needs them
@@ -295,7 +305,8 @@ class Engine:
         return out
 
     def origins(self) -> list[Origin]:
-        """Recorded upstreams, cached until `changed` is called."""
+        """Recorded upstreams, cached until `changed` is called (here or in another worker)."""
+        self._follow()
         return self._cache.origins()
 
     def set_rules(self, rules: Rules) -> None:
@@ -303,8 +314,25 @@ class Engine:
         self.rules = rules
 
     def changed(self) -> None:
-        """Recordings were edited, added or removed (admin API, import): drop cached views."""
+        """Recordings were edited, added or removed (admin API, import): drop cached views,
+        and have the other workers and replicas sharing the state drop theirs."""
         self._cache.clear()
+        if not self._alone:
+            self._generation = self.state.bump()
+
+    def _follow(self) -> None:
+        """Drop cached views when another process said the recordings changed; asks the
+        shared state at most every FOLLOW_EVERY seconds, and never for state in memory."""
+        if self._alone or (now := time.monotonic()) < self._next_look:
+            return
+        self._next_look = now + FOLLOW_EVERY
+        try:
+            generation = self.state.generation()
+        except StateUnavailable:
+            return  # the request's own call to the state says so, if it needs it
+        if generation != self._generation:
+            self._generation = generation
+            self._cache.clear()
 
     def recorded(self, interaction: Interaction) -> None:
         """Note an interaction written while serving (passthrough), so it can answer from now on."""

@@ -60,6 +60,15 @@ class SessionState(Protocol):
         """The names `session` keeps that start with `prefix`, sorted."""
         ...
 
+    def generation(self) -> int:
+        """How many times any process said the recordings or rules changed (`bump`): a process
+        that sees it move drops what it keeps in memory about them."""
+        ...
+
+    def bump(self) -> int:
+        """Say the recordings or rules changed; the new generation."""
+        ...
+
     def served(self) -> ServedLog | None:
         """A journal shared with the other processes, or None when the process keeps its own."""
         ...

@@ -30,6 +30,7 @@ class MemoryState:
         self._sessions: collections.OrderedDict[str, _Session] = collections.OrderedDict()
         self._lock = threading.Lock()
         self._warned = False
+        self._generation = 0
 
     def advance(self, cursor: str) -> int:
         """The position of `cursor` (`session\\0sequence`), moved one on for the next call."""
@@ -62,6 +63,14 @@ class MemoryState:
         with self._lock:
             kept = self._sessions.get(session)
             return sorted(n for n in (kept.records if kept else ()) if n.startswith(prefix))
+
+    def generation(self) -> int:
+        return self._generation
+
+    def bump(self) -> int:
+        with self._lock:
+            self._generation += 1
+            return self._generation
 
     def served(self) -> ServedLog | None:
         """None: one process keeps its journal in memory (virt.match.journal)."""

@@ -157,6 +157,15 @@ class RedisState:
                 if batch:
                     self._client.unlink(*batch)
 
+    def generation(self) -> int:
+        with self._calling("read the generation"):
+            value = self._client.get(self._prefix + "generation")
+        return 0 if value is None else int(cast(bytes, value))
+
+    def bump(self) -> int:
+        with self._calling("say the recordings changed"):
+            return int(self._client.incr(self._prefix + "generation"))
+
     def served(self) -> RedisServed:
         """The journal of every replica using this Redis and namespace."""
         if self._served is None:

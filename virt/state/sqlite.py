@@ -181,6 +181,26 @@ class SqliteState:
 
         self.run("forget the sessions", forget, write=True)
 
+    def generation(self) -> int:
+        row = self.run(
+            "read the generation",
+            lambda db: db.execute(
+                "SELECT CAST(value AS INTEGER) FROM state_meta WHERE key = 'generation'"
+            ).fetchone(),
+        )
+        return 0 if row is None else int(row[0])
+
+    def bump(self) -> int:
+        rows = self.run(
+            "say the recordings changed",
+            lambda db: db.execute(
+                "INSERT INTO state_meta (key, value) VALUES ('generation', '1') "
+                "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 "
+                "RETURNING CAST(value AS INTEGER)"
+            ).fetchall(),
+        )
+        return int(rows[0][0])
+
     def served(self) -> SqliteServed:
         """The journal of every process using this file."""
         if self._served is None:
