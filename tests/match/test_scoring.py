@@ -153,6 +153,18 @@ def test_a_generated_value_whose_answers_differ_is_not_learned_as_volatile(
     assert match.comparison is not None and "query:sha" in match.comparison.differs
 
 
+def test_a_generated_value_its_answers_repeat_is_not_learned_as_volatile(
+    store: Store,
+) -> None:
+    """Answers of one shape, each naming the digest it was asked for: the digest chose it."""
+    for sha, message in (("9614ea384dc20d21", "first"), ("0b7e5f2a11c93d44", "second")):
+        record(store, req("GET", f"/commits?sha={sha}"), {"sha": sha, "message": message})
+    engine = Engine(store)
+    new = req("GET", "/commits?sha=77aa55cc33ee11ff")
+    assert engine.volatile_fields(new) == []
+    assert engine.match(new).score < 1
+
+
 def test_a_body_is_never_learned_whole(store: Store) -> None:
     for _ in range(3):
         record(store, req("POST", "/v1/ping", {"nonce": str(uuid.uuid4())}), {"ok": True})

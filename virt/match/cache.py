@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
-from virt.match.score import LEARN_SAMPLE, Side, answer_shape, learn_volatile
-from virt.model import Interaction, Request, RequestPattern
+from virt.match.score import LEARN_SAMPLE, Side, learn_volatile
+from virt.model import Interaction, Request, RequestPattern, Response
 from virt.normalize.route import route_key
 from virt.store import Origin, Store
 
@@ -102,14 +102,14 @@ class Cache:
                 if (s := self.side(id, r)) is not None
             ]
 
-            def answer(i: int) -> Hashable:
+            def response(i: int) -> Response | None:
                 # read only for pairs that could teach something: most routes have none
                 recorded = self.get(sample[i][0])
-                return None if recorded is None else answer_shape(recorded.response)
+                return None if recorded is None else recorded.response
 
             if len(self._volatile) >= _VOLATILE_CACHE:
                 self._volatile = {}
-            found = self._volatile[route] = learn_volatile([s for _, s in sample], answer)
+            found = self._volatile[route] = learn_volatile([s for _, s in sample], response)
         return found
 
     def stubs(self, method: str) -> list[Stub]:

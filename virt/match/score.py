@@ -216,15 +216,18 @@ def signature(side: Side, skip: Collection[str]) -> str:
     return h.hexdigest()[:24]
 
 
-def learn_volatile(sides: Sequence[Side], answer: Callable[[int], Hashable]) -> frozenset[str]:
+def learn_volatile(
+    sides: Sequence[Side], response: Callable[[int], Response | None]
+) -> frozenset[str]:
     """Fields that differ across otherwise equal recorded requests with generated-looking
     values (uuids, timestamps, nonces) while the answers stay alike: they change on every
-    call and choose nothing, so they never count. `answer(i)` is the shape of the response to
-    `sides[i]` (see `answer_shape`), asked only for recordings that could teach something.
+    call and choose nothing, so they never count. `response(i)` is the recorded response to
+    `sides[i]`, read only for recordings that could teach something.
 
     Bounded so that a score of 1 still means the same request in every field that counts:
-    - a pair whose answers differ teaches nothing: the field may be what chose the answer
-      (two fetches of different git objects, two lookups of different digests);
+    - a pair teaches only when its two answers are alike (see `answer_shape`) and neither
+      repeats the values that differ: otherwise the field may be what chose the answer (two
+      fetches of different git objects, two lookups of different digests);
     - path identifiers are never learned: a different id names a different resource;
     - the digest of a body compared whole is never learned: it says only that bodies differ;
     - a body is never learned whole: when every body field of a recording would be learned,
@@ -232,7 +235,7 @@ def learn_volatile(sides: Sequence[Side], answer: Callable[[int], Hashable]) -> 
     """
     learned: set[str] = set()
     sample = sides[:LEARN_SAMPLE]
-    shapes: dict[int, Hashable] = {}
+    answers: dict[int, _Answer | None] = {}
     for (i, x), (j, y) in itertools.combinations(enumerate(sample), 2):
         a, b = x.fields, y.fields
         diff = [n for n in a.keys() | b.keys() if a.get(n) != b.get(n) and not is_volatile(n)]
@@ -249,9 +252,16 @@ def learn_volatile(sides: Sequence[Side], answer: Callable[[int], Hashable]) -> 
         ):
             continue
         for k in (i, j):
-            if k not in shapes:
-                shapes[k] = answer(k)
-        if shapes[i] == shapes[j]:
+            if k not in answers:
+                found = response(k)
+                answers[k] = None if found is None else _Answer.of(found)
+        first_answer, second_answer = answers[i], answers[j]
+        if (
+            first_answer is not None
+            and second_answer is not None
+            and first_answer.shape == second_answer.shape
+            and not any(first_answer.repeats(a[n]) or second_answer.repeats(b[n]) for n in diff)
+        ):
             learned.update(diff)
     for side in sample:
         body = _body(side.fields)
@@ -279,6 +289,29 @@ def answer_shape(response: Response) -> Hashable:
     if shape is None:
         shape = hashlib.sha256(body).hexdigest()
     return (response.status, ctype, shape)
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """A recorded response as learning sees it: its shape, and its text to look for echoes."""
+
+    shape: Hashable
+    text: bytes
+
+    @classmethod
+    def of(cls, response: Response) -> _Answer:
+        heads = "\n".join(v for _, v in response.headers).encode("utf-8", "surrogateescape")
+        # a body too large to parse is searched no more: a miss of an echo there only means
+        # the field is learned as it was before answers were looked at
+        body = response.body if len(response.body) <= MAX_FIELDS_BODY else b""
+        return cls(answer_shape(response), heads + b"\n" + body)
+
+    def repeats(self, value: str) -> bool:
+        """Whether this answer carries `value` (a field's text; JSON strings unquoted)."""
+        text = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
+        return any(
+            part.encode("utf-8", "surrogateescape") in self.text for part in text.split("\x1f")
+        )
 
 
 def _names(ref: FieldRef, side: Side) -> list[str]:
