@@ -59,3 +59,9 @@ def test_a_bad_url_is_a_config_error_naming_it(url: str, says: str) -> None:
 def test_shown_hides_only_the_password() -> None:
     assert shown("redis://user:pw@host:1/0") == "redis://user:***@host:1/0"
     assert shown("redis://host:1/0") == "redis://host:1/0"
+
+
+def test_a_state_files_url_names_the_same_file_when_opened_again(tmp_path: Path) -> None:
+    first = open_state(str(tmp_path / "state.db"))
+    again = open_state(first.url)
+    assert isinstance(again, SqliteState) and again.path == tmp_path / "state.db"

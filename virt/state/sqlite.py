@@ -82,7 +82,7 @@ class SqliteState:
 
     def __init__(self, path: Path, max_sessions: int = MAX_SESSIONS) -> None:
         self.path = path
-        self.url = f"sqlite:///{path}"
+        self.url = f"sqlite://{path}"  # what open_state reads back as the same path
         self.max_sessions = max_sessions
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
