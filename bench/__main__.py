@@ -50,14 +50,16 @@ Settings (environment):
   BENCH_PROXY_MAX    largest size of the proxy rows   (100000)
   BENCH_CACHE        where HAR files and databases are kept (bench/.cache)
 
-Time on 2 cores: about 10 minutes once the recordings are cached; the first run also writes and
-imports the HAR files (about 5 minutes for 1,000,000 entries, a 1 GB HAR). `BENCH_SIZES=1000
-make bench` is a quick look (about 4 minutes; add BENCH_SECONDS=3 for less). Results are printed
-and written to bench/RESULTS.md.
+Time on 2 cores: about 10 minutes once the recordings are cached. The first run also writes and
+imports the HAR files: 1,000,000 entries are a 1 GB HAR that `virt import` takes about 6 minutes
+to bring in (a 1.4 GB database), so count 8 more minutes for it. The bare app takes half a
+minute to read that HAR. `BENCH_SIZES=1000 make bench` is a quick look (about 3 minutes; add
+BENCH_SECONDS=3 for one). Results are printed and written to bench/RESULTS.md.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -81,22 +83,22 @@ def main() -> None:
         results.append(row)
         err.print(f"{row.title} {'' if row.size is None else f'{row.size:,} '}-> {row.verdict}")
 
-    with tempfile.TemporaryDirectory(prefix="virt-bench-") as tmp:
-        cwd = Path(tmp)
-        for size in settings.SIZES:
-            http = recordings.get(size, "http", err)
-            err.print(f"{size:,}: direct door")
-            add(rows.direct(http, cwd))
-            if size <= settings.PROXY_MAX:
-                err.print(f"{size:,}: proxy door, HTTP")
-                add(rows.proxy_http(http, cwd))
-                err.print(f"{size:,}: proxy door, HTTPS")
-                add(rows.proxy_https(recordings.get(size, "https", err), cwd))
-            err.print(f"{size:,}: --workers")
-            add(rows.workers(http, cwd))
-        err.print("recording")
-        add(rows.recording(recordings.get(min(settings.SIZES), "http", err), cwd))
-        add(rows.fallback())
+    # servers run in a folder of their own: no virt.toml applies, and their logs stay there
+    cwd = Path(tempfile.mkdtemp(prefix="virt-bench-"))
+    for size in settings.SIZES:
+        http = recordings.get(size, "http", err)
+        err.print(f"{size:,}: direct door")
+        add(rows.direct(http, cwd))
+        if size <= settings.PROXY_MAX:
+            err.print(f"{size:,}: proxy door, HTTP")
+            add(rows.proxy_http(http, cwd))
+            err.print(f"{size:,}: proxy door, HTTPS")
+            add(rows.proxy_https(recordings.get(size, "https", err), cwd))
+        err.print(f"{size:,}: --workers")
+        add(rows.workers(http, cwd))
+    err.print("recording")
+    add(rows.recording(recordings.get(min(settings.SIZES), "http", err), cwd))
+    add(rows.fallback())
     out.print(report.table(results, machine))
     out.print(report.targets_table(results))
     for line in report.problems(results):
@@ -104,7 +106,9 @@ def main() -> None:
     report.RESULTS.write_text(report.markdown(results, machine, GUIDE))
     out.print(f"written to {report.RESULTS}")
     if any(r.failed for r in results):
+        out.print(f"[red]make bench failed; the servers' logs are in {cwd}")
         sys.exit(1)
+    shutil.rmtree(cwd, ignore_errors=True)
 
 
 if __name__ == "__main__":
