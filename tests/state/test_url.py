@@ -61,7 +61,10 @@ def test_shown_hides_only_the_password() -> None:
     assert shown("redis://host:1/0") == "redis://host:1/0"
 
 
-def test_a_state_files_url_names_the_same_file_when_opened_again(tmp_path: Path) -> None:
-    first = open_state(str(tmp_path / "state.db"))
-    again = open_state(first.url)
-    assert isinstance(again, SqliteState) and again.path == tmp_path / "state.db"
+def test_a_state_files_url_names_the_same_file_when_opened_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for path in (tmp_path / "state.db", Path("relative.db")):
+        again = open_state(open_state(str(path)).url)
+        assert isinstance(again, SqliteState) and again.path == path
