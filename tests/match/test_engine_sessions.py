@@ -78,7 +78,7 @@ def test_an_edit_through_one_engine_reaches_the_others_sharing_the_state(
     store: Store, state_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An admin edit lands on one worker; the others drop what they cached of the recordings
-    within FOLLOW_EVERY seconds (0 here), so none keeps answering from a recording edited or deleted."""
+    within FOLLOW_EVERY seconds (0 here): none answers from a recording edited or deleted."""
     monkeypatch.setattr("virt.match.engine.FOLLOW_EVERY", 0.0)
     here, there = (Engine(store, state=open_state(state_url)) for _ in range(2))
     assert body(there, "client-1") == b"pending"  # there caches the sequence
