@@ -182,3 +182,16 @@ def test_a_fork_closes_the_parents_connection_and_the_child_opens_its_own(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["0", "True", "2"]
+
+
+def test_each_worker_still_counts_its_own_answers(tmp_path: Path) -> None:
+    states = [SqliteState(tmp_path / "s.db"), SqliteState(tmp_path / "s.db")]
+    one, two = (Journal(shared=state.served()) for state in states)
+    one.add(door="direct", method="GET", url="/a", match="exact", status=200)
+    two.add(door="direct", method="GET", url="/b", match="miss", status=599)
+    two.add(door="direct", method="GET", url="/c", match="miss", status=599)
+    assert one.counts_here() == {"exact": 1} and two.counts_here() == {"miss": 2}
+    one.entries(limit=1)
+    assert two.counts() == {"exact": 1, "miss": 2}
+    for state in states:
+        state.close()

@@ -103,9 +103,9 @@ class Journal:
                 why=shorten(why, URL_SHOWN),
                 explain=explain or None,
             )
+            self._counts[match] += 1
             if self.shared is None:
                 self._entries.append(served)
-                self._counts[match] += 1
         if self.shared is not None:
             self.shared.add(match, _encode(served))
         if self.sink is not None:
@@ -122,8 +122,14 @@ class Journal:
         return chosen[:limit]
 
     def counts(self) -> dict[str, int]:
+        """Answers by match kind since start: of every worker, with a shared journal."""
         if self.shared is not None:
             return self.shared.counts()
+        return self.counts_here()
+
+    def counts_here(self) -> dict[str, int]:
+        """Answers by match kind of this process alone since it started, read from memory
+        even with a shared journal: for a process's own periodic summary line."""
         with self._lock:
             return dict(self._counts)
 
