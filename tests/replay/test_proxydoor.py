@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from virt.mitm.httponly import not_http
-from virt.replay.proxydoor import REFUSAL, _decides, _target
+from virt.replay.protocol import absolute_target
+from virt.replay.proxydoor import REFUSAL, _decides
 
 
 @pytest.mark.parametrize(
@@ -63,16 +64,18 @@ def test_a_connection_is_classified_only_once_its_first_bytes_decide(
 
 
 @pytest.mark.parametrize(
-    ("scheme", "authority", "target"),
+    ("url", "target"),
     [
-        ("http", b"api.example.com", ("http", "api.example.com", 80)),
-        ("https", b"API.example.com", ("https", "api.example.com", 443)),
-        ("http", b"127.0.0.1:8080", ("http", "127.0.0.1", 8080)),
-        ("http", b"[::1]:81", ("http", "::1", 81)),
-        ("http", b"host:99999", None),
+        (b"http://api.example.com/x?y", ("http", "api.example.com", 80)),
+        (b"HTTPS://API.example.com", ("https", "api.example.com", 443)),
+        (b"http://127.0.0.1:8080?q", ("http", "127.0.0.1", 8080)),
+        (b"http://[::1]:81/", ("http", "::1", 81)),
+        (b"http://host:99999/", None),
+        (b"ftp://host/", None),
+        (b"/origin/form", None),
     ],
 )
-def test_an_absolute_form_authority_names_the_target(
-    scheme: str, authority: bytes, target: tuple[str, str, int] | None
+def test_an_absolute_form_url_names_the_target(
+    url: bytes, target: tuple[str, str, int] | None
 ) -> None:
-    assert _target(scheme, authority) == target
+    assert absolute_target(url) == target

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 from virt.model import Keys, Request
 from virt.normalize.uri import byte_pairs, path_form
+
+MEMO_PART = 8 * 1024
+"""Requests up to this size (path, query and body) have their exact key remembered."""
 
 
 def exact_key(request: Request) -> str:
@@ -15,22 +19,42 @@ def exact_key(request: Request) -> str:
     Header values are left out on purpose: they carry dates, user agents and trace ids that differ
     on every run, and fuzzy matching weighs them instead.
     """
+    parts = (
+        request.method,
+        request.scheme,
+        request.host,
+        request.port,
+        request.path,
+        request.query,
+        request.body,
+    )
+    if len(request.path) + len(request.query) + len(request.body) <= MEMO_PART:
+        return _remembered(*parts)  # replay asks for the same requests again and again
+    return _exact_key(*parts)
+
+
+def _exact_key(
+    method: str, scheme: str, host: str, port: int, path: str, query: str, body: bytes
+) -> str:
     h = hashlib.sha256()
-    for part in (request.method.upper(), request.scheme.lower(), request.host.lower()):
+    for part in (method.upper(), scheme.lower(), host.lower()):
         h.update(part.encode("utf-8", "surrogateescape"))
         h.update(b"\0")
-    h.update(str(request.port).encode())
+    h.update(str(port).encode())
     h.update(b"\0")
-    h.update(path_form(request.path).encode())
+    h.update(path_form(path).encode())
     h.update(b"\0")
-    for name, value in sorted(byte_pairs(request.query)):
+    for name, value in sorted(byte_pairs(query)):
         # bytes, not text: no two different queries may share a key
         h.update(f"{len(name)}:{len(value)}:".encode())
         h.update(name)
         h.update(value)
     h.update(b"\0")
-    h.update(hashlib.sha256(request.body).digest())
+    h.update(hashlib.sha256(body).digest())
     return h.hexdigest()[:32]
+
+
+_remembered = functools.lru_cache(maxsize=4096)(_exact_key)
 
 
 def keys(request: Request) -> Keys:

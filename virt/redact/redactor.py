@@ -13,6 +13,7 @@ replay redacts to the same placeholder as the one it stands for.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import re
@@ -61,6 +62,18 @@ _MULTIPART_PART = re.compile(
 )
 
 
+MEMO_SIZE = 4096
+"""Requests whose redaction is remembered (the oldest forgotten first)."""
+MEMO_PART = 8 * 1024
+"""Requests larger than this (path, query, headers and body) are redacted afresh each time."""
+_PARTS = ("path", "headers", "query", "body", "encoding")
+
+
+def _size(parts: tuple[Any, ...]) -> int:
+    path, headers, query, body, _ = parts
+    return len(path) + len(query) + len(body) + sum(len(n) + len(v) for n, v in headers)
+
+
 @dataclass
 class Redactor:
     """Replaces secrets in interactions with keyed placeholders."""
@@ -68,6 +81,11 @@ class Redactor:
     key: bytes = field(repr=False)  # with the key, a placeholder can be tested against a guess
     rules: RedactRules = field(default_factory=RedactRules)
     _rule_names: frozenset[str] = field(init=False, repr=False, compare=False)
+    _seen: dict[tuple[Any, ...], tuple[Any, ...]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+    """Requests redacted lately (small ones), by their parts: tests repeat requests, and
+    redacting one costs more than the rest of an exact match."""
 
     def __post_init__(self) -> None:
         self._rule_names = frozenset(normal_name(f) for f in self.rules.fields)
@@ -95,6 +113,31 @@ class Redactor:
         """`request` with every secret replaced; the same object when it holds none. A body
         that cannot be redacted is kept for matching, or refused (UnredactableBody) when the
         request is to be written (`refuse`)."""
+        parts = (request.path, request.headers, request.query, request.body, request.encoding)
+        small = not refuse and _size(parts) <= MEMO_PART
+        if small and (done := self._seen.get(parts)) is not None:
+            if not done:  # it holds no secret
+                return request
+            return replace(request, **dict(zip(_PARTS, done, strict=True)))
+        redacted = self._request(request, refuse)
+        if small:
+            if len(self._seen) >= MEMO_SIZE:
+                with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+                    del self._seen[next(iter(self._seen))]  # the oldest
+            self._seen[parts] = (
+                ()
+                if redacted is request
+                else (
+                    redacted.path,
+                    redacted.headers,
+                    redacted.query,
+                    redacted.body,
+                    redacted.encoding,
+                )
+            )
+        return redacted
+
+    def _request(self, request: Request, refuse: bool) -> Request:
         path = self._path(request.path)
         headers = self._headers(request.headers, keep_claims=False)
         query = self._pairs(request.query, keep_claims=False)

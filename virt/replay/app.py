@@ -16,13 +16,11 @@ from virt.limits import DEFAULT_MAX_BODY, size_text, too_large
 from virt.match.engine import Engine
 from virt.model import Headers, Request, header, url_text
 from virt.replay.miss import miss_reply
+from virt.replay.protocol import TARGET
 from virt.replay.reply import Reply
 from virt.replay.respond import OFF_LOOP_BODY, Replayer
 from virt.replay.routing import Router, split_host
 from virt.store import Origin
-
-TARGET = "virt.target"
-"""The ASGI scope key of the proxy door's (scheme, host, port) for a request (see proxydoor)."""
 
 log = logging.getLogger("virt.replay")
 
@@ -84,9 +82,7 @@ class ReplayApp:
         await _send(send, reply)
 
     async def answer(self, scope: dict[str, Any], raw_body: bytes) -> Reply:
-        headers: Headers = tuple(
-            (k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
-        )
+        headers = _text_headers(scope["headers"])
         path = url_text(scope.get("raw_path") or scope["path"].encode())
         path = path.partition("?")[0]
         query = url_text(scope["query_string"])
@@ -210,14 +206,36 @@ def _plain(status: int, reason: str, text: str) -> Reply:
     return Reply(status, reason, headers, body)
 
 
+_encoded: dict[Headers, list[tuple[bytes, bytes]]] = {}
+"""Reply headers as the server takes them, for the replies sent lately (the oldest goes)."""
+_decoded: dict[tuple[tuple[bytes, bytes], ...], Headers] = {}
+"""Request headers as virt reads them, for the header sets seen lately."""
+MEMO_SIZE = 4096
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(memo) >= MEMO_SIZE:
+        del memo[next(iter(memo))]
+    memo[key] = value
+
+
+def _text_headers(raw: list[tuple[bytes, bytes]]) -> Headers:
+    key = tuple(raw)
+    found = _decoded.get(key)
+    if found is None:
+        found = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)
+        if sum(len(k) + len(v) for k, v in raw) <= 8192:
+            _remember(_decoded, key, found)
+    return found
+
+
 async def _send(send: Any, reply: Reply) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": reply.status,
-            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers],
-        }
-    )
+    headers = _encoded.get(reply.headers)
+    if headers is None:
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
+        if sum(len(k) + len(v) for k, v in headers) <= 8192:
+            _remember(_encoded, reply.headers, headers)
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     if reply.chunked:
         # no Content-Length: the server frames it chunked, as the recording was
         await send({"type": "http.response.body", "body": reply.body, "more_body": True})

@@ -23,13 +23,12 @@ from typing import Any
 
 from mitmproxy.net.tls import starts_like_tls_record
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from virt.mitm.certs import LeafCertificates
 from virt.mitm.httponly import not_http, refusal_bytes
 from virt.mitm.tasks import spawn
-from virt.replay.app import TARGET
+from virt.replay.protocol import ReplayHttp
 from virt.replay.routing import split_host
 
 log = logging.getLogger("virt.replay")
@@ -48,34 +47,6 @@ _RECHECK_S = 0.005
 """Pause between two peeks when the bytes so far cannot decide (a client sending slowly)."""
 
 _CONNECT = b"CONNECT "
-
-
-class _Http(HttpToolsProtocol):
-    """uvicorn's HTTP/1.1 protocol, telling the app which host the client asked for."""
-
-    def __init__(self, *args: Any, target: tuple[str, str, int] | None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.target = target
-
-    def on_headers_complete(self) -> None:
-        url = self.url
-        if url[:7].lower() == b"http://" or url[:8].lower() == b"https://":
-            scheme, _, rest = url.partition(b"://")
-            authority = rest.split(b"/", 1)[0].split(b"?", 1)[0]
-            self.scope[TARGET] = _target(scheme.decode("latin-1").lower(), authority)  # type: ignore[literal-required]
-        elif self.target is not None:
-            self.scope[TARGET] = self.target  # type: ignore[literal-required]
-        super().on_headers_complete()
-
-
-def _target(scheme: str, authority: bytes) -> tuple[str, str, int] | None:
-    """(scheme, host, port) of an absolute-form authority; None when it does not parse (the
-    app answers that from the Host header, or refuses it)."""
-    try:
-        host, port = split_host(authority.decode("latin-1"))
-    except ValueError:
-        return None
-    return scheme, host, port or (443 if scheme == "https" else 80)
 
 
 class ProxyDoor:
@@ -195,8 +166,10 @@ class ProxyDoor:
     ) -> None:
         config, state = self.config, self.state
 
-        def protocol() -> _Http:
-            return _Http(config, state, {}, target=target)
+        def protocol() -> ReplayHttp:
+            made = ReplayHttp(config, state, {})
+            made.target = target
+            return made
 
         await loop.connect_accepted_socket(
             protocol, conn, ssl=tls, ssl_handshake_timeout=FIRST_BYTES_S if tls else None

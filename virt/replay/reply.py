@@ -35,10 +35,30 @@ def wire_body(interaction: Interaction) -> bytes:
     return encoding.encode(resp.body, resp.encoding)
 
 
+MEMO_SIZE = 4096
+"""Replies remembered, so that a recording answered again is not rebuilt (the oldest goes)."""
+MEMO_BODY = 4096
+"""Replies with larger bodies are built afresh each time (memory stays within 16 MiB)."""
+_built: dict[tuple[int, str, bool], tuple[Interaction, Reply]] = {}
+
+
 def from_match(match: Match, method: str) -> Reply:
     """The recorded response of a matched interaction, byte for byte, plus virt's headers."""
     interaction = match.interaction
     assert interaction is not None and interaction.id is not None
+    key = (interaction.id, match.header_value, method.upper() == "HEAD")
+    found = _built.get(key)
+    if found is not None and found[0] is interaction:  # not echoed, minted or shifted anew
+        return found[1]
+    reply = _from_match(match, interaction, method)
+    if len(reply.body) <= MEMO_BODY:
+        if len(_built) >= MEMO_SIZE:
+            del _built[next(iter(_built))]
+        _built[key] = (interaction, reply)
+    return reply
+
+
+def _from_match(match: Match, interaction: Interaction, method: str) -> Reply:
     resp = interaction.response
     body = wire_body(interaction)
     recorded_length = header(resp.headers, "content-length")

@@ -121,14 +121,15 @@ class Replayer:
                 match = raw
         answers = (MatchKind.EXACT, MatchKind.FUZZY, MatchKind.PATTERN)
         if match.interaction is not None and match.kind in answers:
-            log.debug(
-                "%s %s %s -> #%s %d",
-                match.header_value,
-                request.method,
-                request.url,
-                match.interaction.id,
-                match.interaction.response.status,
-            )
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "%s %s %s -> #%s %d",
+                    match.header_value,
+                    request.method,
+                    request.url,
+                    match.interaction.id,
+                    match.interaction.response.status,
+                )
             answered = match.interaction.id
             match, explain = self._refreshed(match)
             return from_match(match, request.method), match.kind, answered, "", explain

@@ -33,6 +33,7 @@ from virt.redact.key import ENV as SECRET_KEY_ENV
 from virt.redact.key import secret_key
 from virt.replay import clock
 from virt.replay.app import ReplayApp
+from virt.replay.protocol import ReplayHttp
 from virt.replay.proxydoor import ProxyDoor
 from virt.replay.respond import Replayer
 from virt.replay.routing import Route, Router
@@ -136,7 +137,7 @@ def serve(settings: ServeSettings) -> None:
         server = _Uvicorn(
             uvicorn.Config(
                 app,
-                http="httptools",
+                http=ReplayHttp,
                 log_config=None,
                 access_log=False,
                 server_header=False,
