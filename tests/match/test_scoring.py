@@ -229,6 +229,25 @@ def test_short_values_and_numbers_are_never_echoed(store: Store) -> None:
     assert match.echoed == ("body:$.tag",)
 
 
+def test_client_environment_headers_are_never_echoed(store: Store) -> None:
+    """A new SDK version or platform is no value of the exchange: a recorded "0" or "MacOS" in
+    the answer stays as recorded, whatever the client's telemetry says."""
+    recorded = (("X-Stainless-Retry-Count", "0"), ("X-Stainless-OS", "MacOS"))
+    record(
+        store,
+        req("POST", "/v1/messages", {"q": "a"}, recorded),
+        {"index": "0", "platform": "MacOS"},
+        (("X-Should-Retry", "0"),),
+    )
+    sent = (("X-Stainless-Retry-Count", "1"), ("X-Stainless-OS", "Linux"))
+    match = Engine(store).match(req("POST", "/v1/messages", {"q": "a"}, sent))
+    assert match.kind is MatchKind.EXACT
+    assert answer(match) == {"index": "0", "platform": "MacOS"}
+    assert match.interaction is not None
+    assert ("X-Should-Retry", "0") in match.interaction.response.headers
+    assert match.echoed == ()
+
+
 def test_route_rules_set_threshold_weights_and_ignored_fields(store: Store) -> None:
     record(store, req("POST", "/v1/search", {"q": "shoes", "sent_at": "monday"}), {"hits": 3})
     sent = req("POST", "/v1/search", {"q": "shoes", "sent_at": "tuesday"})

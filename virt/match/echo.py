@@ -13,7 +13,7 @@ from dataclasses import replace
 import orjson
 
 from virt.model import Interaction, header
-from virt.normalize.fields import Fields
+from virt.normalize.fields import Fields, is_client_header
 
 _NEVER = frozenset(
     {
@@ -43,6 +43,8 @@ def pairs(sent: Fields, recorded: Fields) -> list[tuple[str, str, str]]:
         new, old = sent[name], recorded[name]
         if new == old or name in _NEVER or "\x1f" in old or "\x1f" in new or not old:
             continue
+        if is_client_header(name):
+            continue  # a new SDK version or platform is no value of this exchange
         if name.startswith("body:"):
             if not (old.startswith('"') and new.startswith('"')):
                 continue  # only JSON strings: numbers and booleans are too easily confused
