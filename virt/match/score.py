@@ -40,6 +40,8 @@ GENERATED_CREDIT = 0.9
 """Credit for two different values of the same generated kind (two uuids, two timestamps)."""
 LEARN_SAMPLE = 64
 """Recordings per route examined when learning which fields are volatile."""
+ECHO_SEARCH = 256 * 1024
+"""Bytes of a recorded answer searched for the values of its request, when learning."""
 
 
 def group_of(name: str) -> str:
@@ -301,10 +303,10 @@ class _Answer:
     @classmethod
     def of(cls, response: Response) -> _Answer:
         heads = "\n".join(v for _, v in response.headers).encode("utf-8", "surrogateescape")
-        # a body too large to parse is searched no more: a miss of an echo there only means
-        # the field is learned as it was before answers were looked at
-        body = response.body if len(response.body) <= MAX_FIELDS_BODY else b""
-        return cls(answer_shape(response), heads + b"\n" + body)
+        # only the start of the body is kept, so that learning from 64 large answers holds
+        # megabytes, not hundreds: an echo further in goes unseen, and the answers' shapes
+        # still have to agree
+        return cls(answer_shape(response), heads + b"\n" + response.body[:ECHO_SEARCH])
 
     def repeats(self, value: str) -> bool:
         """Whether this answer carries `value` (a field's text; JSON strings unquoted)."""
