@@ -72,6 +72,24 @@ from virt.replay.routing import Route
     help="Move timestamps in replayed responses (Date, Expires, Last-Modified; JSON date-times "
     "and epoch times) by the time since recording. Env: VIRT_SHIFT_TIME.",
 )
+@click.option(
+    "-w",
+    "--workers",
+    type=click.IntRange(min=1, max=256),
+    default=1,
+    show_default=True,
+    envvar="VIRT_WORKERS",
+    help="Processes answering on the same ports, one per core; a client session's sequences "
+    "and journal are shared between them. Env: VIRT_WORKERS.",
+)
+@click.option(
+    "--state",
+    envvar="VIRT_STATE",
+    metavar="URL",
+    help="Where per-session state lives: redis://HOST:PORT/N for replicas on several machines "
+    "(the recordings are then opened read-only), or a file path for workers of one machine "
+    "(default with --workers: a file made for the run). Env: VIRT_STATE.",
+)
 @max_body_option(
     "Answer 413 to a request whose body is larger than SIZE, as sent or once decoded; checked "
     "from Content-Length before reading, and while reading."
@@ -90,6 +108,8 @@ def serve_command(
     admin_token: str | None,
     journal: bool,
     shift_time: bool,
+    workers: int,
+    state: str | None,
     max_body: int,
     config: Path | None,
     confdir: Path,
@@ -124,5 +144,7 @@ def serve_command(
             config=config,
             shift_time=shift_time,
             max_body=max_body,
+            workers=workers,
+            state=state,
         )
     )

@@ -245,7 +245,8 @@ class Engine:
         in the fields that `found.echoable` says can differ at its stage.
         """
         ids, echoable = found.ids, found.echoable
-        position = min(self.state.advance(found.cursor), len(ids) - 1)
+        # one recording is no sequence: no need to ask the state (a file or Redis with workers)
+        position = min(self.state.advance(found.cursor), len(ids) - 1) if len(ids) > 1 else 0
         interaction = self._cache.get(ids[position])
         if interaction is None:  # deleted between the two reads
             return Match(MatchKind.MISS, key)

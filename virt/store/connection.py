@@ -13,12 +13,17 @@ _SQLITE_MAGIC = b"SQLite format 3\0"
 READ_ONLY_HINT = "record into a writable folder, or fix the file's permissions"
 
 
-def connect(path: Path, readonly: bool) -> sqlite3.Connection:
+def connect(path: Path, readonly: bool, immutable: bool = False) -> sqlite3.Connection:
     """A connection to `path`; a read-only one never creates the file, and reads a WAL database
-    on a read-only volume as immutable."""
+    on a read-only volume as immutable. `immutable` promises that nothing writes the file while
+    it is open (replicas sharing one recordings file): SQLite then takes no locks at all."""
     if not readonly:
         return sqlite3.connect(path, timeout=30)
     uri = f"file:{quote(str(path.absolute()))}?mode=ro"  # ?, # and % in a name are not URI syntax
+    wal = path.with_name(path.name + "-wal")
+    if immutable and not (wal.exists() and wal.stat().st_size > 0):
+        # (with changes still in a -wal file, immutable would not see them: read it normally)
+        return sqlite3.connect(uri + "&immutable=1", uri=True)
     conn = sqlite3.connect(uri, uri=True)
     try:
         conn.execute("PRAGMA user_version")

@@ -27,8 +27,11 @@ class Store(Reads):
         self.readonly = readonly
 
     @classmethod
-    def open(cls, path: Path, *, readonly: bool = False, create: bool = True) -> Self:
+    def open(
+        cls, path: Path, *, readonly: bool = False, create: bool = True, immutable: bool = False
+    ) -> Self:
         """Open `path`, creating it and its folder when missing if `create` (and not `readonly`).
+        `immutable` (with `readonly`) promises that nothing writes the file meanwhile.
 
         Raises a StoreError subclass naming the problem; never modifies a file it refuses.
         """
@@ -36,7 +39,7 @@ class Store(Reads):
         check_file(path, create=create and not readonly)
         conn: sqlite3.Connection | None = None
         try:
-            conn = connect(path, readonly)
+            conn = connect(path, readonly, immutable)
             db = sqlite_utils.Database(conn)
             db.execute("PRAGMA busy_timeout = 30000")
             version = int(db.execute("PRAGMA user_version").fetchone()[0])
