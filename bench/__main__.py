@@ -14,7 +14,8 @@ answer says FAIL, names the first one, and make bench exits 1.
 
 Rows, each PASS or MISS against its target in issue #15:
 1. direct door: `virt serve --db F --port P --proxy-port Q` with its default flags (stderr to a
-   file), at every size, beside the bare app: Starlette on uvicorn with uvloop and httptools,
+   file; only --confdir points at the run's folder, so that the CA is the run's own), at every
+   size, beside the bare app: Starlette on uvicorn with uvloop and httptools,
    one worker, no access log, answering from a dict keyed by (method, path, query, body) read
    from the same HAR. Target 0.6x; also p99 < 5 ms, and at 1,000,000 within 10% of the 1,000
    figure and ready (first answer) in under 3 s.

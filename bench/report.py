@@ -186,6 +186,10 @@ def targets_table(rows: list[Row]) -> Table:
     return t
 
 
+BUSY = 0.25
+"""Cores of other work during a load past which the report warns that the machine was busy."""
+
+
 def problems(rows: list[Row]) -> list[str]:
     found = []
     for r in rows:
@@ -193,6 +197,10 @@ def problems(rows: list[Row]) -> list[str]:
         if r.problem:
             found.append(f"{where}: {r.problem}")
         found += [f"{where}: {note}" for note in r.notes]
+        sides = [s for s in (r.virt, r.base) if s is not None]
+        if any(s.others > BUSY for s in sides):
+            during = ", ".join(f"{s.others:.2f} during {s.name}" for s in sides)
+            found.append(f"{where}: other work on the machine took cores ({during}): rerun it")
     return found
 
 

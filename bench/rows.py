@@ -4,6 +4,7 @@ on the same workload, and says PASS or MISS against the target of issue #15."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ssl
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import servers, settings, tlsload, wrk
+from bench import cpu, servers, settings, tlsload, wrk
 from bench.recordings import Recordings
 from bench.servers import Server, ServerFailed
 
@@ -28,6 +29,8 @@ class Side:
     load: wrk.Load
     rss_mib: float
     ready_s: float
+    others: float = 0.0
+    """Cores that other work on the machine kept busy during the load (bench/cpu.py)."""
 
 
 @dataclass(slots=True)
@@ -67,21 +70,29 @@ class Row:
         return "PASS" if self.ratio >= self.target else "MISS"
 
 
-def measure(
-    server: Server, size: int, origin: str = "", host: str = "", port: int = 0
-) -> tuple[wrk.Load, float]:
-    """A warm-up then the measured load from wrk on `port` (the server's own when 0), and the
-    server's RSS after it."""
+@dataclass(frozen=True, slots=True)
+class Measured:
+    load: wrk.Load
+    rss_mib: float
+    others: float
+
+
+def measure(server: Server, size: int, origin: str = "", host: str = "", port: int = 0) -> Measured:
+    """A warm-up then the measured load from wrk on `port` (the server's own when 0), the
+    server's RSS after it, and the CPU that other work took meanwhile."""
     url = f"http://127.0.0.1:{port or server.port}"
     if settings.WARMUP > 0:
         wrk.run(url, size, settings.WARMUP, settings.CONNECTIONS, origin, host)
+    pids = server.pids()
+    before = cpu.snapshot(pids)
     load = wrk.run(url, size, settings.SECONDS, settings.CONNECTIONS, origin, host)
+    others = cpu.others(before, pids)
     server.check_alive()
-    return load, server.rss_mib()
+    return Measured(load, server.rss_mib(), others)
 
 
-def side(server: Server, ready_s: float, load: wrk.Load, rss: float) -> Side:
-    return Side(server.name, load, rss, ready_s)
+def side(server: Server, ready_s: float, m: Measured) -> Side:
+    return Side(server.name, m.load, m.rss_mib, ready_s, m.others)
 
 
 def run_side(start: Callable[[], Side], row: Row) -> Side | None:
@@ -105,8 +116,7 @@ def _direct_side(start: Callable[[], Server], rec: Recordings) -> Side:
     try:
         ready = server.ready()
         server.verify(rec.size)
-        load, rss = measure(server, rec.size)
-        return side(server, ready, load, rss)
+        return side(server, ready, measure(server, rec.size))
     finally:
         server.stop()
 
@@ -124,8 +134,7 @@ def _proxy_side(server: Server, rec: Recordings, port: int) -> Side:
     try:
         ready = server.ready(via_proxy=ORIGIN, port=port)
         server.verify(rec.size, via_proxy=ORIGIN, port=port)
-        load, rss = measure(server, rec.size, ORIGIN, HOST, port)
-        return side(server, ready, load, rss)
+        return side(server, ready, measure(server, rec.size, ORIGIN, HOST, port))
     finally:
         server.stop()
 
@@ -154,10 +163,13 @@ def _tls_side(server: Server, rec: Recordings, port: int, ca: Path, ready_first:
         _tls_verify(server, port, ca, rec.size)
         cmd = [sys.executable, "-m", "bench.tlsload", str(port), str(ca), str(rec.size)]
         cmd += [str(settings.CONNECTIONS), str(settings.WARMUP), str(settings.SECONDS)]
+        pids = server.pids()
+        before = cpu.snapshot(pids)
         done = subprocess.run(cmd, env=servers.ENV, capture_output=True, text=True, check=False)
+        others = cpu.others(before, pids)
         load = wrk.parse(done.stdout, done.stderr, cmd)
         server.check_alive()
-        return side(server, ready, load, server.rss_mib())
+        return side(server, ready, Measured(load, server.rss_mib(), others))
     finally:
         server.stop()
 
@@ -225,9 +237,9 @@ def workers(rec: Recordings, cwd: Path) -> Row:
     if not row.problem:
         row.base = run_side(lambda: _direct_side(start(1), rec), row)
     if row.virt is not None:
-        row.virt = Side("virt serve --workers 2", row.virt.load, row.virt.rss_mib, row.virt.ready_s)
+        row.virt = dataclasses.replace(row.virt, name="virt --workers 2")
     if row.base is not None:
-        row.base = Side("virt serve --workers 1", row.base.load, row.base.rss_mib, row.base.ready_s)
+        row.base = dataclasses.replace(row.base, name="virt --workers 1")
     return row
 
 
@@ -245,8 +257,7 @@ def recording(rec: Recordings, cwd: Path) -> Row:
             try:
                 ready = server.ready(via_proxy=origin)
                 server.verify(rec.size, via_proxy=origin)
-                load, rss = measure(server, rec.size, origin, host)
-                return side(server, ready, load, rss)
+                return side(server, ready, measure(server, rec.size, origin, host))
             finally:
                 server.stop()
 

@@ -104,9 +104,13 @@ class Server:
             tail = self.log.read_text(errors="replace")[-3000:]
             raise ServerFailed(f"{self.name} exited ({self.proc.returncode}):\n{tail}")
 
+    def pids(self) -> list[int]:
+        """The process and all its descendants (workers)."""
+        return [self.proc.pid, *_descendants(self.proc.pid)]
+
     def rss_mib(self) -> float:
         """Resident memory of the process and all its descendants (workers)."""
-        return sum(_rss_kib(pid) for pid in [self.proc.pid, *_descendants(self.proc.pid)]) / 1024
+        return sum(_rss_kib(pid) for pid in self.pids()) / 1024
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -50,3 +50,12 @@ def test_the_million_row_is_held_to_the_thousand_row_and_to_three_seconds() -> N
     assert found["direct door p99 < 5 ms at 1,000,000"] == ("6.00 ms", "MISS")
     assert found["direct door at 1,000,000 within 10% of 1,000"] == ("85%", "MISS")
     assert found["direct door ready < 3 s at 1,000,000"] == ("2.50 s", "PASS")
+
+
+def test_a_load_beside_other_work_is_flagged_for_a_rerun() -> None:
+    busy = Side("virt serve", Load(15000, 15.0, 1.0, 2.0, 0, 0), 80.0, 1.0, others=0.8)
+    row = Row("direct door", 1000, 0.6, busy, side("bare app", 1200))
+    [note] = report.problems([row])
+    assert note.startswith("direct door at 1,000: other work on the machine took cores")
+    assert "0.80 during virt serve, 0.00 during bare app" in note
+    assert report.problems([Row("direct door", 1000, 0.6, side("a", 1), side("b", 1))]) == []
