@@ -43,6 +43,9 @@ folder (no virt.toml applies) with no VIRT_* variables. Columns: req/s and the p
 latency of the measured load, client-side; RSS of the server and its workers after the load;
 ready s from spawning the server until its first answer (for virt serve with the database in
 the page cache); import s for `virt import` of the HAR ("cached": timed when it was built).
+On a shared machine a burst of other work during one side of a row skews its ratio: the notes
+under the table name every load during which other processes kept more than a quarter of a
+core busy (bench/cpu.py). Rerun those rows before believing them.
 
 Settings (environment):
   BENCH_SIZES        recordings per database          (1000,100000,1000000)
