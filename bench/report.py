@@ -194,8 +194,7 @@ def problems(rows: list[Row]) -> list[str]:
     found = []
     for r in rows:
         where = r.title + ("" if r.size is None else f" at {r.size:,}")
-        if r.problem:
-            found.append(f"{where}: {r.problem}")
+        found += [f"{where}: {why}" for why in (r.problem, r.skipped) if why]
         found += [f"{where}: {note}" for note in r.notes]
         sides = [s for s in (r.virt, r.base) if s is not None]
         if any(s.others > BUSY for s in sides):

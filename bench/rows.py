@@ -43,7 +43,9 @@ class Row:
     base: Side | None = None
     import_s: str = ""
     problem: str = ""
-    """Why the row has no figures, or why they are void (answers that were not 200)."""
+    """Why the figures are void: a server that broke, answers that were not 200."""
+    skipped: str = ""
+    """Why the row was not measured, when that is no failure (a flag this virt lacks)."""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -55,17 +57,13 @@ class Row:
     @property
     def failed(self) -> bool:
         """Answers that were wrong, or a server that broke: the figures mean nothing."""
-        return bool(self.problem) and not self.unsupported
-
-    @property
-    def unsupported(self) -> bool:
-        return self.problem.startswith("n/a") or self.problem.startswith("not supported")
+        return bool(self.problem)
 
     @property
     def verdict(self) -> str:
         if self.failed:
             return "FAIL"
-        if self.unsupported or self.target is None or self.ratio is None:
+        if self.skipped or self.target is None or self.ratio is None:
             return "n/a"
         return "PASS" if self.ratio >= self.target else "MISS"
 
@@ -227,7 +225,7 @@ def workers(rec: Recordings, cwd: Path) -> Row:
     """Row 4: the direct door with --workers 2 beside --workers 1, virt's own ratio."""
     row = Row("--workers 2 vs 1", rec.size, 1.7)
     if not servers.supports("serve", "--workers"):
-        row.problem = "not supported by this virt (virt serve has no --workers)"
+        row.skipped = "not supported by this virt (virt serve has no --workers)"
         return row
 
     def start(n: int) -> Callable[[], Server]:
@@ -276,7 +274,7 @@ def recording(rec: Recordings, cwd: Path) -> Row:
 def fallback() -> Row:
     """Row 6: the schema-based fallback answer of issue #16, measured once it exists."""
     print("fallback row: n/a until #16", file=sys.stderr)
-    return Row("fallback (#16)", 100_000, None, problem="n/a until #16")
+    return Row("fallback (#16)", 100_000, None, skipped="n/a until #16")
 
 
 def _import(rec: Recordings) -> str:

@@ -18,7 +18,7 @@ def side(name: str, rps: float, p99: float = 2.0, ready: float = 1.0) -> Side:
 def test_results_name_the_machine_and_hold_every_row() -> None:
     rows = [
         Row("direct door", 1000, 0.6, side("virt serve", 9000), side("bare app", 12000), "1.0"),
-        Row("--workers 2 vs 1", 1000, 1.7, problem="not supported by this virt"),
+        Row("--workers 2 vs 1", 1000, 1.7, skipped="not supported by this virt"),
     ]
     text = report.markdown(rows, MACHINE, "guide")
     assert "AMD EPYC, 2 cores, load average 0.25" in text

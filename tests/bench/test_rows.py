@@ -23,6 +23,6 @@ def test_a_row_with_a_problem_fails_even_when_fast() -> None:
 
 
 def test_an_unsupported_row_is_neither_pass_nor_fail() -> None:
-    row = Row("--workers 2 vs 1", 1000, 1.7, problem="not supported by this virt")
+    row = Row("--workers 2 vs 1", 1000, 1.7, skipped="not supported by this virt")
     assert (row.failed, row.verdict, row.ratio) == (False, "n/a", None)
-    assert Row("fallback (#16)", 100_000, None, problem="n/a until #16").verdict == "n/a"
+    assert Row("fallback (#16)", 100_000, None, skipped="n/a until #16").verdict == "n/a"
