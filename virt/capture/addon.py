@@ -25,6 +25,9 @@ from virt.store.writer import Writer
 
 log = logging.getLogger("virt.record")
 
+OFF_LOOP_BODY = 64 * 1024
+"""Exchanges whose bodies together pass this are redacted and hashed on a worker thread."""
+
 _REFUSED = "virt.refused"
 """flow.metadata key on requests that arrived while the recorder was stopping."""
 _ABANDONED = "virt.abandoned"
@@ -175,15 +178,19 @@ class Recorder:
         try:
             interaction = to_interaction(flow, self._session)
             stage = "redacting and indexing the exchange"
-            # redacting and hashing scan whole bodies: off the event loop
-            interaction, lookup = await asyncio.to_thread(self._prepare, interaction)
+            size = len(interaction.request.body) + len(interaction.response.body)
+            if size > OFF_LOOP_BODY:
+                # redacting and hashing scan whole bodies: a large one off the event loop
+                interaction, lookup = await asyncio.to_thread(self._prepare, interaction)
+            else:  # where a thread hop would cost more than the work
+                interaction, lookup = self._prepare(interaction)
             stage = "writing the exchange"
             written = await self._writer.write(interaction, lookup)
         except Exception as e:  # delivered means committed: whatever failed, the client knows
             self._refuse(flow, _reason(e, stage))
             return
         self.recorded += 1
-        log.info(
+        log.debug(
             "recorded #%d %s %s -> %d",
             written.id,
             interaction.request.method,

@@ -33,6 +33,7 @@ from virt.replay.proxydoor import ProxyDoor
 from virt.replay.respond import Replayer
 from virt.replay.routing import Router
 from virt.replay.tokens import Minter
+from virt.server.loop import run_loop
 from virt.server.settings import ServeSettings
 from virt.server.signals import stop_on_signals
 from virt.state import open_state
@@ -89,7 +90,7 @@ def run_doors(settings: ServeSettings, shared: Shared, index: int = 0) -> None:
         certificates = LeafCertificates(settings.confdir)
         closing.append(certificates)
     try:
-        _run(_serve(settings, shared, engine, writer, certificates, index))
+        run_loop(_serve(settings, shared, engine, writer, certificates, index))
     finally:
         for thing in closing:
             thing.close()
@@ -204,17 +205,6 @@ def open_for_serving(db: Path, passthrough: bool, immutable: bool = False) -> St
             raise
         log.warning("%s is read-only: serving it as is", db)
         return Store.open(db, readonly=True)
-
-
-def _run(main: Coroutine[Any, Any, None]) -> None:
-    """Run `main` on uvloop where it is installed (the doors' throughput nearly doubles on it),
-    else on asyncio's own loop."""
-    try:
-        import uvloop
-    except ImportError:  # uvloop has no Windows build
-        asyncio.run(main)
-    else:
-        uvloop.run(main)
 
 
 async def _summaries(engine: Engine) -> None:

@@ -99,14 +99,30 @@ def record(settings: RecordSettings) -> None:
                 log.info("proxy %s: set HTTP_PROXY and HTTPS_PROXY to it", where)
                 log.info("CA %s: trust it in clients (virt ca prints how)", ca.cert)
             waiting = spawn(signalled.wait(), name="stop signal")
+            summary = spawn(_summaries(recorder), name="summary")
             await asyncio.wait([running, waiting], return_when=asyncio.FIRST_COMPLETED)
             waiting.cancel()
+            summary.cancel()
             if not running.done():
                 await _stop_recording(proxy, recorder, running)
             await running
         log.info("stopped: %d interactions recorded into %s", recorder.recorded, settings.db)
 
-    asyncio.run(main())
+    asyncio.run(main())  # mitmproxy's own choice of loop
+
+
+SUMMARY_EVERY_S = 10.0
+"""How often the count recorded since the last summary is logged (at INFO, when any); a line
+per interaction is DEBUG (-v)."""
+
+
+async def _summaries(recorder: Recorder) -> None:
+    before = recorder.recorded
+    while True:
+        await asyncio.sleep(SUMMARY_EVERY_S)
+        if recorder.recorded > before:
+            log.info("recorded %d in %.0f s", recorder.recorded - before, SUMMARY_EVERY_S)
+        before = recorder.recorded
 
 
 STOP_GRACE = 10.0
