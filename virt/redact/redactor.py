@@ -13,7 +13,6 @@ replay redacts to the same placeholder as the one it stands for.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import re
@@ -25,6 +24,7 @@ from urllib.parse import quote, unquote_plus
 import orjson
 
 from virt import encoding
+from virt.memo import Memo
 from virt.model import Headers, Interaction, Request, Response, header
 from virt.redact.claims import keyed_text
 from virt.redact.detect import (
@@ -81,8 +81,8 @@ class Redactor:
     key: bytes = field(repr=False)  # with the key, a placeholder can be tested against a guess
     rules: RedactRules = field(default_factory=RedactRules)
     _rule_names: frozenset[str] = field(init=False, repr=False, compare=False)
-    _seen: dict[tuple[Any, ...], tuple[Any, ...]] = field(
-        init=False, repr=False, compare=False, default_factory=dict
+    _seen: Memo[tuple[Any, ...], tuple[Any, ...]] = field(
+        init=False, repr=False, compare=False, default_factory=lambda: Memo(MEMO_SIZE)
     )
     """Requests redacted lately (small ones), by their parts: tests repeat requests, and
     redacting one costs more than the rest of an exact match."""
@@ -121,10 +121,8 @@ class Redactor:
             return replace(request, **dict(zip(_PARTS, done, strict=True)))
         redacted = self._request(request, refuse)
         if small:
-            if len(self._seen) >= MEMO_SIZE:
-                with contextlib.suppress(KeyError, RuntimeError, StopIteration):
-                    del self._seen[next(iter(self._seen))]  # the oldest
-            self._seen[parts] = (
+            self._seen.put(
+                parts,
                 ()
                 if redacted is request
                 else (
@@ -133,7 +131,7 @@ class Redactor:
                     redacted.query,
                     redacted.body,
                     redacted.encoding,
-                )
+                ),
             )
         return redacted
 

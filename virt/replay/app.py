@@ -14,6 +14,7 @@ from typing import Any
 from virt import encoding
 from virt.limits import DEFAULT_MAX_BODY, size_text, too_large
 from virt.match.engine import Engine
+from virt.memo import Memo
 from virt.model import Headers, Request, header, url_text
 from virt.replay.miss import miss_reply
 from virt.replay.protocol import TARGET
@@ -206,17 +207,10 @@ def _plain(status: int, reason: str, text: str) -> Reply:
     return Reply(status, reason, headers, body)
 
 
-_encoded: dict[Headers, list[tuple[bytes, bytes]]] = {}
+_encoded: Memo[Headers, list[tuple[bytes, bytes]]] = Memo()
 """Reply headers as the server takes them, for the replies sent lately (the oldest goes)."""
-_decoded: dict[tuple[tuple[bytes, bytes], ...], Headers] = {}
+_decoded: Memo[tuple[tuple[bytes, bytes], ...], Headers] = Memo()
 """Request headers as virt reads them, for the header sets seen lately."""
-MEMO_SIZE = 4096
-
-
-def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
-    if len(memo) >= MEMO_SIZE:
-        del memo[next(iter(memo))]
-    memo[key] = value
 
 
 def _text_headers(raw: list[tuple[bytes, bytes]]) -> Headers:
@@ -225,7 +219,7 @@ def _text_headers(raw: list[tuple[bytes, bytes]]) -> Headers:
     if found is None:
         found = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)
         if sum(len(k) + len(v) for k, v in raw) <= 8192:
-            _remember(_decoded, key, found)
+            _decoded.put(key, found)
     return found
 
 
@@ -234,7 +228,7 @@ async def _send(send: Any, reply: Reply) -> None:
     if headers is None:
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
         if sum(len(k) + len(v) for k, v in headers) <= 8192:
-            _remember(_encoded, reply.headers, headers)
+            _encoded.put(reply.headers, headers)
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     if reply.chunked:
         # no Content-Length: the server frames it chunked, as the recording was

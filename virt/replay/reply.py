@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from virt import encoding
 from virt.match.engine import Match
+from virt.memo import Memo
 from virt.model import HOP_BY_HOP, Headers, Interaction, header
 
 MATCH_HEADER = "X-Virt-Match"
@@ -39,7 +40,7 @@ MEMO_SIZE = 4096
 """Replies remembered, so that a recording answered again is not rebuilt (the oldest goes)."""
 MEMO_BODY = 4096
 """Replies with larger bodies are built afresh each time (memory stays within 16 MiB)."""
-_built: dict[tuple[int, str, bool], tuple[Interaction, Reply]] = {}
+_built: Memo[tuple[int, str, bool], tuple[Interaction, Reply]] = Memo(MEMO_SIZE)
 
 
 def from_match(match: Match, method: str) -> Reply:
@@ -52,9 +53,7 @@ def from_match(match: Match, method: str) -> Reply:
         return found[1]
     reply = _from_match(match, interaction, method)
     if len(reply.body) <= MEMO_BODY:
-        if len(_built) >= MEMO_SIZE:
-            del _built[next(iter(_built))]
-        _built[key] = (interaction, reply)
+        _built.put(key, (interaction, reply))
     return reply
 
 

@@ -33,7 +33,7 @@ from virt.replay.proxydoor import ProxyDoor
 from virt.replay.respond import Replayer
 from virt.replay.routing import Router
 from virt.replay.tokens import Minter
-from virt.server.loop import run_loop
+from virt.server.loop import gc_policy, run_loop
 from virt.server.settings import ServeSettings
 from virt.server.signals import stop_on_signals
 from virt.state import open_state
@@ -90,7 +90,8 @@ def run_doors(settings: ServeSettings, shared: Shared, index: int = 0) -> None:
         certificates = LeafCertificates(settings.confdir)
         closing.append(certificates)
     try:
-        run_loop(_serve(settings, shared, engine, writer, certificates, index))
+        with gc_policy():
+            run_loop(_serve(settings, shared, engine, writer, certificates, index))
     finally:
         for thing in closing:
             thing.close()
