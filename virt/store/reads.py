@@ -17,6 +17,10 @@ from virt.store.connection import translate
 from virt.store.query import Filter
 
 
+NEAREST_SCAN = 2000
+"""Rows of the route index one query for the nearest recordings looks at, at most."""
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Origin:
     """A recorded upstream: scheme, host and port."""
@@ -139,19 +143,23 @@ class Reads:
     def nearest(self, method: str, host: str, path: str, limit: int = 5) -> list[Summary]:
         """Recordings closest to a request by method, host and path, without scanning the table.
 
-        Same host and path first (any method, the same method first), then same host and method.
+        Same host and path first (any method, the same method first), then same host and method,
+        each among the first NEAREST_SCAN recordings of the host (or path) in the route index.
         """
         found: dict[int, Summary] = {}
+        # each query looks at NEAREST_SCAN rows of the route index at most: a miss on a host
+        # with a million recordings costs what it costs on a small one
+        columns = "id, method, scheme, host, port, path, query, status"
         queries: list[tuple[str, list[Any]]] = [
             (
-                "SELECT id, method, scheme, host, port, path, query, status FROM interactions "
-                "WHERE host = ? AND path = ? ORDER BY method != ?, id LIMIT ?",
-                [host, path, method, limit],
+                f"SELECT {columns} FROM (SELECT {columns} FROM interactions "
+                "WHERE host = ? AND path = ? LIMIT ?) ORDER BY method != ?, id LIMIT ?",
+                [host, path, NEAREST_SCAN, method, limit],
             ),
             (
-                "SELECT id, method, scheme, host, port, path, query, status FROM interactions "
-                "WHERE host = ? AND method = ? ORDER BY id LIMIT ?",
-                [host, method, limit],
+                f"SELECT {columns} FROM (SELECT {columns} FROM interactions "
+                "WHERE host = ? LIMIT ?) WHERE method = ? ORDER BY id LIMIT ?",
+                [host, NEAREST_SCAN, method, limit],
             ),
         ]
         if not _is_utf8(path):
