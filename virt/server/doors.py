@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
@@ -70,6 +71,8 @@ def run_doors(settings: ServeSettings, shared: Shared, index: int = 0) -> None:
         state.close()
         raise
     engine = Engine(store, shared.rules, state)
+    if index == 0:
+        _read_ahead(settings.db)
     closing: list[Any] = []
     if settings.journal:
         if store.readonly:
@@ -192,6 +195,24 @@ async def _serve(
             summary.cancel()
             if forwarder is not None:
                 await forwarder.aclose()
+
+
+def _read_ahead(db: Path) -> None:
+    """Ask the kernel to read the recordings into its page cache in the background, so that a
+    request for a recording nobody asked for yet does not hold up the event loop on the disk."""
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:  # macOS, Windows: pages come in as they are read
+        return
+    try:
+        fd = os.open(db, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        advise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+    except OSError as e:
+        log.debug("no read-ahead for %s: %s", db, e)
+    finally:
+        os.close(fd)
 
 
 def open_for_serving(db: Path, passthrough: bool, immutable: bool = False) -> Store:
