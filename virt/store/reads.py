@@ -16,7 +16,6 @@ from virt.store import query, tables
 from virt.store.connection import translate
 from virt.store.query import Filter
 
-
 NEAREST_SCAN = 2000
 """Rows of the route index one query for the nearest recordings looks at, at most."""
 
