@@ -1,0 +1,31 @@
+"""The loop both servers run on, and the garbage-collection policy of virt serve."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+
+from virt.server.loop import gc_policy, run_loop
+
+
+def test_run_loop_runs_a_coroutine_to_the_end_on_uvloop() -> None:
+    seen: list[str] = []
+
+    async def main() -> None:
+        seen.append(type(asyncio.get_running_loop()).__module__)
+
+    run_loop(main())
+    assert seen and seen[0].startswith("uvloop")
+
+
+def test_what_lives_at_start_is_set_aside_and_each_full_collection_sets_aside_its_survivors() -> (
+    None
+):
+    before = gc.get_freeze_count()
+    with gc_policy():
+        frozen = gc.get_freeze_count()
+        assert frozen > before  # start-up objects are no longer walked
+        survivors = [[i] for i in range(1000)]  # tracked objects made after start
+        gc.collect()  # a full collection: its survivors are set aside too
+        assert gc.get_freeze_count() >= frozen + len(survivors)
+    assert gc.get_freeze_count() == 0  # everything is walked again after serving
