@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from virt.match.caps import URL_SHOWN
 from virt.match.journal import Journal
+from virt.state import open_state
 from virt.store.tables import JournalRow
 
 
@@ -40,3 +43,20 @@ def test_an_entry_persists_as_its_columns_with_why_and_explain_as_detail_json() 
         detail='{"why":"near","score":0.9,"rule":"r"}',
     )
     assert journal.add(**kw, match="exact").row().detail is None
+
+
+def test_a_shared_journal_keeps_the_newest_entries_and_counts_every_answer(tmp_path: Path) -> None:
+    state = open_state(str(tmp_path / "state.db"))
+    shared = state.served()
+    assert shared is not None
+    journal = Journal(size=100, shared=shared)
+    try:
+        for i in range(250):
+            journal.add(door="direct", method="GET", url=f"http://a/{i}", match="exact", status=200)
+        journal.add(door="direct", method="GET", url="http://a/x", match="miss", status=599)
+        entries = journal.entries(limit=1000)
+        assert len(entries) == 100
+        assert entries[0].url == "http://a/x" and entries[-1].url == "http://a/151"
+        assert journal.counts() == {"exact": 250, "miss": 1}
+    finally:
+        state.close()

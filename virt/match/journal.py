@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import collections
 import itertools
+import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +18,8 @@ from virt.match.caps import URL_SHOWN, shorten
 from virt.model import iso_utc
 from virt.state import ServedLog
 from virt.store.tables import JOURNAL_COLUMNS, JournalRow
+
+log = logging.getLogger("virt")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +63,20 @@ DETAIL_FIELDS = tuple(
 """Served's fields the journal table has no column for: they go in its `detail` JSON."""
 
 
+SHARE_EVERY_S = 0.25
+"""How often a process hands its answers to a shared journal: per request would cost more than
+answering (each entry encoded and queued, a row written)."""
+
+
 class Journal:
     """The last `size` answered requests, and counts by match kind since start.
 
     Each entry is small whatever the request: URLs and reasons are shortened, and `explain`
     comes capped from Match.explain (see virt.match.caps). With `shared` (the state's ServedLog,
     when workers or replicas serve together) entries and counts are those of every process:
-    each is added to it off the request path, and read back from it.
+    a thread hands this process's answers to it every SHARE_EVERY_S (the newest `size` of them
+    as entries, the others as counts only, since only the newest are kept), and reads come
+    back from it.
     """
 
     def __init__(self, size: int = 1000, shared: ServedLog | None = None) -> None:
@@ -75,6 +86,11 @@ class Journal:
         self._counts: collections.Counter[str] = collections.Counter()
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
+        self._pending: collections.deque[Served] = collections.deque(maxlen=size)
+        """Answers not handed to `shared` yet (the newest `size`)."""
+        self._unshared: collections.Counter[str] = collections.Counter()
+        """Answers not handed to `shared` yet, by match kind, including those past `size`."""
+        self._sharing: tuple[int, threading.Thread] | None = None
         self.sink: Callable[[Served], None] | None = None
         """Also hands each entry here (serve --journal persists them), outside the lock."""
 
@@ -106,8 +122,13 @@ class Journal:
             self._counts[match] += 1
             if self.shared is None:
                 self._entries.append(served)
-        if self.shared is not None:
-            self.shared.add(match, _encode(served))
+            else:
+                self._pending.append(served)
+                self._unshared[match] += 1
+        if self.shared is not None and (
+            self._sharing is None or self._sharing[0] != os.getpid()  # a forked copy: no thread
+        ):
+            self._start_sharing()
         if self.sink is not None:
             self.sink(served)
         return served
@@ -115,6 +136,7 @@ class Journal:
     def entries(self, *, limit: int = 100, match: str | None = None) -> list[Served]:
         """The newest entries first, at most `limit`, optionally of one match kind."""
         if self.shared is not None:
+            self.share()  # this process's own answers are there too
             return [_decode(seq, entry) for seq, entry in self.shared.newest(limit, match)]
         with self._lock:
             newest = reversed(self._entries)
@@ -124,6 +146,7 @@ class Journal:
     def counts(self) -> dict[str, int]:
         """Answers by match kind since start: of every worker, with a shared journal."""
         if self.shared is not None:
+            self.share()
             return self.shared.counts()
         return self.counts_here()
 
@@ -135,9 +158,43 @@ class Journal:
 
     def clear(self) -> None:
         if self.shared is not None:
+            self.share()
             self.shared.clear()
         with self._lock:
             self._entries.clear()
+
+    def share(self) -> None:
+        """Hand the answers since the last call to `shared`: the newest `size` as entries, the
+        others counted only (the shared journal keeps the newest `size` of all anyway)."""
+        if self.shared is None:
+            return
+        with self._lock:
+            pending, self._pending = self._pending, collections.deque(maxlen=self._pending.maxlen)
+            unshared, self._unshared = self._unshared, collections.Counter()
+        for served in pending:
+            unshared[served.match] -= 1
+            self.shared.add(served.match, _encode(served))
+        for match, n in unshared.items():
+            for _ in range(n):
+                self.shared.add(match, b"")  # counted, not kept
+
+    def _start_sharing(self) -> None:
+        with self._lock:
+            if self._sharing is not None and self._sharing[0] == os.getpid():
+                return
+            thread = threading.Thread(
+                target=self._share_often, name="virt-journal-share", daemon=True
+            )
+            self._sharing = (os.getpid(), thread)
+        thread.start()
+
+    def _share_often(self) -> None:
+        while True:
+            time.sleep(SHARE_EVERY_S)
+            try:
+                self.share()
+            except Exception:  # the shared log holds what it could not write; keep going
+                log.exception("could not hand the journal to the shared state")
 
 
 def _encode(served: Served) -> bytes:

@@ -99,6 +99,8 @@ def run_doors(settings: ServeSettings, shared: Shared, index: int = 0) -> None:
         for thing in closing:
             thing.close()
         store.close()
+        with contextlib.suppress(Exception):  # the state is away: said when it went
+            engine.journal.share()  # the last answers, before the state writes what it holds
         state.close()
 
 

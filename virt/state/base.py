@@ -89,7 +89,8 @@ class ServedLog(Protocol):
     """When this log was first written to (ISO 8601 UTC): counts run from then."""
 
     def add(self, match: str, entry: bytes) -> None:
-        """Queue one entry; never blocks on the backend (a thread writes it in a batch)."""
+        """Queue one entry; never blocks on the backend (a thread writes it in a batch). An
+        empty `entry` is counted only (an answer older than the entries kept)."""
         ...
 
     def newest(self, limit: int, match: str | None = None) -> list[tuple[int, bytes]]:

@@ -56,8 +56,10 @@ return 1
 # appends a batch to the journal: KEYS seq, entries, counts; ARGV kept, then match, entry, ...
 _SERVED = """
 for i = 2, #ARGV, 2 do
-  local id = redis.call('INCR', KEYS[1])
-  redis.call('LPUSH', KEYS[2], id .. '\\0' .. ARGV[i] .. '\\0' .. ARGV[i + 1])
+  if ARGV[i + 1] ~= '' then
+    local id = redis.call('INCR', KEYS[1])
+    redis.call('LPUSH', KEYS[2], id .. '\\0' .. ARGV[i] .. '\\0' .. ARGV[i + 1])
+  end
   redis.call('HINCRBY', KEYS[3], ARGV[i], 1)
 end
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[1]) - 1)

@@ -342,9 +342,10 @@ class SqliteServed:
 
     def _write(self, batch: list[tuple[str, bytes]]) -> None:
         counts = collections.Counter(match for match, _ in batch)
+        kept = [(match, entry) for match, entry in batch if entry]  # b"": counted only
 
         def append(db: sqlite3.Connection) -> None:
-            db.executemany("INSERT INTO state_served (match, entry) VALUES (?, ?)", batch)
+            db.executemany("INSERT INTO state_served (match, entry) VALUES (?, ?)", kept)
             db.executemany(
                 "INSERT INTO state_counts (match, n) VALUES (?, ?) "
                 "ON CONFLICT (match) DO UPDATE SET n = n + excluded.n",
