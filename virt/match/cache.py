@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable
 
 from virt.match.score import LEARN_SAMPLE, Side, learn_volatile
@@ -18,8 +19,10 @@ _SIDE_CACHE_FIELDS = 2_000_000
 """Parsed fields kept in memory in all: a few recordings with 100,000-key bodies fill it."""
 _VOLATILE_CACHE = 10_000
 """Route groups whose learned volatile fields are kept."""
-_ROW_CACHE_BYTES = 64 * 1024 * 1024
-"""Bodies of recorded interactions kept in memory: replay reads the same ones over and over."""
+_ROW_CACHE_BYTES = 160 * 1024 * 1024
+"""Recorded interactions kept in memory (bodies, plus _ROW_OVERHEAD each for the objects that
+hold them): replay reads the same ones over and over, and 100,000 of the usual size fit."""
+_ROW_OVERHEAD = 1024
 _IDS_CACHE = 200_000
 """Keys whose recorded ids are kept in memory."""
 _ROW_CACHE_BODY = 256 * 1024
@@ -41,7 +44,9 @@ class Cache:
         self._origins: list[Origin] | None = None
         self._sides: dict[int, Side] = {}
         self._side_fields = 0
-        self._rows: dict[int, Interaction] = {}
+        self._rows: collections.OrderedDict[int, tuple[Interaction, int]] = (
+            collections.OrderedDict()
+        )
         self._row_bytes = 0
         self._ids: dict[str, list[int]] = {}
         self._volatile: dict[str, frozenset[str]] = {}
@@ -61,17 +66,19 @@ class Cache:
 
     def get(self, id: int) -> Interaction | None:
         """Interaction `id`, from memory when it was read before (admin edits drop the copy)."""
-        found = self._rows.get(id)
+        kept = self._rows.get(id)
+        if kept is not None:
+            return kept[0]
+        found = self.store.get(id)
         if found is None:
-            found = self.store.get(id)
-            if found is None:
-                return None
-            size = len(found.response.body) + len(found.request.body) + 512
-            if size <= _ROW_CACHE_BODY:
-                if self._row_bytes + size > _ROW_CACHE_BYTES:
-                    self._rows, self._row_bytes = {}, 0
-                self._rows[id] = found
-                self._row_bytes += size
+            return None
+        size = len(found.response.body) + len(found.request.body) + _ROW_OVERHEAD
+        if size <= _ROW_CACHE_BODY:
+            rows = self._rows
+            while rows and self._row_bytes + size > _ROW_CACHE_BYTES:  # the oldest go first
+                self._row_bytes -= rows.popitem(last=False)[1][1]
+            rows[id] = (found, size)
+            self._row_bytes += size
         return found
 
     def side(self, id: int, request: Request | None = None) -> Side | None:
@@ -132,7 +139,7 @@ class Cache:
         """Drop every kept read."""
         self._origins = None
         self._sides, self._side_fields = {}, 0
-        self._rows, self._row_bytes = {}, 0
+        self._rows, self._row_bytes = collections.OrderedDict(), 0
         self._ids = {}
         self._volatile = {}
         self._stubs = {}

@@ -91,6 +91,8 @@ class Journal:
         self._unshared: collections.Counter[str] = collections.Counter()
         """Answers not handed to `shared` yet, by match kind, including those past `size`."""
         self._sharing: tuple[int, threading.Thread] | None = None
+        self._last = (0, "")
+        """The last millisecond an answer was given in, and its ISO 8601 text."""
         self.sink: Callable[[Served], None] | None = None
         """Also hands each entry here (serve --journal persists them), outside the lock."""
 
@@ -106,10 +108,14 @@ class Journal:
         why: str = "",
         explain: dict[str, Any] | None = None,
     ) -> Served:
+        now = time.time()
         with self._lock:
+            millisecond = int(now * 1000)
+            if millisecond != self._last[0]:  # answers within one millisecond share its text
+                self._last = (millisecond, iso_utc(now))
             served = Served(
                 seq=next(self._seq),
-                at=iso_utc(time.time()),
+                at=self._last[1],
                 door=door,
                 method=method,
                 url=shorten(url, URL_SHOWN),

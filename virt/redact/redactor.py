@@ -63,15 +63,9 @@ _MULTIPART_PART = re.compile(
 
 
 MEMO_SIZE = 4096
-"""Requests whose redaction is remembered (the oldest forgotten first)."""
+"""Request parts whose redaction is remembered, of each kind (the oldest forgotten first)."""
 MEMO_PART = 8 * 1024
-"""Requests larger than this (path, query, headers and body) are redacted afresh each time."""
-_PARTS = ("path", "headers", "query", "body", "encoding")
-
-
-def _size(parts: tuple[Any, ...]) -> int:
-    path, headers, query, body, _ = parts
-    return len(path) + len(query) + len(body) + sum(len(n) + len(v) for n, v in headers)
+"""Larger parts (headers, query, body) are redacted afresh each time."""
 
 
 @dataclass
@@ -81,11 +75,17 @@ class Redactor:
     key: bytes = field(repr=False)  # with the key, a placeholder can be tested against a guess
     rules: RedactRules = field(default_factory=RedactRules)
     _rule_names: frozenset[str] = field(init=False, repr=False, compare=False)
-    _seen: Memo[tuple[Any, ...], tuple[Any, ...]] = field(
+    _seen_headers: Memo[Headers, Headers] = field(
         init=False, repr=False, compare=False, default_factory=lambda: Memo(MEMO_SIZE)
     )
-    """Requests redacted lately (small ones), by their parts: tests repeat requests, and
-    redacting one costs more than the rest of an exact match."""
+    """Request headers, query strings and bodies redacted lately (small ones): clients send the
+    same ones again and again, and redacting them costs more than the rest of an exact match."""
+    _seen_queries: Memo[str, str] = field(
+        init=False, repr=False, compare=False, default_factory=lambda: Memo(MEMO_SIZE)
+    )
+    _seen_bodies: Memo[tuple[bytes, str | None], bytes] = field(
+        init=False, repr=False, compare=False, default_factory=lambda: Memo(MEMO_SIZE)
+    )
 
     def __post_init__(self) -> None:
         self._rule_names = frozenset(normal_name(f) for f in self.rules.fields)
@@ -113,42 +113,47 @@ class Redactor:
         """`request` with every secret replaced; the same object when it holds none. A body
         that cannot be redacted is kept for matching, or refused (UnredactableBody) when the
         request is to be written (`refuse`)."""
-        parts = (request.path, request.headers, request.query, request.body, request.encoding)
-        small = not refuse and _size(parts) <= MEMO_PART
-        if small and (done := self._seen.get(parts)) is not None:
-            if not done:  # it holds no secret
-                return request
-            return replace(request, **dict(zip(_PARTS, done, strict=True)))
-        redacted = self._request(request, refuse)
-        if small:
-            self._seen.put(
-                parts,
-                ()
-                if redacted is request
-                else (
-                    redacted.path,
-                    redacted.headers,
-                    redacted.query,
-                    redacted.body,
-                    redacted.encoding,
-                ),
-            )
-        return redacted
-
-    def _request(self, request: Request, refuse: bool) -> Request:
         path = self._path(request.path)
-        headers = self._headers(request.headers, keep_claims=False)
-        query = self._pairs(request.query, keep_claims=False)
+        headers = self._remembered(
+            self._seen_headers,
+            request.headers,
+            lambda: self._headers(request.headers, keep_claims=False),
+            sum(len(n) + len(v) for n, v in request.headers),
+        )
+        query = self._remembered(
+            self._seen_queries,
+            request.query,
+            lambda: self._pairs(request.query, keep_claims=False),
+            len(request.query),
+        )
         plain, coding = self._coded(
             request.body, request.headers, request.encoding, "request" if refuse else ""
         )
-        body = self._body(plain, request.headers, keep_claims=False)
+        ctype = header(request.headers, "content-type")
+        body = self._remembered(
+            self._seen_bodies,
+            (plain, ctype),
+            lambda: self._body(plain, request.headers, keep_claims=False),
+            len(plain),
+        )
         if body == plain:  # nothing to redact: the body stays as it came, coded or not
             body, coding = request.body, request.encoding
         old = (request.path, request.headers, request.query, request.body)
         if (path, headers, query, body) == old:
             return request
         return replace(request, path=path, headers=headers, query=query, body=body, encoding=coding)
+
+    @staticmethod
+    def _remembered(memo: Memo[Any, Any], key: Any, work: Callable[[], Any], size: int) -> Any:
+        """`work()`, remembered under `key` when the part is small: the same headers, query and
+        body come back request after request."""
+        if size > MEMO_PART:
+            return work()
+        found = memo.get(key)
+        if found is None:
+            found = work()
+            memo.put(key, found)
+        return found
 
     def response(self, response: Response) -> Response:
         headers = self._headers(response.headers, keep_claims=True)
