@@ -207,8 +207,6 @@ def _plain(status: int, reason: str, text: str) -> Reply:
     return Reply(status, reason, headers, body)
 
 
-_encoded: Memo[Headers, list[tuple[bytes, bytes]]] = Memo()
-"""Reply headers as the server takes them, for the replies sent lately (the oldest goes)."""
 _decoded: Memo[tuple[tuple[bytes, bytes], ...], Headers] = Memo()
 """Request headers as virt reads them, for the header sets seen lately."""
 
@@ -224,11 +222,7 @@ def _text_headers(raw: list[tuple[bytes, bytes]]) -> Headers:
 
 
 async def _send(send: Any, reply: Reply) -> None:
-    headers = _encoded.get(reply.headers)
-    if headers is None:
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
-        if sum(len(k) + len(v) for k, v in headers) <= 8192:
-            _encoded.put(reply.headers, headers)
+    headers = reply.encoded_headers()
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     if reply.chunked:
         # no Content-Length: the server frames it chunked, as the recording was

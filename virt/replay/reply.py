@@ -24,6 +24,14 @@ class Reply:
     body: bytes
     chunked: bool = False
     """The recording had no Content-Length (chunked or streamed): send it the same way."""
+    wire_headers: list[tuple[bytes, bytes]] | None = None
+    """`headers` as the server sends them, when worked out already (a reply built once and
+    sent again); the doors encode `headers` otherwise."""
+
+    def encoded_headers(self) -> list[tuple[bytes, bytes]]:
+        if self.wire_headers is not None:
+            return self.wire_headers
+        return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.headers]
 
 
 def wire_body(interaction: Interaction) -> bytes:
@@ -79,4 +87,5 @@ def _from_match(match: Match, interaction: Interaction, method: str) -> Reply:
         headers=tuple(headers),
         body=body,
         chunked=recorded_length is None and bool(body),
+        wire_headers=[(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
     )

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from virt.errors import ConfigError
-from virt.model import Interaction, header
+from virt.model import Interaction
 
 log = logging.getLogger("virt.replay")
 
@@ -148,7 +148,7 @@ class Minter:
         resp = interaction.response
         body = resp.body
         done: dict[str, Any] = {}
-        if _is_jwks(body, header(resp.headers, "content-type")):
+        if _is_jwks(body):
             body = orjson.dumps(self.jwks())
             done["jwks"] = self.kid
         else:
@@ -184,7 +184,7 @@ def _epoch(iso: str) -> float | None:
         return None
 
 
-def _is_jwks(body: bytes, ctype: str | None) -> bool:
+def _is_jwks(body: bytes) -> bool:
     """A JSON Web Key Set: {"keys": [{"kty": ...}, ...]}."""
     if b'"keys"' not in body or b'"kty"' not in body:
         return False
