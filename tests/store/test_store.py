@@ -231,6 +231,21 @@ def test_origins_of_an_empty_store_is_empty(store: Store) -> None:
     assert store.origins() == []
 
 
+def test_origins_are_listed_alike_from_a_file_without_the_origin_index(store: Store) -> None:
+    for scheme, host, port in [("https", "b.example", 443), ("http", "a.example", 80)]:
+        add(store, interaction(scheme=scheme, host=host, port=port))
+    with_index = store.origins()
+    store.db.execute("DROP INDEX interactions_origin")  # as a read-only file from before it
+    assert (
+        store.origins()
+        == with_index
+        == [
+            Origin("http", "a.example", 80),
+            Origin("https", "b.example", 443),
+        ]
+    )
+
+
 def test_nearest_ranks_same_host_and_path_first_then_same_method(store: Store) -> None:
     other_path = add(store, interaction("GET", "h.example", "/other")).id
     other_method = add(store, interaction("POST", "h.example", "/p", status=201)).id

@@ -135,9 +135,33 @@ class Reads:
         return int(self.db.execute("SELECT COUNT(*) FROM interactions").fetchone()[0])
 
     def origins(self) -> list[Origin]:
-        """Every recorded upstream, sorted."""
-        cur = self.db.execute("SELECT DISTINCT scheme, host, port FROM interactions")
-        return sorted(Origin(s, h, p) for s, h, p in cur.fetchall())
+        """Every recorded upstream, sorted: one seek of interactions_origin per origin where
+        the index exists (a read-only file from before it may not have it: then a scan)."""
+        has_index = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'interactions_origin'"
+        ).fetchone()
+        if not has_index:
+            cur = self.db.execute("SELECT DISTINCT scheme, host, port FROM interactions")
+            return sorted(Origin(s, h, p) for s, h, p in cur.fetchall())
+        found: list[Origin] = []
+        sql = "SELECT host, scheme, port FROM interactions INDEXED BY interactions_origin"
+        order = "ORDER BY host, scheme, port LIMIT 1"
+        row = self.db.execute(f"{sql} {order}").fetchone()
+        while row is not None:
+            host, scheme, port = row
+            found.append(Origin(scheme, host, port))
+            # the next origin: each of these is one seek (a row-value > would scan the host)
+            row = (
+                self.db.execute(
+                    f"{sql} WHERE host = ? AND scheme = ? AND port > ? {order}",
+                    (host, scheme, port),
+                ).fetchone()
+                or self.db.execute(
+                    f"{sql} WHERE host = ? AND scheme > ? {order}", (host, scheme)
+                ).fetchone()
+                or self.db.execute(f"{sql} WHERE host > ? {order}", (host,)).fetchone()
+            )
+        return sorted(found)
 
     def nearest(self, method: str, host: str, path: str, limit: int = 5) -> list[Summary]:
         """Recordings closest to a request by method, host and path, without scanning the table.

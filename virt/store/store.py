@@ -84,6 +84,8 @@ class Store(Reads):
                     tables.MIGRATIONS[version](self.db)
                     version += 1
                     self.db.execute(f"PRAGMA user_version = {version}")
+                # an index that only speeds reads up: made where missing, whatever the version
+                self.db.execute(tables.ORIGIN_INDEX)
         except sqlite3.DatabaseError as e:
             raise translate(e, self.path) from e
 

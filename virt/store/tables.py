@@ -205,6 +205,12 @@ def _to_v6(db: sqlite_utils.Database) -> None:
     )
 
 
+ORIGIN_INDEX = "CREATE INDEX IF NOT EXISTS interactions_origin ON interactions (host, scheme, port)"
+"""Lets the recorded origins be listed with one index seek per origin instead of a scan of
+every row (a million recordings: 0.3 s warm, seconds cold). Not a schema change: a writable
+open adds it where it is missing, and older versions of virt read the file as before."""
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _to_v2,
     2: _to_v3,
