@@ -34,7 +34,7 @@ from virt.replay.proxydoor import ProxyDoor
 from virt.replay.respond import Replayer
 from virt.replay.routing import Router
 from virt.replay.tokens import Minter
-from virt.server.loop import gc_policy, run_loop
+from virt.server.loop import full_collections, gc_policy, run_loop
 from virt.server.settings import ServeSettings
 from virt.server.signals import stop_on_signals
 from virt.state import open_state
@@ -191,10 +191,12 @@ async def _serve(
                 f"; {settings.workers} workers" if several else "",
             )
         summary = spawn(_summaries(engine), name="summary")
+        collections = spawn(full_collections(), name="full garbage collections")
         try:
             await _until_first_ends(jobs, stop)
         finally:
             summary.cancel()
+            collections.cancel()
             if forwarder is not None:
                 await forwarder.aclose()
 

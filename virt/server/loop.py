@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import time
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 log = logging.getLogger("virt")
 
 FULL_COLLECTION_EVERY_S = 600.0
-"""How often everything set aside from garbage collection is looked at again (see gc_policy)."""
+"""How often everything set aside from garbage collection is looked at again."""
 
 
 def run_loop(main: Coroutine[Any, Any, None]) -> None:
@@ -29,26 +28,19 @@ def run_loop(main: Coroutine[Any, Any, None]) -> None:
 
 @contextmanager
 def gc_policy() -> Iterator[None]:
-    """Keep Python's full garbage collections off the hot path.
+    """Keep Python's garbage collections of old objects off the hot path.
 
-    A full collection walks every object that is tracked, and replay keeps many (the caches of
-    recordings): at a million recordings one took 300 ms, every few seconds under load, and
-    each one is a stall for every client. What was alive at start-up, and what survived each
-    full collection since, is set aside (gc.freeze), so that the next ones walk only what is
-    new; every FULL_COLLECTION_EVERY_S everything is walked once again, so that reference
-    cycles set aside and dropped since are freed.
+    A collection walks every object of its generations, and replay keeps many (the caches of
+    recordings): at a million recordings a full collection took 300 ms, every few seconds
+    under load, and each one is a stall for every client. What was alive at start-up, and what
+    survives each collection of the older generations, is set aside (gc.freeze), so that the
+    next ones walk only what is new. Reference cycles set aside and dropped later are freed by
+    `full_collections`, which the serving loop runs.
     """
-    last_full = time.monotonic()
+    thresholds = gc.get_threshold()
 
     def after(phase: str, info: dict[str, Any]) -> None:
-        nonlocal last_full
-        if phase != "stop" or info["generation"] != 2:
-            return
-        now = time.monotonic()
-        if now - last_full > FULL_COLLECTION_EVERY_S:
-            last_full = now
-            gc.unfreeze()  # looked at by the next full collection
-        else:
+        if phase == "stop" and info["generation"] > 0:
             gc.freeze()
 
     gc.collect()
@@ -58,4 +50,15 @@ def gc_policy() -> Iterator[None]:
         yield
     finally:
         gc.callbacks.remove(after)
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
+
+
+async def full_collections(every: float = FULL_COLLECTION_EVERY_S) -> None:
+    """Every `every` seconds, walk everything once (one pause, of about 0.3 s at a million
+    recordings), so that cycles set aside by gc_policy and dropped since are freed."""
+    while True:
+        await asyncio.sleep(every)
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
