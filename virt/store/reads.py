@@ -3,6 +3,7 @@ on disk unless a whole interaction is asked for."""
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +16,13 @@ from virt.model import Interaction, Request, RequestPattern
 from virt.store import query, tables
 from virt.store.connection import translate
 from virt.store.query import Filter
+
+
+@functools.lru_cache(maxsize=8)
+def _column_names(description: tuple[tuple[Any, ...], ...]) -> tuple[str, ...]:
+    """The column names of a cursor's rows (one description per query shape, remembered)."""
+    return tuple(d[0] for d in description)
+
 
 NEAREST_SCAN = 2000
 """Rows of the route index one query for the nearest recordings looks at, at most."""
@@ -61,7 +69,8 @@ class Reads:
         row = cur.fetchone()
         if row is None:
             return None
-        return tables.from_row(dict(zip((d[0] for d in cur.description), row, strict=True)))
+        names = _column_names(cur.description)
+        return tables.from_row(dict(zip(names, row, strict=True)))
 
     def canonical_ids(self, canonical_key: str) -> list[int]:
         """Ids of the interactions with `canonical_key`, in recorded order."""

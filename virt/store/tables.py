@@ -226,7 +226,10 @@ def _headers_json(headers: Headers) -> str:
 
 
 def _headers(value: str) -> Headers:
-    return tuple((str(k), str(v)) for k, v in orjson.loads(value))
+    pairs = orjson.loads(value)
+    if all(type(k) is str and type(v) is str for k, v in pairs):  # as virt writes them
+        return tuple((k, v) for k, v in pairs)
+    return tuple((str(k), str(v)) for k, v in pairs)
 
 
 def to_row(interaction: Interaction, key: str | Keys, seq: int) -> tuple[Any, ...]:
