@@ -19,6 +19,7 @@ from tests.helpers import (
     free_port,
     health_ok,
     port_open,
+    start_recording,
 )
 from virt.mitm.master import CA, ensure_ca
 
@@ -93,19 +94,8 @@ class Virt:
     def record(
         self, db: Path, *extra: str, env: dict[str, str] | None = None
     ) -> tuple[VirtProcess, int]:
-        port = free_port()
-        args = [
-            "record",
-            "--db",
-            str(db),
-            "--port",
-            str(port),
-            "--confdir",
-            str(self.confdir),
-            *extra,
-        ]
         environment = clean_env(**{"SSL_CERT_FILE": str(self.upstream_ca_path), **(env or {})})
-        proc = VirtProcess(args, environment, self.tmp_path).start(lambda: port_open(port))
+        proc, port = start_recording(db, self.confdir, self.tmp_path, *extra, env=environment)
         self.procs.append(proc)
         return proc, port
 

@@ -150,6 +150,16 @@ class VirtProcess:
         self.proc.wait()
 
 
+def start_recording(
+    db: Path, confdir: Path, cwd: Path, *extra: str, env: dict[str, str] | None = None
+) -> tuple[VirtProcess, int]:
+    """`virt record` into `db` on a free port (its process and port), once the port listens."""
+    port = free_port()
+    args = ["record", "--db", str(db), "--port", str(port), "--confdir", str(confdir), *extra]
+    proc = VirtProcess(args, clean_env() if env is None else env, cwd)
+    return proc.start(lambda: port_open(port)), port
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """The process environment without proxy or CA settings, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if k.upper() not in PROXY_AND_CA_VARS}

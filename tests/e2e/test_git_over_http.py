@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.e2e.gitserver import GitServer, git
-from tests.helpers import VirtProcess, clean_env, free_port, port_open
+from tests.helpers import start_recording
 
 UPLOAD_PACK = {
     "Content-Type": "application/x-git-upload-pack-request",
@@ -59,12 +59,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory, confdir: Path) -> Iterato
     assert git(home, "clone", "-q", "--bare", str(src), str(root / "repo.git")).returncode == 0
     server = GitServer(root).start()
     db = tmp / "git.db"
-    port = free_port()
-    recorder = VirtProcess(
-        ["record", "--db", str(db), "--port", str(port), "--confdir", str(confdir)],
-        clean_env(),
-        tmp,
-    ).start(lambda: port_open(port))
+    recorder, port = start_recording(db, confdir, tmp)
     try:
         done = git(
             home,

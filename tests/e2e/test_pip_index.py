@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import VirtProcess, clean_env, free_port, port_open
+from tests.helpers import clean_env, start_recording
 
 NAME = "virt-demo"
 VERSIONS = ("1.0", "2.0")
@@ -123,12 +123,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory, confdir: Path) -> Iterato
     simple_index(tmp / "index")
     index = Index(tmp / "index")
     db = tmp / "pip.db"
-    port = free_port()
-    recorder = VirtProcess(
-        ["record", "--db", str(db), "--port", str(port), "--confdir", str(confdir)],
-        clean_env(),
-        tmp,
-    ).start(lambda: port_open(port))
+    recorder, port = start_recording(db, confdir, tmp)
     url, proxy = f"http://127.0.0.1:{index.port}/simple/", f"http://127.0.0.1:{port}"
     try:
         done = pip("download", f"{NAME}==1.0", "-d", str(tmp / "dl"), index=url, proxy=proxy)
