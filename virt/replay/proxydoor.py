@@ -145,7 +145,7 @@ class ProxyDoor:
                 raise ValueError(f"CONNECT {parts[1][:100]!r} names no port")
         except ValueError as e:
             log.warning("proxy door: refused %s", e)
-            await loop.sock_sendall(conn, _bad_connect(str(e)))
+            await loop.sock_sendall(conn, refusal_bytes(f"virt: {e}"))
             return False
         await loop.sock_sendall(conn, b"HTTP/1.1 200 Connection established\r\n\r\n")
         inside = await _peek(loop, conn, _decides)
@@ -204,14 +204,6 @@ async def _refuse(loop: asyncio.AbstractEventLoop, conn: socket.socket, what: st
             await _readable(loop, conn, deadline - loop.time())
             if not conn.recv(MAX_HEAD):
                 break
-
-
-def _bad_connect(why: str) -> bytes:
-    body = f"virt: {why}\n".encode()
-    return (
-        b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
-    )
 
 
 def _decides(data: bytes) -> bool:

@@ -1,23 +1,21 @@
-"""The event loop both servers run on: uvloop where it is installed, else asyncio's own."""
+"""The event loop of virt serve (uvloop where it is installed, else asyncio's own), and how
+it keeps garbage collection off the hot path. virt record keeps mitmproxy's loop."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import logging
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
-
-log = logging.getLogger("virt")
 
 FULL_COLLECTION_EVERY_S = 600.0
 """How often everything set aside from garbage collection is looked at again."""
 
 
 def run_loop(main: Coroutine[Any, Any, None]) -> None:
-    """Run `main` to the end on uvloop (replay and recording do several times the work per
-    core on it), or on asyncio's loop where uvloop has no build (Windows)."""
+    """Run `main` to the end on uvloop (replay does nearly twice the work per core on it), or
+    on asyncio's loop where uvloop has no build (Windows)."""
     try:
         import uvloop
     except ImportError:
@@ -37,7 +35,6 @@ def gc_policy() -> Iterator[None]:
     next ones walk only what is new. Reference cycles set aside and dropped later are freed by
     `full_collections`, which the serving loop runs.
     """
-    thresholds = gc.get_threshold()
 
     def after(phase: str, info: dict[str, Any]) -> None:
         if phase == "stop" and info["generation"] > 0:
@@ -50,7 +47,6 @@ def gc_policy() -> Iterator[None]:
         yield
     finally:
         gc.callbacks.remove(after)
-        gc.set_threshold(*thresholds)
         gc.unfreeze()
 
 
