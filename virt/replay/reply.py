@@ -31,7 +31,12 @@ class Reply:
     def encoded_headers(self) -> list[tuple[bytes, bytes]]:
         if self.wire_headers is not None:
             return self.wire_headers
-        return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.headers]
+        return wire(self.headers)
+
+
+def wire(headers: Headers | list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    """Headers as the ASGI server takes them."""
+    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
 
 
 def wire_body(interaction: Interaction) -> bytes:
@@ -87,5 +92,5 @@ def _from_match(match: Match, interaction: Interaction, method: str) -> Reply:
         headers=tuple(headers),
         body=body,
         chunked=recorded_length is None and bool(body),
-        wire_headers=[(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+        wire_headers=wire(headers),
     )

@@ -275,15 +275,25 @@ class _Uvicorn(uvicorn.Server):
 def bind(host: str, port: int, shared: bool = False) -> socket.socket:
     """A listening socket on host:port; `shared` lets the other workers listen on the same port
     (SO_REUSEPORT: the kernel spreads new connections among them)."""
+    sock = bound(host, port, shared)
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def bound(host: str, port: int, shared: bool = False) -> socket.socket:
+    """A TCP socket bound to host:port, not listening yet (see `bind`)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only for a socket
     # that says it is TCP. Without it, uvicorn's second write of a reply (the body) waits for
     # the client's delayed ACK: about 40 ms per request on a kept-alive connection.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if shared:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if shared:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
     return sock

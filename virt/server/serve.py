@@ -24,7 +24,7 @@ from virt.redact import Redactor, RedactRules
 from virt.redact.key import ENV as SECRET_KEY_ENV
 from virt.redact.key import secret_key
 from virt.replay.tokens import Minter
-from virt.server.doors import Shared, open_for_serving, run_doors
+from virt.server.doors import Shared, bound, open_for_serving, run_doors
 from virt.server.settings import ServeSettings
 from virt.server.workers import run_workers
 from virt.state import MemoryState
@@ -107,11 +107,8 @@ def _ports_held(settings: ServeSettings) -> Iterator[ServeSettings]:
 
 
 def _hold(host: str, port: int, held: list[socket.socket]) -> int:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock = bound(host, port, shared=True)
     held.append(sock)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
     return int(sock.getsockname()[1])
 
 
