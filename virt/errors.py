@@ -9,6 +9,7 @@ VirtError              str(e) is the whole message; .hint says what to do
 ├── StateError         shared session state (virt.state)
 │   ├── StateUnavailable  the state backend (Redis, a state file) cannot be reached or used
 │   └── StateLimit     a session holds as many records as it may
+├── SchemaError        a JSON Schema cannot be inferred, used or satisfied (virt.schema)
 └── NetworkError
     ├── PortInUse      a port to listen on is taken
     └── UpstreamUnreachable
@@ -59,6 +60,10 @@ class StateUnavailable(StateError):
 
 class StateLimit(StateError):
     """A session already holds as many records, or a record is larger, than state keeps."""
+
+
+class SchemaError(VirtError):
+    """A JSON Schema cannot be inferred from samples, used to validate, or satisfied by a value."""
 
 
 class NetworkError(VirtError):
