@@ -241,6 +241,21 @@ class Reads:
         )
         return [(h, m, p, int(n)) for h, m, p, n in cur.fetchall()]
 
+    def documents(self, kind: str) -> list[tuple[str, bytes]]:
+        """(name, content) of every stored document of `kind` ("openapi"), oldest first. A file
+        older than schema 7 (open read-only, so not upgraded) has none."""
+        try:
+            cur = self.db.conn.execute(
+                "SELECT name, content FROM documents WHERE kind = ? ORDER BY id", (kind,)
+            )
+            return [(str(name), bytes(content)) for name, content in cur.fetchall()]
+        except sqlite3.OperationalError as e:
+            if "no such table" in str(e):
+                return []
+            raise translate(e, self.path) from e
+        except sqlite3.DatabaseError as e:
+            raise translate(e, self.path) from e
+
 
 def _is_utf8(text: str) -> bool:
     try:

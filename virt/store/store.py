@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
 
@@ -179,6 +181,26 @@ class Store(Reads):
                 "WHERE id = ?",
                 [(keys.exact, keys.canonical, keys.route, id) for id, keys in pairs],
             )
+
+    def add_document(self, kind: str, name: str, content: bytes) -> int:
+        """Keep an API description (`kind` "openapi") beside the recordings; returns its id.
+        The same content under the same name is kept once: importing a file twice adds nothing."""
+        self._writable()
+        digest = hashlib.sha256(content).hexdigest()
+        added = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT id FROM documents WHERE kind = ? AND name = ? AND sha256 = ?",
+                (kind, name, digest),
+            ).fetchone()
+            if row is not None:
+                return int(row[0])
+            cur = conn.execute(
+                "INSERT INTO documents (kind, name, sha256, content, added_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (kind, name, digest, content, added),
+            )
+            return int(cur.lastrowid or 0)
 
     def _writable(self) -> None:
         if self.readonly:

@@ -24,7 +24,7 @@ from virt.model import (
     Timings,
 )
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """Stored in PRAGMA user_version. A database with a larger number was written by a newer virt."""
 
 V1_COLUMNS: dict[str, type] = {
@@ -205,6 +205,16 @@ def _to_v6(db: sqlite_utils.Database) -> None:
     )
 
 
+def _to_v7(db: sqlite_utils.Database) -> None:
+    """Schema 7: documents, the API descriptions (OpenAPI) imported beside the recordings, kept
+    as the bytes that were given so a later virt can read them again its own way."""
+    db.execute(
+        "CREATE TABLE documents (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, "
+        "sha256 TEXT NOT NULL, content BLOB NOT NULL, added_at TEXT NOT NULL)"
+    )
+    db.execute("CREATE UNIQUE INDEX documents_identity ON documents (kind, name, sha256)")
+
+
 ORIGIN_INDEX = "CREATE INDEX IF NOT EXISTS interactions_origin ON interactions (host, scheme, port)"
 """Lets the recorded origins be listed with one index seek per origin instead of a scan of
 every row (a million recordings: 0.3 s warm, seconds cold). Not a schema change: a writable
@@ -217,6 +227,7 @@ MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     3: _to_v4,
     4: _to_v5,
     5: _to_v6,
+    6: _to_v7,
 }
 """from-version -> step that brings a database to from-version + 1."""
 
