@@ -10,6 +10,7 @@ VirtError              str(e) is the whole message; .hint says what to do
 │   ├── StateUnavailable  the state backend (Redis, a state file) cannot be reached or used
 │   └── StateLimit     a session holds as many records as it may
 ├── SchemaError        a JSON Schema cannot be inferred, used or satisfied (virt.schema)
+├── OpenApiError       an OpenAPI document does not parse or validate: file, JSON pointer, rule
 └── NetworkError
     ├── PortInUse      a port to listen on is taken
     └── UpstreamUnreachable
@@ -64,6 +65,17 @@ class StateLimit(StateError):
 
 class SchemaError(VirtError):
     """A JSON Schema cannot be inferred from samples, used to validate, or satisfied by a value."""
+
+
+class OpenApiError(VirtError):
+    """An OpenAPI document cannot be used: `where` is a line and column when it does not parse,
+    the JSON pointer of the offending node when it does not validate; `rule` is what it broke."""
+
+    def __init__(self, source: str, where: str, rule: str, message: str, hint: str = "") -> None:
+        super().__init__(message, hint)
+        self.source = source
+        self.where = where
+        self.rule = rule
 
 
 class NetworkError(VirtError):
