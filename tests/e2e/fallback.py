@@ -1,0 +1,104 @@
+"""What the fallback flows share: record a real service through `virt record`, switch it off,
+serve the recording with `virt serve`, and check answers against what the recordings show."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import jsonschema
+
+from tests.helpers import (
+    Upstream,
+    VirtProcess,
+    clean_env,
+    free_port,
+    health_ok,
+    port_open,
+    start_recording,
+)
+
+T = TypeVar("T")
+
+
+def record(
+    app: Any, tmp: Path, confdir: Path, drive: Callable[[httpx.Client, str], T]
+) -> tuple[Path, T]:
+    """Serve `app` on 127.0.0.1, let `drive(client, origin)` call it through `virt record`, then
+    stop both: the database and what `drive` returned. The service is off when this returns."""
+    upstream = Upstream(app).start()
+    db = tmp / "recorded.db"
+    recorder, port = start_recording(db, confdir, tmp)
+    try:
+        with httpx.Client(proxy=f"http://127.0.0.1:{port}", timeout=30) as client:
+            result = drive(client, upstream.url)
+    finally:
+        assert recorder.stop() == 0, recorder.output()
+        upstream.stop()
+    assert not port_open(upstream.port), "the service must be off during replay"
+    return db, result
+
+
+@contextlib.contextmanager
+def serve(db: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`virt serve` on `db` through its direct door alone: the base URL, while it runs."""
+    port = free_port()
+    args = ["serve", "--db", str(db), "--port", str(port), "--no-proxy", *extra]
+    proc = VirtProcess(args, clean_env(**(env or {})), db.parent).start(lambda: health_ok(port))
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        assert proc.stop() == 0, proc.output()
+
+
+def journal(base: str) -> list[dict[str, Any]]:
+    """The journal of the server at `base`, oldest entry first."""
+    entries = httpx.get(f"{base}/__virt/journal", params={"limit": 1000}).json()["entries"]
+    return list(reversed(entries))
+
+
+def last_entry(base: str, method: str, path: str) -> dict[str, Any]:
+    """The newest journal entry of `method` on a URL whose path (query aside) is `path`."""
+    for entry in reversed(journal(base)):
+        if entry["method"] == method and httpx.URL(entry["url"]).path == path:
+            return entry
+    raise AssertionError(f"no journal entry for {method} {path}")
+
+
+def is_fallback(resp: httpx.Response) -> bool:
+    return resp.headers.get("x-virt-match", "").startswith("fallback;source=")
+
+
+def inferred(samples: Sequence[Any]) -> dict[str, Any]:
+    """The shape of `samples`, the recorded bodies of one route and status, as virt infers it:
+    types, properties, required ones, items and nullability.
+
+    Without the ranges and lengths seen: a value that comes from the request (page 3 where
+    pages 1 and 2 were recorded, a new price, a longer name) lies outside them by design, and
+    the tests check such values one by one. Imported here, not at the top, so that a missing
+    schema layer fails the tests that need it, saying so, not the collection of the module."""
+    from virt.schema.infer import infer, structural
+
+    return structural(infer(samples))
+
+
+def assert_valid(schema: dict[str, Any], value: Any) -> None:
+    """Fail naming every place where `value` breaks `schema`."""
+    errors = sorted(
+        jsonschema.Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.path)
+    )
+    assert not errors, "\n".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors)
+
+
+def allow_null(schema: dict[str, Any], *names: str) -> dict[str, Any]:
+    """`schema` with the top-level properties `names` also allowed to be null.
+
+    Pagination links are the case: recordings of pages that all had a next page never show
+    `next: null`, yet null is the only honest `next` of a last page."""
+    props = dict(schema.get("properties", {}))
+    for name in names:
+        props[name] = {"anyOf": [props.get(name, {}), {"type": "null"}]}
+    return {**schema, "properties": props}
