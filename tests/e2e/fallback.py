@@ -43,11 +43,17 @@ def record(
 
 
 @contextlib.contextmanager
-def serve(db: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """`virt serve` on `db` through its direct door alone: the base URL, while it runs."""
+def serve(
+    db: Path, *extra: str, env: dict[str, str] | None = None, proxy_port: int = 0
+) -> Iterator[str]:
+    """`virt serve` on `db`: the base URL of its direct door, while it runs. The proxy door
+    listens on `proxy_port` if one is given, else there is none."""
     port = free_port()
-    args = ["serve", "--db", str(db), "--port", str(port), "--no-proxy", *extra]
-    proc = VirtProcess(args, clean_env(**(env or {})), db.parent).start(lambda: health_ok(port))
+    door = ["--proxy-port", str(proxy_port)] if proxy_port else ["--no-proxy"]
+    args = ["serve", "--db", str(db), "--port", str(port), *door, *extra]
+    proc = VirtProcess(args, clean_env(**(env or {})), db.parent).start(
+        lambda: health_ok(port) and (not proxy_port or port_open(proxy_port))
+    )
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
