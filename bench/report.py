@@ -116,9 +116,15 @@ def cells(row: Row) -> list[str]:
         *_side(row.virt),
         *_side(row.base),
         "" if ratio is None else f"{ratio:.2f}x",
-        "" if row.target is None else f">= {row.target:g}x",
+        _target(row),
         row.verdict,
     ]
+
+
+def _target(row: Row) -> str:
+    if row.p99_target_ms is not None:
+        return f"p99 <= {row.p99_target_ms:g} ms"
+    return "" if row.target is None else f">= {row.target:g}x"
 
 
 def _side(s: Side | None) -> list[str]:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import workload
+from bench import unrecorded, workload
 
 # servers run in another folder, yet import bench (and virt) from this checkout; no VIRT_*
 # setting of the shell that runs make bench may change virt's defaults
@@ -99,6 +99,14 @@ class Server:
             status, body = request(port or self.port, workload.entry(n), via_proxy)
             check_answer(self, n, status, body)
 
+    def verify_fallback(self, size: int) -> None:
+        """Asks for a sample of the fallback load (bench/unrecorded.py): each must be a
+        fallback answer, 200, holding the values that come from the request."""
+        for n in sample(size):
+            e = unrecorded.request(size, n)
+            status, match, body = ask(self.port, e)
+            check_fallback(self, e, status, match, body)
+
     def check_alive(self) -> None:
         if self.proc.poll() is not None:
             tail = self.log.read_text(errors="replace")[-3000:]
@@ -141,9 +149,24 @@ def check_answer(server: Server, n: int, status: int, body: bytes) -> None:
         )
 
 
+def check_fallback(server: Server, e: workload.Entry, status: int, match: str, body: bytes) -> None:
+    why = unrecorded.wrong(e, status, match, body)
+    if why:
+        raise ServerFailed(
+            f"{server.name}: the unrecorded {e.method} {e.target} {e.body[:80]!r} was answered "
+            f"{why}: {body[:200]!r}; see {server.log}"
+        )
+
+
 def request(port: int, e: workload.Entry, via_proxy: str = "") -> tuple[int, bytes]:
     """Sends entry `e` to 127.0.0.1:`port`, in absolute form for `via_proxy`'s origin when
     given, and returns the status and body; raises OSError while nothing listens."""
+    status, _, body = ask(port, e, via_proxy)
+    return status, body
+
+
+def ask(port: int, e: workload.Entry, via_proxy: str = "") -> tuple[int, str, bytes]:
+    """As `request`, with the answer's X-Virt-Match ("" without one) between status and body."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     target = f"{via_proxy}{e.target}"
     headers = {"Host": via_proxy.split("://", 1)[1]} if via_proxy else {}
@@ -152,7 +175,7 @@ def request(port: int, e: workload.Entry, via_proxy: str = "") -> tuple[int, byt
     try:
         conn.request(e.method, target, body=e.body or None, headers=headers)
         response = conn.getresponse()
-        return response.status, response.read()
+        return response.status, response.getheader("X-Virt-Match", ""), response.read()
     finally:
         conn.close()
 

@@ -1,7 +1,9 @@
 -- wrk script: the workload of bench/workload.py, each request a uniformly random entry of N.
 -- Entry i: i % 10 == 0 is POST /api/search with its JSON body, else GET /api/items/i?page=i%7.
 -- Arguments after `--`: N, then an optional prefix for absolute-form targets as an HTTP_PROXY
--- client sends them (http://api.bench.local) and the Host header that goes with it.
+-- client sends them (http://api.bench.local) and the Host header that goes with it, then an
+-- optional mode: "fallback" sends what was never recorded on the same routes (bench/unrecorded.py):
+-- i % 10 == 0 is POST /api/search with q "new-i", else GET /api/items/(N+i)?page=i%7.
 -- Every answer that is not 200 is counted; done() prints one line of JSON for bench/wrk.py.
 --
 --   wrk -t1 -c32 -d15s -s bench/workload.lua http://127.0.0.1:8000 -- 1000
@@ -11,6 +13,7 @@ local threads = {}
 local size = 0
 local prefix = ""
 local host = nil
+local fallback = false
 -- globals, so that done() can read them from each thread with thread:get
 not_ok = 0
 first_bad = ""
@@ -29,6 +32,12 @@ function init(args)
   if args[3] and args[3] ~= "" then
     host = args[3]
   end
+  if args[4] and args[4] ~= "" then
+    if args[4] ~= "fallback" then
+      error("the fourth argument must be empty or fallback, got " .. args[4])
+    end
+    fallback = true
+  end
   math.randomseed(os.time() * 1000 + id)
 end
 
@@ -41,12 +50,16 @@ function request()
     get_headers["Host"] = host
     post_headers["Host"] = host
   end
+  local word, item = "item", i
+  if fallback then
+    word, item = "new", size + i
+  end
   if i % 10 == 0 then
     local body = string.format(
-      '{"q":"item-%d","page":%d,"filters":{"in_stock":true,"min_price":%d}}', i, i % 7, i % 100)
+      '{"q":"%s-%d","page":%d,"filters":{"in_stock":true,"min_price":%d}}', word, i, i % 7, i % 100)
     return wrk.format("POST", prefix .. "/api/search", post_headers, body)
   end
-  return wrk.format("GET", string.format("%s/api/items/%d?page=%d", prefix, i, i % 7), get_headers)
+  return wrk.format("GET", string.format("%s/api/items/%d?page=%d", prefix, item, i % 7), get_headers)
 end
 
 function response(status, headers, body)

@@ -45,10 +45,17 @@ def check() -> None:
 
 
 def command(
-    url: str, size: int, seconds: float, connections: int, absolute: str = "", host: str = ""
+    url: str,
+    size: int,
+    seconds: float,
+    connections: int,
+    absolute: str = "",
+    host: str = "",
+    mode: str = "",
 ) -> list[str]:
     """wrk with bench/workload.lua on `url`: one thread, `connections` connections, random
-    entries of `size`; `absolute` (http://host) makes the targets absolute-form, for a proxy."""
+    entries of `size`; `absolute` (http://host) makes the targets absolute-form, for a proxy;
+    `mode` "fallback" sends requests never recorded instead (bench/unrecorded.py)."""
     return [
         "wrk",
         "-t1",
@@ -64,13 +71,20 @@ def command(
         str(size),
         absolute,
         host,
+        mode,
     ]
 
 
 def run(
-    url: str, size: int, seconds: float, connections: int, absolute: str = "", host: str = ""
+    url: str,
+    size: int,
+    seconds: float,
+    connections: int,
+    absolute: str = "",
+    host: str = "",
+    mode: str = "",
 ) -> Load:
-    cmd = command(url, size, seconds, connections, absolute, host)
+    cmd = command(url, size, seconds, connections, absolute, host, mode)
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     return parse(done.stdout, done.stderr, cmd)
 

@@ -59,3 +59,18 @@ def test_a_load_beside_other_work_is_flagged_for_a_rerun() -> None:
     assert note.startswith("direct door at 1,000: other work on the machine took cores")
     assert "0.80 during virt serve, 0.00 during bare app" in note
     assert report.problems([Row("direct door", 1000, 0.6, side("a", 1), side("b", 1))]) == []
+
+
+def test_the_fallback_row_shows_its_p99_target_and_its_speed_against_recorded_answers() -> None:
+    row = Row(
+        "fallback",
+        100_000,
+        None,
+        side("virt serve, unrecorded", 6000, p99=4.2),
+        side("virt serve, recorded", 12000),
+        p99_target_ms=5.0,
+    )
+    assert report.cells(row)[-3:] == ["0.50x", "p99 <= 5 ms", "PASS"]
+    assert "| fallback | 100,000 |  | virt serve, unrecorded | 6,000 | 1.00 | 4.20 |" in (
+        report.markdown([row], MACHINE, "")
+    )

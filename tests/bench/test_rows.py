@@ -25,4 +25,17 @@ def test_a_row_with_a_problem_fails_even_when_fast() -> None:
 def test_an_unsupported_row_is_neither_pass_nor_fail() -> None:
     row = Row("--workers 2 vs 1", 1000, 1.7, skipped="not supported by this virt")
     assert (row.failed, row.verdict, row.ratio) == (False, "n/a", None)
-    assert Row("fallback (#16)", 100_000, None, skipped="n/a until #16").verdict == "n/a"
+    unsupported = "not supported by this virt (virt serve has no --no-fallback)"
+    assert Row("fallback", 100_000, None, skipped=unsupported, p99_target_ms=5).verdict == "n/a"
+
+
+def test_the_fallback_row_is_held_to_its_p99_not_to_a_ratio() -> None:
+    def fallback(p99: float, base: Side | None = None) -> Row:
+        load = Load(15000, 15.0, 1.0, p99, 0, 0)
+        return Row("fallback", 100_000, None, Side("s", load, 50.0, 1.0), base, p99_target_ms=5)
+
+    assert fallback(5.0).verdict == "PASS"
+    assert fallback(5.01, base=side(100_000)).verdict == "MISS"
+    broken = fallback(1.0)
+    broken.problem = "virt serve: the unrecorded GET /api/items/1007?page=0 was answered 599"
+    assert broken.verdict == "FAIL"

@@ -7,8 +7,12 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-from bench import baseline, workload, wrk
+from bench import baseline, unrecorded, workload, wrk
 from tests.helpers import Upstream
 
 needs_wrk = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
@@ -38,6 +42,34 @@ def test_answers_that_are_not_200_are_counted_and_the_first_is_named(bare: Upstr
     assert load.not_ok > 0
     assert load.failed >= load.not_ok
     assert load.first_bad.startswith("404")
+
+
+@needs_wrk
+def test_in_fallback_mode_no_request_is_a_recorded_entry(bare: Upstream) -> None:
+    # the bare app answers the 200 entries it was given, and 404 to anything else
+    load = wrk.run(bare.url, 200, 1, 2, mode="fallback")
+    assert load.requests > 0
+    assert load.not_ok == load.requests
+    assert load.first_bad.startswith("404")
+
+
+@needs_wrk
+def test_in_fallback_mode_every_request_is_one_of_bench_unrecorded() -> None:
+    size = 200
+    known = {unrecorded.request(size, i).key for i in range(size)}
+
+    async def answer(request: Request) -> Response:
+        key = (request.method, request.url.path, request.url.query, await request.body())
+        return Response(b"{}", status_code=200 if key in known else 404)
+
+    up = Upstream(Starlette(routes=[Route("/{rest:path}", answer, methods=["GET", "POST"])]))
+    up.start()
+    try:
+        load = wrk.run(up.url, size, 1, 2, mode="fallback")
+    finally:
+        up.stop()
+    assert load.requests > 0
+    assert (load.not_ok, load.socket_errors, load.first_bad) == (0, 0, "")
 
 
 def test_a_run_without_a_result_line_fails_and_shows_what_wrk_said() -> None:
