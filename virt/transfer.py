@@ -23,6 +23,7 @@ from virt.model import Interaction, Keys
 from virt.normalize import keys
 from virt.redact import Redactor, RedactRules, UnredactableBody
 from virt.redact.key import secret_key
+from virt.schema.openapi import OpenApiError, is_openapi, load_openapi, read_file
 from virt.store import Filter, Store
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,9 @@ class ImportReport:
     failed: list[Problem] = field(default_factory=list)
     """Files that could not be read: nothing of them was imported."""
     ids: list[int] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+    """One line per API description stored: "stored OpenAPI document <title> <version>: N
+    operations"."""
 
     @property
     def skipped_unlisted(self) -> int:
@@ -92,6 +96,7 @@ class ImportReport:
             "skipped_unlisted": self.skipped_unlisted,
             "skipped_reasons": dict(self.reasons.most_common()),
             "failed": [p.as_dict() for p in self.failed],
+            "documents": list(self.documents),
         }
 
     def skip(self, problems: Skips) -> None:
@@ -148,6 +153,9 @@ def import_paths(
         if on_file is not None:
             on_file(path)
         name = shown_as if shown_as is not None else str(path)
+        if forced is None and _is_openapi(path):
+            _import_openapi(store, path, name, report, shown_as)
+            continue
         reader = forced or formats.detect(path)
         if reader is None:
             unread = Skips(name)
@@ -186,6 +194,38 @@ def import_paths(
         report.skip(skips)
         report.ids.extend(ids)
     return report
+
+
+def _is_openapi(path: Path) -> bool:
+    """A cheap look at a file's first bytes: an OpenAPI 3 document (a top-level `openapi` key)
+    is an API description, tried before the recording formats (HAR is JSON too)."""
+    if not path.is_file():
+        return False
+    try:
+        with path.open("rb") as f:
+            return is_openapi(f.read(4096))
+    except OSError:
+        return False  # the recording formats say why it cannot be read
+
+
+def _import_openapi(
+    store: Store, path: Path, name: str, report: ImportReport, shown_as: str | None
+) -> None:
+    """Validate the OpenAPI document at `path` and store it (virt.schema.openapi); an invalid
+    one is reported as failed, naming the JSON pointer and the rule, and nothing is stored."""
+    try:
+        data = read_file(path)
+        api = load_openapi(data, name)
+    except OpenApiError as e:
+        why = str(e).removeprefix(f"{e.source}: ")
+        problem = Problem(name, "", f"{why} (nothing stored)")
+        report.failed.append(_scrubbed(problem, path, shown_as))
+        return
+    store.add_document("openapi", Path(name).name, data)
+    report.files += 1
+    report.documents.append(
+        f"stored OpenAPI document {api.title} {api.version}: {len(api.operations())} operations"
+    )
 
 
 def files_to_import(paths: Sequence[Path], format: str | None = None) -> list[Path]:

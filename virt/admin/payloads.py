@@ -275,6 +275,9 @@ class ImportResult(BaseModel):
     skipped_reasons: dict[str, int]
     failed: list[Problem]
     ids: list[int]
+    documents: list[str] = []
+    """One line per OpenAPI document stored: "stored OpenAPI document <title> <version>: N
+    operations"."""
 
 
 class Error(BaseModel):

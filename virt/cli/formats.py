@@ -46,6 +46,8 @@ def import_command(
 
     Formats: HAR (also YAML and .zhar), VCR.py, Ruby VCR, Betamax, WireMock, Hoverfly,
     mitmproxy flows, Keploy, nock, go-vcr and Go httpreplay; each file's format is detected.
+    An OpenAPI 3.0 or 3.1 document (YAML or JSON) is validated and stored beside the
+    recordings, for answers to requests that were never recorded.
     A file that cannot be read is reported with the entry that broke, and nothing of it is
     imported; the other files go on. Exit status 1 when any file failed. Secrets are replaced
     by placeholders on the way in, as when recording (--no-redact keeps them).
@@ -109,12 +111,15 @@ def _print_report(report: ImportReport) -> None:
     from virt.transfer import SHOWN_IN_ALL
 
     out = Console(highlight=False, soft_wrap=True)
+    for line in report.documents:
+        out.print(line, markup=False)
     table = Table(title=f"imported {report.imported} interaction(s) from {report.files} file(s)")
     table.add_column("format")
     table.add_column("imported", justify="right")
     for name, n in sorted(report.by_format.items()):
         table.add_row(name, str(n))
-    out.print(table)
+    if report.by_format or not report.documents:  # only API descriptions: no empty table
+        out.print(table)
     if report.skipped_count:
         out.print(f"skipped {report.skipped_count:,}:")
         for why, n in report.reasons.most_common():

@@ -90,6 +90,7 @@ async def import_recording(
         skipped_reasons=dict(report.reasons.most_common()),
         failed=[p.Problem(path=x.path, where=x.where, why=x.why) for x in report.failed],
         ids=report.ids,
+        documents=report.documents,
     )
 
 

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from jsonschema.exceptions import ValidationError
-from openapi_spec_validator.schemas import (
-    openapi_v30_schema_validator,
-    openapi_v31_schema_validator,
-)
 from referencing import Registry
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
@@ -19,6 +14,9 @@ from referencing.jsonschema import DRAFT202012
 from virt.errors import OpenApiError
 from virt.limits import MiB, size_text
 from virt.yamlsafe import MAX_DEPTH, YAML_ERRORS, TextTimestampLoader, YamlLimitError, mark
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 MAX_DOCUMENT = 32 * MiB
 """The largest OpenAPI document read (the OpenAI API's, among the largest published, is 3 MB)."""
@@ -137,6 +135,12 @@ def validate(doc: dict[str, Any], source: str) -> int:
     m = VERSION.fullmatch(version) if isinstance(version, str) else None
     if m is None:
         raise _invalid(source, "/openapi", "openapi", f"version {version!r} is not 3.0.x or 3.1.x")
+    # imported here: openapi-spec-validator takes 0.1 s to import, and only validation needs it
+    from openapi_spec_validator.schemas import (
+        openapi_v30_schema_validator,
+        openapi_v31_schema_validator,
+    )
+
     validator = openapi_v30_schema_validator if m[1] == "0" else openapi_v31_schema_validator
     error = next(iter(validator.iter_errors(doc)), None)  # the first, in document order
     if error is not None:
