@@ -86,3 +86,21 @@ def max_body_option(help: str) -> Callable[[F], F]:
         envvar="VIRT_MAX_BODY",
         help=f"{help} SIZE takes k, M or G (binary units). Env: VIRT_MAX_BODY.",
     )
+
+
+def openapi_documents(
+    ctx: click.Context, param: click.Parameter, value: tuple[Path, ...]
+) -> tuple[Path, ...]:
+    """Refuse, as a bad option, an OpenAPI document that cannot be read or does not validate,
+    naming the file, the place (line and column, or JSON pointer) and the rule."""
+    if not value:
+        return value
+    from virt.errors import OpenApiError
+    from virt.schema.openapi import load_openapi, read_file  # 0.1 s: only when given
+
+    for path in value:
+        try:
+            load_openapi(read_file(path), str(path))
+        except OpenApiError as e:
+            raise click.BadParameter(str(e), ctx, param) from None
+    return value

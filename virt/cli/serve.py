@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ from virt.cli.options import (
     db_option,
     host_option,
     max_body_option,
+    openapi_documents,
 )
 from virt.replay.routing import Route
 
@@ -51,6 +53,17 @@ from virt.replay.routing import Route
     "Env: VIRT_PASSTHROUGH.",
 )
 @click.option("--insecure", is_flag=True, help="With --passthrough: do not verify upstream TLS.")
+@click.option(
+    "--openapi",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    callback=openapi_documents,
+    envvar="VIRT_OPENAPI",
+    metavar="FILE",
+    help="An OpenAPI 3.0 or 3.1 document (YAML or JSON) whose operations, examples and schemas "
+    "answer requests no recording answers (repeatable), beside those stored by virt import. "
+    f"Env: VIRT_OPENAPI, paths separated by '{os.pathsep}'.",
+)
 @click.option(
     "--journal",
     is_flag=True,
@@ -105,6 +118,7 @@ def serve_command(
     routes: tuple[str, ...],
     passthrough: bool,
     insecure: bool,
+    openapi: tuple[Path, ...],
     admin_token: str | None,
     journal: bool,
     shift_time: bool,
@@ -137,6 +151,7 @@ def serve_command(
             proxy_port=None if no_proxy else proxy_port,
             routes=[Route.parse(r) for r in routes],
             passthrough=passthrough,
+            openapi=openapi,
             confdir=confdir,
             insecure=insecure,
             admin_token=admin_token,
