@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -62,7 +61,7 @@ from virt.replay.routing import Route
     metavar="FILE",
     help="An OpenAPI 3.0 or 3.1 document (YAML or JSON) whose operations, examples and schemas "
     "answer requests no recording answers (repeatable), beside those stored by virt import. "
-    f"Env: VIRT_OPENAPI, paths separated by '{os.pathsep}'.",
+    "Env: VIRT_OPENAPI, paths separated by ':' (';' on Windows).",
 )
 @click.option(
     "--journal",
