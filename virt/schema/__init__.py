@@ -1,0 +1,1 @@
+"""JSON Schemas of recorded traffic: inferred, checked, and used to answer the unrecorded."""
