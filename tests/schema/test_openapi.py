@@ -264,6 +264,7 @@ def test_a_version_other_than_3_0_or_3_1_is_refused() -> None:
     assert (error.where, error.rule) == ("/openapi", "openapi")
     swagger = _refused(b'{"swagger": "2.0", "info": {"title": "T", "version": "1"}}')
     assert swagger.where == "/openapi"
+    assert "Swagger 2.0 is not read: convert it to OpenAPI 3 first" in str(swagger)
 
 
 def test_a_ref_to_nothing_names_where_the_ref_is() -> None:
@@ -323,6 +324,8 @@ def test_is_openapi_looks_at_the_top_level_key() -> None:
     assert is_openapi(PETSTORE.read_bytes())
     assert is_openapi(b'{"openapi": "3.1.0", "info": {}}')
     assert is_openapi(b'{\n  "info": {"title": "T"},\n  "openapi": "3.0.0"}')
+    assert is_openapi(b'"openapi": "3.1.0"\n"info": {"title": "T"}\n')  # YAML, keys quoted
+    assert is_openapi(b"swagger: '2.0'\ninfo: {title: T}\n")  # refused by name, not skipped
     assert not is_openapi(b"interactions:\n- request: {uri: 'http://x/openapi: 3.1'}\n")
     assert not is_openapi(b'{"log": {"entries": []}}')
 

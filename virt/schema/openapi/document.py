@@ -30,14 +30,19 @@ _BASE = "virt:openapi"
 """The URI the document is registered under, so "#/components/..." resolves within it."""
 
 
+_JSON_KEY = re.compile(rb'[{,]\s*"(?:openapi"\s*:\s*"3\.|swagger"\s*:\s*"2\.)')
+_YAML_KEY = re.compile(
+    rb"""(?m)^["']?(?:openapi["']?\s*:\s*["']?3\.|swagger["']?\s*:\s*["']?2\.)"""
+)
+
+
 def is_openapi(data: bytes) -> bool:
-    """A cheap look: does `data` start like an OpenAPI 3 document (a top-level `openapi` key)?"""
+    """A cheap look at a document's first bytes: a top-level `openapi: 3.x` key (or Swagger
+    2.0's `swagger` key, so that it is refused by name rather than as no format at all)."""
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"{"):
-        return re.search(rb'^\{?\s*"openapi"\s*:\s*"3\.', head) is not None or (
-            re.search(rb'[{,]\s*"openapi"\s*:\s*"3\.', head) is not None
-        )
-    return re.search(rb"(?m)^openapi\s*:\s*[\"']?3\.", head) is not None
+        return _JSON_KEY.search(head) is not None
+    return _YAML_KEY.search(head) is not None
 
 
 def parse(data: bytes, source: str) -> dict[str, Any]:
@@ -133,6 +138,14 @@ def validate(doc: dict[str, Any], source: str) -> int:
     enum), and on a 3 MB document they take seconds."""
     version = doc.get("openapi")
     m = VERSION.fullmatch(version) if isinstance(version, str) else None
+    if m is None and "swagger" in doc and version is None:
+        raise _invalid(
+            source,
+            "/openapi",
+            "openapi",
+            f"Swagger {doc['swagger']} is not read: convert it to OpenAPI 3 first "
+            "(swagger2openapi, or editor.swagger.io)",
+        )
     if m is None:
         raise _invalid(source, "/openapi", "openapi", f"version {version!r} is not 3.0.x or 3.1.x")
     # imported here: openapi-spec-validator takes 0.1 s to import, and only validation needs it

@@ -37,7 +37,8 @@ class _Server:
 
 @dataclass(frozen=True, eq=False)
 class Operation:
-    """One method on one path of an OpenAPI document."""
+    """One method on one path of an OpenAPI document. Its schemas share their parts with the
+    other operations' (a component is converted once): read them, never modify them."""
 
     method: str
     template: str
