@@ -1,0 +1,629 @@
+"""Generate: a value valid against a JSON Schema, the same for the same seed everywhere.
+
+Every value gets its own random.Random, seeded from sha256(seed, name, JSON pointer of the value),
+never from Python's hash(): the same (schema, seed) gives the same value on every machine and in
+every process, and a value does not change because a sibling appeared or went. The schema's own
+examples come first (examples[0], example, default) when they are valid; otherwise types, bounds,
+formats, enums and combinators are followed, with strings and numbers that look real
+(virt.schema.fake). Recursive schemas stop: past SOFT_DEPTH levels, or inside a $ref already being
+expanded, only what the schema requires is made (null where allowed, no optional properties, the
+fewest items); a schema that still needs more than HARD_DEPTH levels is a SchemaError naming where.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+import random
+import re
+import threading
+import urllib.parse
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError as JsonSchemaError
+from referencing.exceptions import Unresolvable
+
+from virt.errors import SchemaError
+from virt.schema import fake
+from virt.schema.infer import pointer
+
+SOFT_DEPTH = 8
+"""Nesting past which only what the schema requires is generated."""
+HARD_DEPTH = 32
+"""Nesting no generated value goes past: a schema that demands more is a SchemaError."""
+MAX_NODES = 5_000
+"""Values in one generated value; past it, only what the schema requires."""
+MAX_ITEMS = 1_000
+"""minItems, minProperties or minLength (in thousands) above which a schema is not generated."""
+MAX_STRING = 1_000
+"""Characters of a generated string, unless minLength asks for more."""
+MAX_CHARS = 1_000_000
+"""Characters in all the strings of one generated value."""
+MAX_REF_HOPS = 64
+"""$ref to $ref hops followed from one schema."""
+
+_NOTHING = object()
+_SCALAR_RANK = {"null": 0, "boolean": 1, "integer": 1, "number": 1, "string": 1, "array": 2}
+
+
+def generate(
+    schema: dict[str, Any], seed: bytes, *, name: str = "", root: dict[str, Any] | None = None
+) -> Any:
+    """A value valid against `schema`, the same for the same (schema, seed) on every machine
+    and process.
+
+    `name` is the field the value is for ("email", "created_at"): it picks realistic strings and
+    numbers. `root` is the document "#/..." $refs point into (an OpenAPI document); without it,
+    `schema` itself. SchemaError, naming the pointer, when the schema cannot be satisfied within
+    the bounds of this module.
+    """
+    return _Gen(seed, name, schema if root is None else root).make(schema, (), name, 0, (), False)
+
+
+class _Gen:
+    __slots__ = ("chars", "name", "nodes", "root", "seed")
+
+    def __init__(self, seed: bytes, name: str, root: dict[str, Any]) -> None:
+        self.seed = hashlib.sha256(seed + b"\0" + name.encode()).digest()
+        self.name = name
+        self.root = root
+        self.nodes = 0
+        self.chars = 0
+
+    def rng(self, at: tuple[str | int, ...], salt: str = "") -> random.Random:
+        digest = hashlib.sha256(self.seed + (pointer(at) + salt).encode()).digest()
+        return random.Random(int.from_bytes(digest[:16], "big"))
+
+    def fail(self, at: tuple[str | int, ...], why: str, ref: str = "") -> SchemaError:
+        where = pointer(at) or "the root"
+        of = f" (schema {ref})" if ref else ""
+        return SchemaError(f"cannot generate a value at {where}{of}: {why}")
+
+    # --- schemas: $ref, combinators ---------------------------------------------------------
+
+    def target(self, ref: str, at: tuple[str | int, ...]) -> Any:
+        if not ref.startswith("#"):
+            raise self.fail(at, "only $refs into the same document (#/...) are followed", ref)
+        node: Any = self.root
+        for part in ref[1:].split("/")[1:]:
+            key = urllib.parse.unquote(part).replace("~1", "/").replace("~0", "~")
+            if isinstance(node, dict) and key in node:
+                node = node[key]
+            elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+                node = node[int(key)]
+            else:
+                raise self.fail(at, "the $ref points at nothing", ref)
+        return node
+
+    def resolve(
+        self, schema: Any, at: tuple[str | int, ...], refs: tuple[str, ...]
+    ) -> tuple[Any, tuple[str, ...], bool]:
+        """`schema` with its $ref chain followed; whether a $ref was already being expanded."""
+        recursed = False
+        for _ in range(MAX_REF_HOPS):
+            if not isinstance(schema, dict) or "$ref" not in schema:
+                return schema, refs, recursed
+            ref = schema["$ref"]
+            if not isinstance(ref, str):
+                raise self.fail(at, "a $ref that is not a string")
+            recursed = recursed or ref in refs
+            refs = (*refs, ref)
+            found = self.target(ref, at)
+            rest = {k: v for k, v in schema.items() if k != "$ref"}
+            schema = _merge(found, rest) if rest and isinstance(found, dict) else found
+        raise self.fail(at, f"more than {MAX_REF_HOPS} $refs in a row", refs[-1])
+
+    def combine(
+        self,
+        schema: dict[str, Any],
+        at: tuple[str | int, ...],
+        refs: tuple[str, ...],
+        minimal: bool,
+        attempt: int,
+    ) -> tuple[dict[str, Any], tuple[str, ...], bool]:
+        """allOf merged in, one branch of anyOf/oneOf chosen and merged in, until none is left."""
+        recursed = False
+        for _ in range(MAX_REF_HOPS):
+            if "allOf" in schema:
+                parts = schema["allOf"]
+                merged = {k: v for k, v in schema.items() if k != "allOf"}
+                for part in parts if isinstance(parts, list) else []:
+                    part, refs, again = self.resolve(part, at, refs)
+                    recursed = recursed or again
+                    if part is False:
+                        raise self.fail(at, "allOf holds a schema nothing satisfies")
+                    if isinstance(part, dict):
+                        merged = _merge(merged, part)
+                schema = merged
+                continue
+            kind = "anyOf" if "anyOf" in schema else "oneOf" if "oneOf" in schema else None
+            if kind is None:
+                return schema, refs, recursed
+            branches = schema[kind] if isinstance(schema[kind], list) else []
+            rest = {k: v for k, v in schema.items() if k != kind}
+            if not branches:
+                schema = rest
+                continue
+            resolved = [self.resolve(branch, at, refs) for branch in branches]
+            pick = self.choose(resolved, rest, at, kind, minimal or recursed, attempt)
+            chosen, refs, again = resolved[pick]
+            recursed = recursed or again
+            if chosen is False:
+                raise self.fail(at, f"every {kind} branch is a schema nothing satisfies")
+            schema = _merge(rest, chosen) if isinstance(chosen, dict) else rest
+            if kind == "oneOf":
+                # what another branch requires and this one does not would match that one too
+                others = {
+                    r
+                    for i, (b, _, _) in enumerate(resolved)
+                    if i != pick and isinstance(b, dict)
+                    for r in b.get("required", [])
+                }
+                omit = others - set(schema.get("required", []))
+                if omit:
+                    schema["x-virt-omit"] = sorted({*schema.get("x-virt-omit", []), *omit})
+        raise self.fail(at, "combinators nest too deeply")
+
+    def choose(
+        self,
+        branches: list[tuple[Any, tuple[str, ...], bool]],
+        rest: dict[str, Any],
+        at: tuple[str | int, ...],
+        kind: str,
+        minimal: bool,
+        attempt: int,
+    ) -> int:
+        """The branch to follow: when stopping recursion the simplest (null, then scalars, never
+        one that recurses); otherwise one chosen by the seed, null only if nothing else. A branch
+        whose type the rest of the schema rules out is never chosen."""
+        outer = _types(rest)
+        fits = (
+            [
+                i
+                for i, (b, _, _) in enumerate(branches)
+                if b is not False and (not outer or not _types(b) or _meet(outer, _types(b)))
+            ]
+            or [i for i, (b, _, _) in enumerate(branches) if b is not False]
+            or [0]
+        )
+        if minimal:
+            ranked = sorted(fits, key=lambda i: _rank(branches[i]))
+            return ranked[attempt % len(ranked)]
+        usable = [i for i in fits if _types(branches[i][0]) != ["null"]] or fits
+        # a retry moves on to the next branch, so that every one gets its turn
+        first = self.rng(at, kind).randrange(len(usable))
+        return usable[(first + attempt) % len(usable)]
+
+    # --- values -------------------------------------------------------------------------------
+
+    def make(
+        self,
+        schema: Any,
+        at: tuple[str | int, ...],
+        name: str,
+        depth: int,
+        refs: tuple[str, ...],
+        minimal: bool,
+    ) -> Any:
+        self.nodes += 1
+        if depth > HARD_DEPTH or self.nodes > 4 * MAX_NODES:
+            raise self.fail(
+                at,
+                f"the schema demands more than {HARD_DEPTH} levels or {4 * MAX_NODES:,} values"
+                " (a required property that recurses?)",
+                refs[-1] if refs else "",
+            )
+        minimal = minimal or depth > SOFT_DEPTH or self.nodes > MAX_NODES
+        schema, refs, recursed = self.resolve(schema, at, refs)
+        if schema is True:
+            schema = {}
+        if not isinstance(schema, dict):
+            raise self.fail(at, "the schema allows no value", refs[-1] if refs else "")
+        minimal = minimal or recursed
+        example = self.example(schema, refs)
+        if example is not _NOTHING:
+            return example
+        # oneOf, not and allOf are followed simply; the value is checked, and on failure other
+        # branches and other optional properties are tried
+        check = "oneOf" in schema or "not" in schema or "allOf" in schema
+        value = None
+        for attempt in range(4 if check else 1):
+            value = self.build(schema, at, name, depth, refs, minimal, attempt)
+            if not check or _valid_in(self.root, schema, value):
+                break
+        return value
+
+    def build(
+        self,
+        schema: dict[str, Any],
+        at: tuple[str | int, ...],
+        name: str,
+        depth: int,
+        refs: tuple[str, ...],
+        minimal: bool,
+        attempt: int,
+    ) -> Any:
+        schema, refs, recursed = self.combine(schema, at, refs, minimal, attempt)
+        minimal = minimal or recursed
+        example = self.example(schema, refs)
+        if example is not _NOTHING:
+            return example
+        rng = self.rng(at, f"#{attempt}" if attempt else "")
+        if "const" in schema:
+            return copy.deepcopy(schema["const"])
+        if isinstance(schema.get("enum"), list) and schema["enum"]:
+            values = schema["enum"]
+            real = [v for v in values if v is not None] or values
+            return copy.deepcopy(real[rng.randrange(len(real))])
+        kind = self.kind(schema, minimal)
+        if kind == "null":
+            return None
+        if kind == "boolean":
+            return rng.random() < 0.5
+        if kind in ("integer", "number"):
+            return self.number(schema, at, name, rng, kind == "integer")
+        if kind == "string":
+            return self.string(schema, at, name, rng)
+        if kind == "array":
+            return self.array(schema, at, name, depth, refs, minimal, rng)
+        return self.object(schema, at, depth, refs, minimal, rng)
+
+    def example(self, schema: dict[str, Any], refs: tuple[str, ...]) -> Any:
+        """The schema's own example, when it has one and it is valid."""
+        for key in ("examples", "example", "default"):
+            if key not in schema:
+                continue
+            value = schema[key]
+            if key == "examples":
+                if not isinstance(value, list) or not value:
+                    continue
+                value = value[0]
+            if _valid_in(self.root, schema, value):
+                return copy.deepcopy(value)
+        return _NOTHING
+
+    def kind(self, schema: dict[str, Any], minimal: bool) -> str:
+        types = _types(schema)
+        if schema.get("nullable") is True and "null" not in types and types:
+            types = [*types, "null"]
+        if not types:
+            types = [_implied(schema)]
+        if minimal and "null" in types:
+            return "null"
+        real = [t for t in types if t != "null"] or ["null"]
+        if minimal:
+            return min(real, key=lambda t: _SCALAR_RANK.get(t, 3))
+        return real[0]
+
+    def number(
+        self,
+        schema: dict[str, Any],
+        at: tuple[str | int, ...],
+        name: str,
+        rng: random.Random,
+        integer: bool,
+    ) -> int | float:
+        low, high = _bounds(schema, integer)
+        if low is not None and high is not None and low > high:
+            raise self.fail(at, "its minimum is above its maximum")
+        lo, hi = _span(low, high, fake.int_range(name, schema.get("format")))
+        if integer and math.ceil(lo) > math.floor(hi):
+            raise self.fail(at, "no integer lies between its bounds")
+        step = schema.get("multipleOf")
+        if isinstance(step, int | float) and not isinstance(step, bool) and step > 0:
+            return self.multiple(at, rng, lo, hi, step, integer)
+        if integer:
+            return rng.randint(math.ceil(lo), math.floor(hi))
+        value = round(rng.uniform(lo, hi), 2)
+        if not math.isfinite(value) or not _inside(schema, value):
+            value = lo / 2 + hi / 2  # halves first: lo + hi may overflow to infinity
+        return value
+
+    def multiple(
+        self,
+        at: tuple[str | int, ...],
+        rng: random.Random,
+        lo: float,
+        hi: float,
+        step: float,
+        integer: bool,
+    ) -> int | float:
+        first, last = math.ceil(lo / step), math.floor(hi / step)
+        if first > last:
+            raise self.fail(at, f"no multiple of {step} lies between its bounds")
+        for _ in range(16):
+            k = rng.randint(first, min(last, first + 1000))
+            value: int | float = k * step
+            if integer or isinstance(step, int):
+                value = round(value)
+            if isinstance(value, int) or (value / step).is_integer():
+                return value
+        raise self.fail(at, f"no multiple of {step} found that floating point can check")
+
+    def string(
+        self, schema: dict[str, Any], at: tuple[str | int, ...], name: str, rng: random.Random
+    ) -> str:
+        low = schema.get("minLength", 0)
+        high = schema.get("maxLength")
+        low = low if isinstance(low, int) else 0
+        if low > MAX_ITEMS * 1000:
+            raise self.fail(at, f"its minLength is above {MAX_ITEMS * 1000:,}")
+        if isinstance(high, int) and high < low:
+            raise self.fail(at, "its maxLength is below its minLength")
+        fmt = schema.get("format")
+        value = fake.text(rng, name, fmt if isinstance(fmt, str) else None)
+        pattern = schema.get("pattern")
+        if isinstance(pattern, str):
+            try:
+                found = re.search(pattern, value) is not None
+            except re.error:
+                raise self.fail(at, "its pattern is not a regular expression") from None
+            if not found:
+                value = fake.from_pattern(pattern, rng) or value
+        cap = max(low, MAX_STRING) if high is None else high
+        value = fake.fit(value, rng, fmt if isinstance(fmt, str) else None, low, cap)
+        self.chars += len(value)
+        if self.chars > MAX_CHARS:
+            raise self.fail(at, f"the value would hold more than {MAX_CHARS:,} characters")
+        return value
+
+    def array(
+        self,
+        schema: dict[str, Any],
+        at: tuple[str | int, ...],
+        name: str,
+        depth: int,
+        refs: tuple[str, ...],
+        minimal: bool,
+        rng: random.Random,
+    ) -> list[Any]:
+        low = schema.get("minItems", 0)
+        low = low if isinstance(low, int) else 0
+        high = schema.get("maxItems")
+        high = high if isinstance(high, int) else None
+        if low > MAX_ITEMS:
+            raise self.fail(at, f"its minItems is above {MAX_ITEMS:,}")
+        if high is not None and high < low:
+            raise self.fail(at, "its maxItems is below its minItems")
+        prefix = schema.get("prefixItems")
+        prefix = prefix if isinstance(prefix, list) else []
+        items = schema.get("items", {})
+        if minimal:
+            count = low
+        else:
+            start = max(low, 1)
+            count = rng.randint(start, max(start, 3))
+        if high is not None:
+            count = min(count, high)
+        if items is False:
+            count = min(count, len(prefix))
+            if count < low:
+                raise self.fail(at, "its minItems needs more items than its prefixItems allow")
+        out: list[Any] = []
+        seen: set[str] = set()
+        unique = schema.get("uniqueItems") is True
+        attempts = 0
+        while len(out) < count and attempts < 3 * count + 3:
+            i = len(out)
+            sub = prefix[i] if i < len(prefix) else items
+            where = (*at, i) if attempts < count else (*at, f"{i}~{attempts}")
+            attempts += 1
+            value = self.make(sub, where, name, depth + 1, refs, minimal)
+            if unique:
+                key = repr(value)
+                if key in seen:
+                    continue
+                seen.add(key)
+            out.append(value)
+        if len(out) < low:
+            raise self.fail(at, f"{low} distinct items could not be made")
+        return out
+
+    def object(
+        self,
+        schema: dict[str, Any],
+        at: tuple[str | int, ...],
+        depth: int,
+        refs: tuple[str, ...],
+        minimal: bool,
+        rng: random.Random,
+    ) -> dict[str, Any]:
+        props = schema.get("properties")
+        props = props if isinstance(props, dict) else {}
+        required = [r for r in schema.get("required", []) if isinstance(r, str)]
+        extra = schema.get("additionalProperties", {})
+        low = schema.get("minProperties", 0)
+        low = low if isinstance(low, int) else 0
+        high = schema.get("maxProperties")
+        if low > MAX_ITEMS:
+            raise self.fail(at, f"its minProperties is above {MAX_ITEMS:,}")
+        wanted = list(required)
+        omit = set(schema.get("x-virt-omit", []))
+        optional = [
+            k for k, v in props.items() if k not in required and v is not False and k not in omit
+        ]
+        if not minimal:
+            wanted += [k for k in optional if rng.random() < 0.7]
+        for k in optional:
+            if len(wanted) >= low:
+                break
+            if k not in wanted:
+                wanted.append(k)
+        if isinstance(high, int) and len(wanted) > high:
+            wanted = (
+                required + [k for k in wanted if k not in required][: max(0, high - len(required))]
+            )
+        together = (
+            schema.get("not", {}).get("required") if isinstance(schema.get("not"), dict) else None
+        )
+        if isinstance(together, list) and together and all(k in wanted for k in together):
+            # "not all of these at once": leave out the last optional one of them
+            spare = [k for k in together if k not in required]
+            if spare:
+                wanted.remove(spare[-1])
+        out: dict[str, Any] = {}
+        for key in wanted:
+            sub = props.get(key, extra if isinstance(extra, dict) else {})
+            if sub is False:
+                raise self.fail((*at, key), "a required property the schema forbids")
+            out[key] = self.make(sub, (*at, key), key, depth + 1, refs, minimal)
+        n = 0
+        while len(out) < low and extra is not False:
+            n += 1
+            key = f"key_{n}"
+            if key not in out:
+                out[key] = self.make(extra, (*at, key), key, depth + 1, refs, minimal)
+        if len(out) < low:
+            raise self.fail(at, f"{low} properties are required but the schema allows fewer")
+        return out
+
+
+def _types(schema: Any) -> list[str]:
+    if not isinstance(schema, dict):
+        return []
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return [kind]
+    if isinstance(kind, list):
+        return [k for k in kind if isinstance(k, str)]
+    return []
+
+
+def _implied(schema: dict[str, Any]) -> str:
+    """The type a schema without "type" means, from its keywords; a string when nothing says."""
+    keys = schema.keys()
+    if keys & {
+        "properties",
+        "required",
+        "additionalProperties",
+        "minProperties",
+        "patternProperties",
+    }:
+        return "object"
+    if keys & {"items", "prefixItems", "minItems", "maxItems", "uniqueItems"}:
+        return "array"
+    if keys & {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}:
+        return "number"
+    return "string"
+
+
+def _rank(branch: tuple[Any, tuple[str, ...], bool]) -> int:
+    schema, _, recursed = branch
+    if schema is False:
+        return 100
+    types = _types(schema) or ([_implied(schema)] if isinstance(schema, dict) else ["string"])
+    rank = min(_SCALAR_RANK.get(t, 3) for t in types)
+    return (
+        rank
+        + (10 if recursed else 0)
+        + (5 if isinstance(schema, dict) and "$ref" in str(schema.get("items", "")) else 0)
+    )
+
+
+def _span(low: float | None, high: float | None, usual: tuple[int, int]) -> tuple[float, float]:
+    """Where to draw a number from: the usual range of its field name, inside the schema's
+    bounds when they allow it, else the bounds (with a span of 1000 where one side is open)."""
+    u_lo, u_hi = usual
+    if low is None and high is None:
+        return u_lo, u_hi
+    if low is None:
+        assert high is not None
+        return (u_lo, min(u_hi, high)) if u_lo <= high else (high - 1000, high)
+    if high is None:
+        return (max(u_lo, low), u_hi) if u_hi >= low else (low, low + 1000)
+    lo, hi = max(low, u_lo), min(high, u_hi)
+    return (lo, hi) if lo <= hi else (low, high)
+
+
+def _bounds(schema: dict[str, Any], integer: bool) -> tuple[float | None, float | None]:
+    """The inclusive bounds of a number schema (exclusive ones moved inward)."""
+    low: float | None = None
+    high: float | None = None
+    nudge = 1 if integer else 0.01
+    for key, value in schema.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if key == "minimum":
+            low = value if low is None else max(low, value)
+        elif key == "exclusiveMinimum":
+            low = value + nudge if low is None else max(low, value + nudge)
+        elif key == "maximum":
+            high = value if high is None else min(high, value)
+        elif key == "exclusiveMaximum":
+            high = value - nudge if high is None else min(high, value - nudge)
+    return low, high
+
+
+def _inside(schema: dict[str, Any], value: float) -> bool:
+    low, high = _bounds(schema, False)
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+_LOWER = {"minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties"}
+_UPPER = {"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties"}
+
+
+def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Both schemas at once, simply: properties and required joined, bounds tightened, types
+    intersected; a property in both becomes an allOf of the two."""
+    out = dict(a)
+    for key, value in b.items():
+        if key not in out:
+            out[key] = value
+        elif key == "properties" and isinstance(value, dict) and isinstance(out[key], dict):
+            props = dict(out[key])
+            for name, sub in value.items():
+                props[name] = {"allOf": [props[name], sub]} if name in props else sub
+            out[key] = props
+        elif key == "required" and isinstance(value, list) and isinstance(out[key], list):
+            out[key] = list(dict.fromkeys([*out[key], *value]))
+        elif key == "type":
+            out[key] = _meet(_types(out), _types({"type": value})) or value
+        elif key in _LOWER and isinstance(value, int | float):
+            out[key] = max(out[key], value)
+        elif key in _UPPER and isinstance(value, int | float):
+            out[key] = min(out[key], value)
+        elif key == "enum" and isinstance(value, list) and isinstance(out[key], list):
+            both = [v for v in out[key] if v in value]
+            out[key] = both or value
+        elif key in ("allOf", "anyOf", "oneOf") and isinstance(value, list):
+            out["allOf"] = [*out.get("allOf", []), {key: value}]
+        else:
+            out[key] = value
+    return out
+
+
+def _meet(a: list[str], b: list[str]) -> list[str]:
+    """Types allowed by both: integer is a number."""
+    both = [t for t in a if t in b]
+    if "integer" in a and "number" in b and "integer" not in both:
+        both.append("integer")
+    if "number" in a and "integer" in b and "integer" not in both:
+        both.append("integer")
+    return both
+
+
+_checkers: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
+_checkers_lock = threading.Lock()
+
+
+def _valid_in(root: dict[str, Any], schema: dict[str, Any], value: Any) -> bool:
+    """Whether `value` follows `schema`, a schema inside `root` (its $refs resolve there)."""
+    key = id(root)
+    with _checkers_lock:
+        entry = _checkers.get(key)
+        if entry is None or entry[0] is not root:
+            if len(_checkers) >= 64:
+                _checkers.clear()
+            entry = (
+                root,
+                Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER),
+            )
+            _checkers[key] = entry
+    try:
+        return bool(entry[1].evolve(schema=schema).is_valid(value))
+    except (Unresolvable, JsonSchemaError, RecursionError, TypeError, ValueError):
+        # a broken $ref or keyword around it: then it is no example to trust
+        return False
