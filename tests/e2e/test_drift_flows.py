@@ -187,7 +187,10 @@ def test_a_graphql_client_with_reordered_variables_and_document_spacing_is_match
         other = graphql_call(client, replay, {"withRole": False, "id": "u2"})
         assert other.json() == {"data": {"user": {"id": "u2", "name": "Grace"}}}
         unknown = graphql_call(client, replay, {"id": "u3", "withRole": True})
-        assert unknown.status_code == 599  # a user never recorded is not someone else's answer
+        # a user never recorded is not someone else's answer: it is made up, says so, and
+        # carries the id asked for
+        assert unknown.headers["x-virt-match"] == "fallback;source=template"
+        assert unknown.json()["data"]["user"]["id"] == "u3"
 
 
 def test_a_cursor_paginated_api_is_walked_with_fresh_cache_busters(
@@ -219,12 +222,21 @@ def test_a_new_idempotency_key_and_reference_are_echoed_back(
     assert entry["explain"]["echoed"] == ["body:$.reference", "header:idempotency-key"]
 
 
-def test_a_different_amount_is_not_answered_with_the_recorded_payment(replay: str) -> None:
+def test_a_different_amount_is_not_answered_with_the_recorded_payment(
+    replay: str, recorded: Recorded
+) -> None:
+    key, reference = f"idem-{uuid.uuid4()}", f"order-{uuid.uuid4()}"
     with httpx.Client(timeout=10) as client:
-        resp = pay(client, replay, 99, f"idem-{uuid.uuid4()}", f"order-{uuid.uuid4()}")
-    assert resp.status_code == 599
-    report = resp.json()
-    assert report["nearest"][0]["comparison"]["differs"]["body:$.amount"] == {
+        resp = pay(client, replay, 99, key, reference)
+    # no recording answers it (the amount differs): the fallback says so, and its answer
+    # carries the amount sent, never the recorded 1200
+    assert resp.headers["x-virt-match"] == "fallback;source=template"
+    assert resp.status_code == 201
+    assert resp.json()["amount"] == 99 != recorded.payment["amount"]
+    assert resp.json()["reference"] == reference
+    (entry,) = [e for e in journal(replay) if e["url"].endswith("/payments")]
+    assert entry["match"] == "fallback"
+    assert entry["explain"]["comparison"]["differs"]["body:$.amount"] == {
         "sent": "99",
         "recorded": "1200",
     }

@@ -126,7 +126,7 @@ def test_journal_flag_persists_every_answer_in_the_database(
     assert proc.stop() == 0
     served, serve_port, _ = virt.serve(db, "--journal")
     assert httpx.get(f"http://127.0.0.1:{serve_port}/users/1").status_code == 200
-    assert httpx.get(f"http://127.0.0.1:{serve_port}/users/2").status_code == 599
+    assert httpx.get(f"http://127.0.0.1:{serve_port}/accounts/2").status_code == 599
     assert served.stop() == 0, served.output()
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
@@ -135,5 +135,5 @@ def test_journal_flag_persists_every_answer_in_the_database(
     origin = http_upstream.url
     assert rows == [
         ("direct", "GET", f"{origin}/users/1", "exact", 1, 200),
-        ("direct", "GET", f"{origin}/users/2", "miss", None, 599),
+        ("direct", "GET", f"{origin}/accounts/2", "miss", None, 599),
     ]

@@ -102,4 +102,4 @@ def test_real_clients_reach_recordings_through_the_proxy_door(proxy_port: int, v
     ) as c:
         assert c.get("https://api.example.com/users/1").json() == {"id": 1}
         assert c.get("http://plain.example.com/status").text == "ok"
-        assert c.get("https://api.example.com/users/2").status_code == 599
+        assert c.get("https://api.example.com/accounts/2").status_code == 599

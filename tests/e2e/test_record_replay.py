@@ -282,8 +282,11 @@ def test_miss_answers_599_and_never_touches_the_network(
             verify=trusting(confdir / "mitmproxy-ca-cert.pem"),
         ) as client:
             hit = client.get(recording.origin + "/users/1")
-            miss = client.get(recording.origin + "/users/99?x=1")
-            miss_post = client.post(recording.origin + "/users", json={"name": "nobody"})
+            # a route nothing recorded: a miss
+            miss = client.get(recording.origin + "/accounts/99?x=1")
+            miss_post = client.post(recording.origin + "/accounts", json={"name": "nobody"})
+            # a known route, an id nobody recorded: made up from the recordings, not fetched
+            fallback = client.get(recording.origin + "/users/99?x=1")
         direct_miss = httpx.get(f"http://127.0.0.1:{port}/nowhere")
     finally:
         tripwire.close()
@@ -292,19 +295,30 @@ def test_miss_answers_599_and_never_touches_the_network(
         assert r.status_code == 599
         assert r.headers["x-virt-match"] == "miss"
         assert r.headers["content-type"] == "application/json"
+    assert fallback.headers["x-virt-match"] == "fallback;source=template"
     report = miss.json()
-    assert report["request"] == {"method": "GET", "url": recording.origin + "/users/99?x=1"}
-    assert {n["url"] for n in report["nearest"]} >= {recording.origin + "/users/1"}
+    assert report["request"] == {"method": "GET", "url": recording.origin + "/accounts/99?x=1"}
     assert direct_miss.json()["request"]["method"] == "GET"
     assert tripwire.connections == 0
 
 
 def test_miss_is_logged(recording: Recording, virt) -> None:  # type: ignore[no-untyped-def]
     proc, port, _ = virt.serve(recording.db)
-    httpx.get(f"http://127.0.0.1:{port}/users/12345")
+    httpx.get(f"http://127.0.0.1:{port}/accounts/12345")
     proc.stop()
     assert "miss GET" in proc.output()
-    assert "/users/12345" in proc.output()
+    assert "/accounts/12345" in proc.output()
+
+
+def test_with_no_fallback_an_unrecorded_id_is_a_miss_with_its_nearest_recordings(
+    recording: Recording,
+    virt,  # type: ignore[no-untyped-def]
+) -> None:
+    proc, port, _ = virt.serve(recording.db, "--no-fallback")
+    miss = httpx.get(f"http://127.0.0.1:{port}/users/99?x=1")
+    proc.stop()
+    assert (miss.status_code, miss.headers["x-virt-match"]) == (599, "miss")
+    assert any(n["url"].endswith("/users/1") for n in miss.json()["nearest"])
 
 
 def test_two_fresh_servers_answer_the_same_requests_byte_identically(

@@ -53,6 +53,14 @@ from virt.replay.routing import Route
 )
 @click.option("--insecure", is_flag=True, help="With --passthrough: do not verify upstream TLS.")
 @click.option(
+    "--no-fallback",
+    is_flag=True,
+    envvar="VIRT_NO_FALLBACK",
+    help="Answer a request no recording answers with a 599 miss, even on a route the "
+    "recordings know (by default such a request gets an answer made from the route's nearest "
+    "recording and schema: X-Virt-Match: fallback). Env: VIRT_NO_FALLBACK=1.",
+)
+@click.option(
     "--openapi",
     multiple=True,
     type=click.Path(path_type=Path, dir_okay=False),
@@ -117,6 +125,7 @@ def serve_command(
     routes: tuple[str, ...],
     passthrough: bool,
     insecure: bool,
+    no_fallback: bool,
     openapi: tuple[Path, ...],
     admin_token: str | None,
     journal: bool,
@@ -130,8 +139,9 @@ def serve_command(
     """Answer requests from the recordings in --db, never from the real dependencies.
 
     Two doors onto the same recordings: the direct door (a base URL) and the proxy door (the
-    same HTTP_PROXY/HTTPS_PROXY and CA as recording). A request with no recording gets status
-    599 with X-Virt-Match: miss and a JSON report of the nearest recordings.
+    same HTTP_PROXY/HTTPS_PROXY and CA as recording). A request no recording answers, on a
+    route the recordings know, gets an answer made from them (X-Virt-Match: fallback); any
+    other gets status 599 with X-Virt-Match: miss and a JSON report of the nearest recordings.
 
     \b
       virt serve --db recordings/api.db
@@ -150,6 +160,7 @@ def serve_command(
             proxy_port=None if no_proxy else proxy_port,
             routes=[Route.parse(r) for r in routes],
             passthrough=passthrough,
+            fallback=not no_fallback,
             openapi=openapi,
             confdir=confdir,
             insecure=insecure,

@@ -8,10 +8,12 @@ learned and ignored fields take no part and the best candidate above the thresho
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from virt.errors import StateUnavailable
@@ -22,7 +24,8 @@ from virt.match.journal import Journal
 from virt.match.prepared import Prepared
 from virt.match.rules import Policy, Rules
 from virt.match.score import Comparison, Side, compare, ignored_names, shown, signature
-from virt.model import Interaction, Request
+from virt.match.stage import Answered, FallbackStage, Refused
+from virt.model import Interaction, Request, Response
 from virt.normalize import exact_key, keys
 from virt.normalize.canonical import canonical_key
 from virt.normalize.fields import (
@@ -51,6 +54,7 @@ class MatchKind(enum.StrEnum):
     EXACT = "exact"
     FUZZY = "fuzzy"
     PATTERN = "pattern"
+    FALLBACK = "fallback"
     PASSTHROUGH = "passthrough"
     MISS = "miss"
 
@@ -70,12 +74,20 @@ class Match:
     """Request fields whose new values replaced the recorded ones in the response."""
     rule: str | None = None
     """The route rule that applied, if any."""
+    fallback: dict[str, Any] | None = None
+    """How the fallback stage made its answer, or why it made none (journal)."""
+    source: str = ""
+    """What a fallback answer was made from: template, openapi or schema."""
+    nearest: tuple[int, ...] = ()
+    """A miss's scored candidates, best first: the fallback stage's templates."""
 
     @property
     def header_value(self) -> str:
-        """X-Virt-Match: exact | fuzzy;score=0.93 | passthrough | miss."""
+        """X-Virt-Match: exact | fuzzy;score=0.93 | fallback;source=template | miss."""
         if self.kind is MatchKind.FUZZY:
             return f"fuzzy;score={shown(self.score, 2):.2f}"
+        if self.kind is MatchKind.FALLBACK:
+            return f"fallback;source={self.source}"
         return self.kind.value
 
     def explain(self) -> dict[str, Any]:
@@ -91,6 +103,8 @@ class Match:
                 out["echoed_total"], out["truncated"] = total, True
         if self.rule:
             out["rule"] = self.rule
+        if self.fallback is not None:
+            out["fallback"] = self.fallback
         return out
 
 
@@ -118,7 +132,11 @@ class Engine:
     """
 
     def __init__(
-        self, store: Store, rules: Rules | None = None, state: SessionState | None = None
+        self,
+        store: Store,
+        rules: Rules | None = None,
+        state: SessionState | None = None,
+        fallback: Callable[[Store, SessionState], FallbackStage] | None = None,
     ) -> None:
         self.store = store
         self.rules = rules or Rules()
@@ -131,15 +149,59 @@ class Engine:
         """No other process changes what this one serves: nothing to follow."""
         self._generation = 0 if self._alone else self.state.generation()
         self._next_look = 0.0
+        self.fallback: FallbackStage | None = fallback(store, self.state) if fallback else None
+        """The fourth stage (virt.schema), made with this engine's store and state; None
+        answers every unrecorded request with a miss (--no-fallback)."""
 
-    def match(self, request: Request, session: str = "", prepared: Prepared | None = None) -> Match:
+    def match(
+        self,
+        request: Request,
+        session: str = "",
+        prepared: Prepared | None = None,
+        fall_back: bool = True,
+    ) -> Match:
         """The recording for `request`, by the first stage that finds one.
 
         Sequences advance per `session` (a client's X-Virt-Session, else its address), so
         parallel test workers polling the same job each see it from the start. `prepared` is
         `prepare(request)` when the caller worked it out already (off the loop, for a large
-        body); else the engine computes what each stage needs as it gets there.
+        body); else the engine computes what each stage needs as it gets there. Without
+        `fall_back`, a miss stays a miss (the caller tries something else first, then
+        `fall_back` itself).
         """
+        stage = self.fallback
+        if stage is None:
+            return self._match(request, session, prepared)
+        if not stage.active:
+            found = self._match(request, session, prepared)
+            if found.kind is MatchKind.MISS and fall_back:
+                return self.fall_back(request, session, found)
+            return found
+        # a session that created objects through the fallback stage sees them first
+        held = stage.held(request, session)
+        if held is not None:
+            key = prepared.key if prepared else exact_key(request)
+            return _fallback_match(key, request, held)
+        found = self._match(request, session, prepared)
+        if found.kind is MatchKind.MISS and fall_back:
+            return self.fall_back(request, session, found)
+        if found.interaction is not None and found.kind is not MatchKind.MISS:
+            resp = found.interaction.response
+            body = stage.with_created(request, session, resp.status, resp.body, resp.headers)
+            if body is not None:
+                headers = tuple(
+                    (n, str(len(body)) if n.lower() == "content-length" else v)
+                    for n, v in resp.headers
+                    if n.lower() not in ("content-encoding", "etag")
+                )
+                changed = dataclasses.replace(
+                    resp, body=body, headers=headers, wire_body=None, encoding=None
+                )
+                answer = dataclasses.replace(found.interaction, response=changed)
+                found = dataclasses.replace(found, interaction=answer)
+        return found
+
+    def _match(self, request: Request, session: str, prepared: Prepared | None) -> Match:
         self._follow()
         policy = self.rules.policy(request)
         key = prepared.key if prepared else exact_key(request)
@@ -225,8 +287,14 @@ class Engine:
             return Match(MatchKind.MISS, key, rule=policy.rule)
         score, best_id, best = min(scored, key=lambda s: (-s[0], s[1]))
         if best.failed is not None or score < policy.threshold:
+            ranked = tuple(id for _, id, _ in sorted(scored, key=lambda s: (-s[0], s[1])))
             return Match(
-                MatchKind.MISS, key, score=max(score, 0.0), comparison=best, rule=policy.rule
+                MatchKind.MISS,
+                key,
+                score=max(score, 0.0),
+                comparison=best,
+                rule=policy.rule,
+                nearest=ranked,
             )
         best_side = sides[best_id]
         skip = ignored_names(sent, best_side, policy, volatile)
@@ -237,6 +305,22 @@ class Engine:
         cursor = f"{session}\0@{route}\0{mark}"
         found = Found(MatchKind.FUZZY, cursor, tied, fields, score, best, sent.fields)
         return self._walk(found, key, request, policy)
+
+    def fall_back(self, request: Request, session: str, missed: Match) -> Match:
+        """The fallback stage's answer for a request no recording answers; `missed` when
+        there is no stage, no known route, or the stage refuses (the miss says why)."""
+        stage = self.fallback
+        if stage is None or missed.kind is not MatchKind.MISS:
+            return missed
+        made = stage.answer(request, session, missed.nearest)
+        if made is None:
+            return missed
+        if isinstance(made, Refused):
+            refused = {"route": made.route, "refused": made.why}
+            return dataclasses.replace(missed, fallback=refused)
+        found = _fallback_match(missed.key, request, made)
+        # what the nearest recording differed in: why no recording answered
+        return dataclasses.replace(found, score=missed.score, comparison=missed.comparison)
 
     def _walk(self, found: Found, key: str, request: Request, policy: Policy) -> Match:
         """The next response of a recorded sequence; after the last, the last again.
@@ -281,8 +365,8 @@ class Engine:
         return done
 
     def reset(self) -> None:
-        """Restart every recorded sequence from its first response, and read the recordings
-        afresh (another process may have added some)."""
+        """Restart every recorded sequence from its first response, forget what sessions
+        created, and read the recordings afresh (another process may have added some)."""
         self.state.clear()
         self.changed()
 
@@ -318,6 +402,8 @@ class Engine:
         """Recordings were edited, added or removed (admin API, import): drop cached views,
         and have the other workers and replicas sharing the state drop theirs."""
         self._cache.clear()
+        if self.fallback is not None:
+            self.fallback.clear()
         if not self._alone:
             self._generation = self.state.bump()
 
@@ -334,10 +420,24 @@ class Engine:
         if generation != self._generation:
             self._generation = generation
             self._cache.clear()
+            if self.fallback is not None:
+                self.fallback.clear()
 
     def recorded(self, interaction: Interaction) -> None:
         """Note an interaction written while serving (passthrough), so it can answer from now on."""
         self._cache.recorded(interaction)
+
+
+def _fallback_match(key: str, request: Request, made: Answered) -> Match:
+    """A Match for a fallback answer: a made-up interaction named after its template."""
+    try:
+        reason = HTTPStatus(made.status).phrase
+    except ValueError:
+        reason = ""
+    response = Response(made.status, reason, made.headers, made.body)
+    interaction = Interaction(request, response, id=made.template)
+    explain = {**made.explain, "source": made.source}
+    return Match(MatchKind.FALLBACK, key, interaction, fallback=explain, source=made.source)
 
 
 def _unsigned(request: Request) -> Fields:

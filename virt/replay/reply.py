@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from virt import encoding
-from virt.match.engine import Match
+from virt.match.engine import Match, MatchKind
 from virt.memo import Memo
 from virt.model import HOP_BY_HOP, Headers, Interaction, header
 
@@ -59,7 +59,9 @@ _built: Memo[tuple[int, str, bool], tuple[Interaction, Reply]] = Memo(MEMO_SIZE)
 def from_match(match: Match, method: str) -> Reply:
     """The recorded response of a matched interaction, byte for byte, plus virt's headers."""
     interaction = match.interaction
-    assert interaction is not None and interaction.id is not None
+    assert interaction is not None
+    if interaction.id is None or match.kind is MatchKind.FALLBACK:
+        return _from_match(match, interaction, method)  # made for this request: nothing to keep
     key = (interaction.id, match.header_value, method.upper() == "HEAD")
     found = _built.get(key)
     if found is not None and found[0] is interaction:  # not echoed, minted or shifted anew
@@ -85,7 +87,8 @@ def _from_match(match: Match, interaction: Interaction, method: str) -> Reply:
             value = str(len(body))
         headers.append((name, value))
     headers.append((MATCH_HEADER, match.header_value))
-    headers.append((RECORDING_HEADER, str(interaction.id)))
+    if interaction.id is not None:
+        headers.append((RECORDING_HEADER, str(interaction.id)))
     return Reply(
         status=resp.status,
         reason=resp.reason,

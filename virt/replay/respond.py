@@ -113,13 +113,16 @@ class Replayer:
     ) -> tuple[Reply, MatchKind, int | None, str, dict[str, Any]]:
         engine = self.engine
         mine, theirs = prepared or (None, None)
-        match = engine.match(request, session, mine)
-        if match.kind is MatchKind.MISS and sent is not request:
+        redacted = sent is not request
+        match = engine.match(request, session, mine, fall_back=not redacted)
+        if match.kind is MatchKind.MISS and redacted:
             # recordings made with --no-redact (or before redaction) hold the secrets themselves
-            raw = engine.match(sent, session, theirs)
+            raw = engine.match(sent, session, theirs, fall_back=False)
             if raw.kind is not MatchKind.MISS:
                 match = raw
-        answers = (MatchKind.EXACT, MatchKind.FUZZY, MatchKind.PATTERN)
+            else:  # neither: made up last, from recordings that hold placeholders
+                match = engine.fall_back(request, session, match)
+        answers = (MatchKind.EXACT, MatchKind.FUZZY, MatchKind.PATTERN, MatchKind.FALLBACK)
         if match.interaction is not None and match.kind in answers:
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(

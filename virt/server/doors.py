@@ -11,7 +11,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,10 +34,12 @@ from virt.replay.proxydoor import ProxyDoor
 from virt.replay.respond import Replayer
 from virt.replay.routing import Router
 from virt.replay.tokens import Minter
+from virt.schema.fallback import Fallback
+from virt.schema.openapi import documents
 from virt.server.loop import full_collections, gc_policy, run_loop
 from virt.server.settings import ServeSettings
 from virt.server.signals import stop_on_signals
-from virt.state import open_state
+from virt.state import SessionState, open_state
 from virt.store import Store
 from virt.store.journal import JournalWriter
 from virt.store.writer import Writer
@@ -62,6 +64,19 @@ class Shared:
     """Open the recordings read-only and immutable (replicas sharing a Redis)."""
 
 
+def _fallback(settings: ServeSettings) -> Callable[[Store, SessionState], Fallback] | None:
+    """How the engine makes its fallback stage: none with --no-fallback, or when misses are
+    passed through to the real upstream (a real answer beats a made-up one)."""
+    if not settings.fallback or settings.passthrough:
+        return None
+    extra = tuple(getattr(settings, "openapi", ()))
+
+    def make(store: Store, state: SessionState) -> Fallback:
+        return Fallback(store, state, documents(store, extra))
+
+    return make
+
+
 def run_doors(settings: ServeSettings, shared: Shared, index: int = 0) -> None:
     """Serve until SIGINT or SIGTERM. `index` numbers the worker (0 when alone)."""
     state = open_state(shared.state)
@@ -70,7 +85,7 @@ def run_doors(settings: ServeSettings, shared: Shared, index: int = 0) -> None:
     except BaseException:
         state.close()
         raise
-    engine = Engine(store, shared.rules, state)
+    engine = Engine(store, shared.rules, state, _fallback(settings))
     if index == 0:
         _read_ahead(settings.db)
     closing: list[Any] = []

@@ -33,6 +33,9 @@ class ServeSettings:
     state: str | None = field(default=None, repr=False)  # a Redis URL may hold a password
     """Where per-session state lives (virt.state.open_state): None is this process's memory,
     or, with several workers, a state file made for the run."""
+    fallback: bool = True
+    """Answer unrecorded requests on known routes from templates and schemas (virt.schema);
+    False keeps them misses (--no-fallback)."""
     openapi: tuple[Path, ...] = ()
     """OpenAPI documents given with --openapi (VIRT_OPENAPI), validated by the CLI; loaded at
     start with the ones stored in the database (virt.schema.openapi.documents)."""

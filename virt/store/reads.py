@@ -118,6 +118,37 @@ class Reads:
                     out[row["id"]] = tables.request_from_row(row)
         return list(out.items())
 
+    def under(self, method: str, host: str, prefix: str, limit: int) -> list[tuple[int, str]]:
+        """(id, path) of recordings of `method` on `host` whose path starts with `prefix`, at
+        most `limit`: a range of the (host, path, method) index, never a scan."""
+        if not prefix or not _is_utf8(prefix) or not _is_utf8(host):
+            return []
+        # the smallest string above every one that starts with prefix
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        cur = self.db.execute(
+            "SELECT id, path FROM interactions WHERE host = ? AND path >= ? AND path < ? "
+            "AND method = ? LIMIT ?",
+            [host, prefix, upper, method, limit],
+        )
+        return [(r[0], r[1]) for r in cur.fetchall()]
+
+    def route_groups(self, limit: int) -> list[tuple[int, str]]:
+        """(first id, route key) of each route group, at most `limit`: a walk of the route key
+        index, one seek per group."""
+        out: list[tuple[int, str]] = []
+        row = self.db.execute(
+            "SELECT route_key, MIN(id) FROM interactions WHERE route_key = "
+            "(SELECT MIN(route_key) FROM interactions)"
+        ).fetchone()
+        while row is not None and row[0] is not None and len(out) < limit:
+            out.append((row[1], row[0]))
+            row = self.db.execute(
+                "SELECT route_key, MIN(id) FROM interactions WHERE route_key = "
+                "(SELECT MIN(route_key) FROM interactions WHERE route_key > ?)",
+                [row[0]],
+            ).fetchone()
+        return sorted(out)
+
     def patterned(self, method: str, limit: int) -> list[tuple[int, RequestPattern, Request]]:
         """The recordings of `method` made from stubs with a URL pattern, in recorded order,
         at most `limit`: one seek in a partial index that holds only those."""

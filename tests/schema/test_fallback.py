@@ -1,0 +1,244 @@
+"""The fallback stage through the engine, against real SQLite stores: what it answers for
+requests nobody recorded, from what, and what it refuses to make up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from virt.match.engine import Engine, Match, MatchKind
+from virt.model import Interaction, Request, Response, header
+from virt.normalize import keys
+from virt.schema.fallback import Fallback
+from virt.schema.infer import infer
+from virt.schema.validate import is_valid
+from virt.store import Store
+
+HOST = "api.example.com"
+JSON = (("Content-Type", "application/json"),)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store.open(tmp_path / "rec.db")
+    yield s
+    s.close()
+
+
+def get(path: str, query: str = "") -> Request:
+    return Request("GET", "https", HOST, 443, path, query)
+
+
+def send(method: str, path: str, body: Any, form: bool = False) -> Request:
+    if form:
+        data = "&".join(f"{k}={v}" for k, v in body.items()).encode()
+        headers: tuple[tuple[str, str], ...] = (
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        )
+    else:
+        data, headers = orjson.dumps(body), JSON
+    return Request(method, "https", HOST, 443, path, headers=headers, body=data)
+
+
+def record(store: Store, request: Request, status: int, body: Any, raw: bytes | None = None) -> int:
+    data = raw if raw is not None else orjson.dumps(body)
+    headers = (("Content-Type", "application/json" if raw is None else "application/octet-stream"),)
+    response = Response(status, headers=headers, body=data)
+    written = store.insert(Interaction(request, response), keys(request))
+    assert written.id is not None
+    return written.id
+
+
+def engine(store: Store) -> Engine:
+    return Engine(store, fallback=Fallback)
+
+
+def body(match: Match) -> Any:
+    assert match.interaction is not None
+    return orjson.loads(match.interaction.response.body)
+
+
+def item(n: int) -> dict[str, Any]:
+    return {"id": n, "name": f"item {n}", "price": 100 + n, "in_stock": n % 2 == 0}
+
+
+@pytest.fixture
+def items(store: Store) -> Store:
+    for n in (1, 2, 3):
+        record(store, get(f"/items/{n}"), 200, item(n))
+    return store
+
+
+def test_an_unrecorded_id_on_a_known_route_is_answered_from_the_nearest_recording(
+    items: Store,
+) -> None:
+    match = engine(items).match(get("/items/42"))
+    assert match.kind is MatchKind.FALLBACK
+    assert match.header_value == "fallback;source=template"
+    answer = body(match)
+    assert answer["id"] == 42  # the path's id, in the answer's own type
+    assert set(answer) == {"id", "name", "price", "in_stock"}
+    schema = infer([item(n) for n in (1, 2, 3)])
+    assert is_valid(schema, answer)
+    explained = match.explain()["fallback"]
+    assert explained["source"] == "template"
+    assert explained["route"] == f"GET https://{HOST}:443/items/{{id}}"
+    assert "path[2]" in explained["filled"]
+
+
+def test_the_same_unrecorded_request_gets_the_same_bytes_from_another_engine(items: Store) -> None:
+    first = engine(items).match(get("/items/77"))
+    second = engine(items).match(get("/items/77"))
+    assert first.interaction is not None and second.interaction is not None
+    assert first.interaction.response.body == second.interaction.response.body
+    assert first.interaction.response.headers == second.interaction.response.headers
+
+
+def test_a_route_nothing_knows_stays_a_miss(items: Store) -> None:
+    match = engine(items).match(get("/orders/1"))
+    assert match.kind is MatchKind.MISS
+    assert "fallback" not in match.explain()
+
+
+def test_without_the_stage_an_unrecorded_id_is_a_miss(items: Store) -> None:
+    assert Engine(items).match(get("/items/42")).kind is MatchKind.MISS
+
+
+def test_a_route_of_bytes_is_never_made_up(store: Store) -> None:
+    for n in (1, 2):
+        record(store, get(f"/blobs/{n}"), 200, None, raw=bytes([n]) * 64)
+    match = engine(store).match(get("/blobs/9"))
+    assert match.kind is MatchKind.MISS
+    assert "not JSON" in match.explain()["fallback"]["refused"]
+
+
+def test_a_template_learned_from_sibling_paths_answers_a_new_name(store: Store) -> None:
+    for name in ("alice", "bob"):
+        record(store, get(f"/users/{name}"), 200, {"login": name, "followers": 3})
+    match = engine(store).match(get("/users/carol"))
+    assert match.kind is MatchKind.FALLBACK
+    assert body(match) == {"login": "carol", "followers": 3}
+    assert match.explain()["fallback"]["route"].endswith("/users/{}")
+
+
+def test_sibling_paths_with_answers_of_other_shapes_are_not_one_route(store: Store) -> None:
+    record(store, get("/api/status"), 200, {"ok": True})
+    record(store, get("/api/version"), 200, {"version": "1.2"})
+    assert engine(store).match(get("/api/health")).kind is MatchKind.MISS
+
+
+@pytest.fixture
+def things(store: Store) -> Store:
+    for n, (name, price) in enumerate((("lamp", 30), ("desk", 200)), start=1):
+        created = {"id": f"th_{n}a9f3k2", "name": name, "price": price, "status": "new"}
+        record(store, send("POST", "/things", {"name": name, "price": price}), 201, created)
+        record(store, get(f"/things/th_{n}a9f3k2"), 200, created)
+    listed = [
+        {"id": f"th_{n}a9f3k2", "name": name, "price": price, "status": "new"}
+        for n, (name, price) in enumerate((("lamp", 30), ("desk", 200)), start=1)
+    ]
+    record(store, get("/things"), 200, {"data": listed, "has_more": False})
+    record(store, send("DELETE", "/things/th_1a9f3k2", None), 204, None, raw=b"")
+    record(store, get("/things/th_1a9f3k2"), 404, {"detail": "Not Found"})
+    record(store, send("POST", "/things", {"name": "bad"}), 422, {"detail": "price missing"})
+    return store
+
+
+def test_a_create_echoes_the_sent_values_with_a_new_id_and_is_remembered(things: Store) -> None:
+    e = engine(things)
+    created = e.match(send("POST", "/things", {"name": "chair", "price": 45}), "s1")
+    assert created.kind is MatchKind.FALLBACK
+    assert created.interaction is not None and created.interaction.response.status == 201
+    new = body(created)
+    assert (new["name"], new["price"], new["status"]) == ("chair", 45, "new")
+    assert new["id"] not in ("th_1a9f3k2", "th_2a9f3k2") and new["id"].startswith("th_")
+    read = e.match(get(f"/things/{new['id']}"), "s1")
+    assert body(read) == new
+    listed = e.match(get("/things"), "s1")
+    assert [t["id"] for t in body(listed)["data"]][-1] == new["id"]
+    # another session sees none of it
+    assert new["id"] not in [t["id"] for t in body(e.match(get("/things"), "s2"))["data"]]
+    gone = e.match(send("DELETE", f"/things/{new['id']}", None), "s1")
+    assert gone.interaction is not None and gone.interaction.response.status == 204
+    after = e.match(get(f"/things/{new['id']}"), "s1")
+    assert after.interaction is not None and after.interaction.response.status == 404
+    assert body(after) == {"detail": "Not Found"}
+    e.reset()
+    assert new["id"] not in [t["id"] for t in body(e.match(get("/things"), "s1"))["data"]]
+
+
+def test_a_body_of_the_wrong_shape_gets_the_routes_recorded_client_error(things: Store) -> None:
+    match = engine(things).match(send("POST", "/things", {"name": "chair", "price": "cheap"}))
+    assert match.interaction is not None
+    assert match.interaction.response.status == 422
+    assert body(match) == {"detail": "price missing"}
+    violations = match.explain()["fallback"]["violations"]
+    assert violations[0]["pointer"] == "/price" and violations[0]["rule"] == "type"
+    assert "cheap" not in orjson.dumps(violations).decode()
+
+
+def test_a_form_value_goes_into_a_json_number(store: Store) -> None:
+    for amount, key in ((1000, "k1"), (2000, "k2")):
+        charge = {"id": f"ch_{key}x8Zq", "object": "charge", "amount": amount, "currency": "usd"}
+        record(
+            store,
+            send("POST", "/v1/charges", {"amount": amount, "currency": "usd"}, form=True),
+            200,
+            charge,
+        )
+    match = engine(store).match(
+        send("POST", "/v1/charges", {"amount": 2500, "currency": "usd"}, form=True)
+    )
+    assert match.kind is MatchKind.FALLBACK
+    answer = body(match)
+    assert answer["amount"] == 2500 and answer["currency"] == "usd"
+    assert answer["id"] not in ("ch_k1x8Zq", "ch_k2x8Zq")
+    assert match.interaction is not None
+    assert header(match.interaction.response.headers, "content-length") == str(
+        len(match.interaction.response.body)
+    )
+
+
+@pytest.fixture
+def paged(store: Store) -> Store:
+    everything = [{"id": n, "name": f"item {n}"} for n in range(1, 26)]
+    for page in (1, 2):
+        chunk = everything[(page - 1) * 10 : page * 10]
+        answer = {
+            "items": chunk,
+            "page": page,
+            "per_page": 10,
+            "total": 25,
+            "has_more": True,
+            "next": f"/items?page={page + 1}&per_page=10",
+        }
+        record(store, get("/items", f"page={page}&per_page=10"), 200, answer)
+    return store
+
+
+def test_a_page_past_the_recorded_ones_continues_the_collection_and_says_it_is_last(
+    paged: Store,
+) -> None:
+    page = body(engine(paged).match(get("/items", "page=3&per_page=10")))
+    assert [i["id"] for i in page["items"]] == [21, 22, 23, 24, 25]
+    assert (page["page"], page["has_more"], page["next"], page["total"]) == (3, False, None, 25)
+
+
+def test_another_page_size_cuts_the_same_collection(paged: Store) -> None:
+    e = engine(paged)
+    first = body(e.match(get("/items", "page=1&per_page=4")))
+    second = body(e.match(get("/items", "page=2&per_page=4")))
+    assert [i["id"] for i in first["items"]] == [1, 2, 3, 4]
+    assert [i["id"] for i in second["items"]] == [5, 6, 7, 8]
+    assert second["items"][0]["name"] == "item 5"
+    assert first["has_more"] is True and first["per_page"] == 4
+    assert "page=2" in first["next"] and "per_page=4" in first["next"]
+
+
+def test_a_page_past_the_end_is_empty_and_last(paged: Store) -> None:
+    page = body(engine(paged).match(get("/items", "page=9&per_page=10")))
+    assert (page["items"], page["has_more"], page["next"]) == ([], False, None)

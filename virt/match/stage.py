@@ -1,0 +1,78 @@
+"""The fourth stage, as the engine sees it: answers for requests nobody recorded.
+
+The stage itself lives in virt.schema (inferred schemas, templates, OpenAPI documents) and is
+handed to the Engine by whoever builds it; matching knows only this interface, so the layers
+stay apart and `--no-fallback` is simply an engine without one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from virt.model import Request
+
+
+class Answered(Protocol):
+    """A fallback answer."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def source(self) -> str:
+        """template | openapi | schema"""
+        ...
+
+    @property
+    def template(self) -> int | None:
+        """The recording the answer was built from."""
+        ...
+
+    @property
+    def explain(self) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class Refused(Protocol):
+    """The route is known, and no answer can be made for it."""
+
+    @property
+    def why(self) -> str: ...
+    @property
+    def route(self) -> str: ...
+
+
+class FallbackStage(Protocol):
+    @property
+    def active(self) -> bool:
+        """Whether some session may hold objects it created (asked before every match)."""
+        ...
+
+    def held(self, request: Request, session: str) -> Answered | None:
+        """The answer from the objects `session` created, when `request` names one."""
+        ...
+
+    def answer(
+        self, request: Request, session: str, ranked: Sequence[int] = ()
+    ) -> Answered | Refused | None:
+        """The answer for an unrecorded request; `ranked` are the nearest recordings."""
+        ...
+
+    def with_created(
+        self,
+        request: Request,
+        session: str,
+        status: int,
+        body: bytes,
+        headers: Sequence[tuple[str, str]],
+    ) -> bytes | None:
+        """A recorded list answer with the session's created objects added, or None."""
+        ...
+
+    def clear(self) -> None:
+        """The recordings changed."""
+        ...

@@ -1,0 +1,451 @@
+"""The fallback stage: answers for requests nobody recorded, on routes the recordings know.
+
+After exact, canonical and scored matching find nothing, a request whose route is known gets
+the answer the real API would most likely give: the route's most frequent success status, its
+recorded headers, and a body made from the nearest recording of the route with the request's
+own values in place (`template`), or from an imported OpenAPI document (`openapi`), or
+generated from the route's inferred schema (`schema`), in that order, each checked against the
+route's answer schema before it is sent. Everything is seeded by the canonical request: the
+same request gets the same bytes in every process.
+
+What it never does: answer a route nothing knows, answer a route whose recorded answers are not
+JSON (a template of bytes is a wrong answer in disguise), or send a body its schema refuses.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from virt.errors import SchemaError, StateLimit
+from virt.model import Request, header
+from virt.normalize.canonical import NOT_JSON, canonical_key, json_form
+from virt.normalize.uri import path_form
+from virt.schema import fill, leaves, pages
+from virt.schema.book import Recorded, RouteBook, RouteProfile
+from virt.schema.infer import structural
+from virt.schema.objects import GONE, Objects
+from virt.schema.openapi import OpenApi, Operation
+from virt.schema.validate import is_valid, violations
+from virt.state import SessionState
+from virt.store import Store
+
+log = logging.getLogger("virt.fallback")
+
+_DROPPED = frozenset(
+    {
+        "content-length",
+        "content-encoding",
+        "transfer-encoding",
+        "etag",
+        "last-modified",
+        "content-md5",
+    }
+)
+"""Recorded headers that describe the recorded body's bytes, not the new one's."""
+_REQUEST_IDS = ("request-id", "requestid", "trace-id", "correlation-id", "x-amz-id", "cf-ray")
+_CREATES = frozenset({"POST"})
+_CHANGES = frozenset({"PUT", "PATCH"})
+MIN_VALIDATION_SAMPLES = 2
+"""Successful recorded bodies a route needs before its request schema is enforced: one sample
+makes every field look required."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A fallback answer, ready to send."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    source: str
+    """template | openapi | schema"""
+    template: int | None
+    """The recording the answer was built from (X-Virt-Recording)."""
+    explain: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """The route is known, and still no answer can be made: the miss says why."""
+
+    why: str
+    route: str
+
+
+class Fallback:
+    """The fourth stage of matching, over one store and one session state."""
+
+    def __init__(self, store: Store, state: SessionState, openapi: Sequence[OpenApi] = ()) -> None:
+        self.book = RouteBook(store)
+        self.objects = Objects(state)
+        self.state = state
+        self.openapi = list(openapi)
+
+    @property
+    def active(self) -> bool:
+        """Whether a request may find an object a session created (asked before matching)."""
+        return self.objects.active
+
+    def clear(self) -> None:
+        """The recordings changed: profiles are worked out again."""
+        self.book.clear()
+
+    def held(self, request: Request, session: str) -> Answer | None:
+        """The answer from the objects `session` created, for a GET, PUT, PATCH or DELETE of
+        one of them (a deleted one answers the route's 404); None when it holds none there."""
+        origin = _origin(request)
+        path = path_form(request.path)
+        method = request.method.upper()
+        if method not in ("GET", "HEAD", "DELETE", "PUT", "PATCH"):
+            return None
+        found = self.objects.get(session, origin, path)
+        if found is None:
+            return None
+        profile = self.book.profile(request)
+        route = profile.name if profile else f"{method} {origin}{path}"
+        if found == GONE:
+            return self._not_found(profile, route)
+        if method == "DELETE":
+            self.objects.delete(session, origin, path)
+            status = profile.success if profile and profile.success else 204
+            base = profile.answers()[0] if profile and profile.answers() else None
+            body = base.interaction.response.body if base and status != 204 else b""
+            headers = _headers(base, body) if base else ()
+            return Answer(
+                status,
+                headers,
+                body,
+                "template",
+                base.id if base else None,
+                {"route": route, "state": "deleted"},
+            )
+        if method in _CHANGES:
+            sent = json_form(request)
+            if isinstance(sent, dict) and isinstance(found, dict):
+                found = {**found, **{k: v for k, v in sent.items() if k in found and k != "id"}}
+                self.objects.put(session, origin, path, found)
+        body = orjson.dumps(found)
+        base = profile.answers()[0] if profile and profile.answers() else None
+        status = profile.success if profile and profile.success else 200
+        return Answer(
+            status,
+            _headers(base, body),
+            body,
+            "template",
+            base.id if base else None,
+            {"route": route, "state": "created"},
+        )
+
+    def answer(
+        self, request: Request, session: str, ranked: Sequence[int] = ()
+    ) -> Answer | Refusal | None:
+        """The fallback answer to `request`, nearest recordings first in `ranked`; a Refusal
+        when its route is known but cannot be answered; None when no route is known."""
+        profile = self.book.profile(request)
+        operation = self._operation(request)
+        if profile is None and operation is None:
+            return None
+        seed = self._seed(request, session, profile)
+        if profile is not None:
+            if not profile.structured:
+                return Refusal(
+                    "the route's recorded answers are not JSON: no answer is made up for it",
+                    profile.name,
+                )
+            refused = self._validated(request, profile)
+            if refused is not None:
+                return refused
+            try:
+                made = self._from_template(request, session, profile, ranked, seed)
+            except SchemaError as e:
+                log.warning("fallback for %s: %s", profile.name, e)
+                made = None
+            if made is not None:
+                return made
+        if operation is not None:
+            found = self._from_openapi(request, operation, seed)
+            if found is not None:
+                return found
+        if profile is not None:
+            try:
+                return self._from_schema(request, profile, seed)
+            except SchemaError as e:
+                return Refusal(f"the route's schema cannot be satisfied: {e}", profile.name)
+        return None
+
+    def _seed(self, request: Request, session: str, profile: RouteProfile | None) -> bytes:
+        seed = canonical_key(request).encode()
+        if request.method.upper() in _CREATES:
+            # two equal creates in one session are two objects: the nth create has its own ids
+            route = profile.name if profile else request.path
+            seed += b"\0" + str(self.state.advance(f"{session}\0create\0{route}")).encode()
+        return hashlib.sha256(seed).digest()
+
+    def _validated(self, request: Request, profile: RouteProfile) -> Answer | None:
+        """The route's own client-error answer (or a 422) when the request body breaks the
+        structure of every recorded request body; None when it keeps it."""
+        schema = profile.request_schema
+        if (
+            schema is None
+            or len([r for r in profile.recordings if 200 <= r.status < 300])
+            < MIN_VALIDATION_SAMPLES
+        ):
+            return None
+        sent = json_form(request)
+        if sent is NOT_JSON:
+            return None
+        found = violations(structural(schema), sent)
+        if not found:
+            return None
+        shown = [{"pointer": v.pointer, "rule": v.rule, "message": v.message} for v in found]
+        explain = {"route": profile.name, "violations": shown}
+        recorded = profile.errors((422, 400))
+        if recorded is not None:
+            resp = recorded.interaction.response
+            return Answer(
+                resp.status,
+                _headers(recorded, resp.body),
+                resp.body,
+                "template",
+                recorded.id,
+                {**explain, "status": resp.status},
+            )
+        body = orjson.dumps(
+            {
+                "error": "the request body does not match what the recordings of this route sent",
+                "violations": shown,
+            }
+        )
+        headers = (("Content-Type", "application/json"),)
+        return Answer(422, headers, body, "schema", None, {**explain, "status": 422})
+
+    def _from_template(
+        self,
+        request: Request,
+        session: str,
+        profile: RouteProfile,
+        ranked: Sequence[int],
+        seed: bytes,
+    ) -> Answer | None:
+        order = {id: i for i, id in enumerate(ranked)}
+        answers = [r for r in profile.answers() if r.body is not NOT_JSON]
+        if not answers:
+            return None
+        template = min(answers, key=lambda r: (order.get(r.id, len(order)), r.id))
+        sent = leaves.request_values(request)
+        echoes = _echoes(profile)
+        explain: dict[str, Any] = {"route": profile.name, "template": template.id}
+        body: Any
+        where = pages.list_path(template.body) if request.method.upper() == "GET" else None
+        if where is not None:
+            collection = pages.Collection(profile, where)
+            how = pages.asked(
+                {k.split(":", 1)[1]: v for k, v in sent.items() if k.startswith("query:")}
+            )
+            body, last = collection.page(how, seed)
+            body, filled = fill.fill(body, [e for e in echoes if not _in_list(e, where)], sent)
+            explain["page"] = {"last": last, "length": collection.length}
+        else:
+            body, filled = fill.fill(template.body, echoes, sent)
+            if request.method.upper() in _CREATES:
+                body = fill.refresh(body, fill.fresh_paths(profile.answers(), echoes), seed)
+        schema = profile.response_schemas.get(template.status)
+        checked = pages.as_recorded(body, template.body) if where is not None else body
+        if schema is not None and not is_valid(structural(schema), checked):
+            return None  # the shape broke: the schema alone makes the answer
+        data = orjson.dumps(body)
+        explain["filled"] = filled
+        explain["status"] = template.status
+        if request.method.upper() in _CREATES and isinstance(body, dict) and "id" in body:
+            created = f"{path_form(request.path).rstrip('/')}/{body['id']}"
+            try:
+                self.objects.put(session, _origin(request), created, body)
+                explain["remembered"] = True
+            except StateLimit as e:
+                explain["remembered"] = False
+                log.warning("fallback create not remembered: %s", e)
+        return Answer(
+            template.status, _headers(template, data, seed), data, "template", template.id, explain
+        )
+
+    def with_created(
+        self,
+        request: Request,
+        session: str,
+        status: int,
+        body: bytes,
+        headers: Sequence[tuple[str, str]],
+    ) -> bytes | None:
+        """A list answer with the objects `session` created in that collection appended; None
+        when it created none there."""
+        if request.method.upper() != "GET" or status != 200:
+            return None
+        created = self.objects.listed(session, _origin(request), path_form(request.path))
+        if not created:
+            return None
+        data = leaves.json_body(body, header(tuple(headers), "content-type"))
+        where = pages.list_path(data) if data is not NOT_JSON else None
+        if where is None:
+            return None
+        data = copy.deepcopy(data)
+        items = leaves.get(data, where) if where else data
+        items.extend(created)
+        for key in list(data) if isinstance(data, dict) else ():
+            if key.lower() in pages.TOTAL and isinstance(data[key], int):
+                data[key] += len(created)
+        return orjson.dumps(data)
+
+    def _from_openapi(
+        self, request: Request, operation: tuple[OpenApi, Operation], seed: bytes
+    ) -> Answer | None:
+        document, op = operation
+        explain: dict[str, Any] = {
+            "route": f"{op.method} {op.template}",
+            "openapi": document.source,
+        }
+        if op.request_schema is not None:
+            sent = json_form(request)
+            if sent is not NOT_JSON:
+                found = violations(op.request_schema, sent)
+                if found:
+                    shown = [
+                        {"pointer": v.pointer, "rule": v.rule, "message": v.message} for v in found
+                    ]
+                    body = orjson.dumps(
+                        {
+                            "error": "the request body does not match the OpenAPI document",
+                            "violations": shown,
+                        }
+                    )
+                    return Answer(
+                        422,
+                        (("Content-Type", "application/json"),),
+                        body,
+                        "openapi",
+                        None,
+                        {**explain, "violations": shown, "status": 422},
+                    )
+        status = op.success
+        if status is None:
+            return None
+        answer = op.responses.get(status)
+        if answer is None:
+            return None
+        if answer.example is not None:
+            value: Any = answer.example
+            explain["example"] = True
+        elif answer.schema is not None:
+            from virt.schema.generate import generate  # faker loads on first use only
+
+            try:
+                value = generate(answer.schema, seed, root=document.root)
+            except SchemaError as e:
+                log.warning("openapi fallback for %s %s: %s", op.method, op.template, e)
+                return None
+        else:
+            value = None
+        body = b"" if value is None else orjson.dumps(value)
+        headers = [("Content-Type", answer.content_type or "application/json")] if body else []
+        headers.extend(
+            (k, v)
+            for k, v in answer.headers
+            if k.lower() not in _DROPPED and k.lower() != "content-type"
+        )
+        explain["status"] = status
+        return Answer(status, tuple(headers), body, "openapi", None, explain)
+
+    def _from_schema(
+        self, request: Request, profile: RouteProfile, seed: bytes
+    ) -> Answer | Refusal:
+        status = profile.success
+        schema = profile.response_schemas.get(status) if status is not None else None
+        if status is None or schema is None:
+            return Refusal("the route has no structured success answer to learn from", profile.name)
+        from virt.schema.generate import generate  # faker loads on first use only
+
+        value = generate(schema, seed)
+        data = orjson.dumps(value)
+        base = profile.answers()[0]
+        explain = {"route": profile.name, "status": status, "schema": True}
+        return Answer(status, _headers(base, data, seed), data, "schema", base.id, explain)
+
+    def _not_found(self, profile: RouteProfile | None, route: str) -> Answer:
+        recorded = profile.errors((404, 410)) if profile else None
+        if recorded is None and profile is not None:
+            recorded = None
+        if recorded is not None:
+            resp = recorded.interaction.response
+            return Answer(
+                resp.status,
+                _headers(recorded, resp.body),
+                resp.body,
+                "template",
+                recorded.id,
+                {"route": route, "state": "deleted"},
+            )
+        body = orjson.dumps({"detail": "Not Found"})
+        return Answer(
+            404,
+            (("Content-Type", "application/json"),),
+            body,
+            "schema",
+            None,
+            {"route": route, "state": "deleted"},
+        )
+
+    def _operation(self, request: Request) -> tuple[OpenApi, Operation] | None:
+        for document in self.openapi:
+            op = document.find(request.method.upper(), request.host, path_form(request.path))
+            if op is not None:
+                return document, op
+        return None
+
+    def schemas(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """What every route's recordings say, for GET /__virt/schemas and `virt schema`."""
+        return [p.as_dict() for p in self.book.profiles(limit)]
+
+
+def _echoes(profile: RouteProfile) -> list[fill.Echo]:
+    with profile._lock:
+        if profile.echoes is None:
+            profile.echoes = fill.learn(profile.recordings)
+        return profile.echoes
+
+
+def _in_list(echo: fill.Echo, where: leaves.Path) -> bool:
+    return (
+        echo.path[: len(where) + 1][: len(where)] == where
+        and len(echo.path) > len(where)
+        and isinstance(echo.path[len(where)], int)
+    )
+
+
+def _origin(request: Request) -> str:
+    return f"{request.scheme}://{request.host}:{request.port}"
+
+
+def _headers(
+    recorded: Recorded | None, body: bytes, seed: bytes = b""
+) -> tuple[tuple[str, str], ...]:
+    """The recorded answer's headers for a new body: those describing the old bytes dropped,
+    Content-Length set, request ids made anew from the seed."""
+    out: list[tuple[str, str]] = []
+    if recorded is not None:
+        for name, value in recorded.interaction.response.headers:
+            lowered = name.lower()
+            if lowered in _DROPPED:
+                continue
+            if any(part in lowered for part in _REQUEST_IDS):
+                value = str(fill.like(value, seed + lowered.encode()))
+            out.append((name, value))
+    if not any(n.lower() == "content-type" for n, _ in out) and body:
+        out.append(("Content-Type", "application/json"))
+    out.append(("Content-Length", str(len(body))))
+    return tuple(out)
