@@ -153,11 +153,22 @@ def test_recorded_timestamps_and_links_get_their_formats() -> None:
 
 
 def test_integers_and_numbers_are_kept_apart_with_the_range_seen() -> None:
-    assert infer([1, 2, 7]) == {"$schema": DIALECT, "type": "integer", "minimum": 1, "maximum": 7}
+    integers = infer([1, 2, 7])
+    assert integers == {
+        "$schema": DIALECT,
+        "type": "integer",
+        "x-seen": {"minimum": 1, "maximum": 7},
+    }
     assert infer([1, 1.5])["type"] == "number"
     assert infer([True, False]) == {"$schema": DIALECT, "type": "boolean"}
     strings = infer(["ab", "abcd"])
-    assert (strings["minLength"], strings["maxLength"]) == (2, 4)
+    assert strings["x-seen"] == {"minLength": 2, "maxLength": 4}
+
+
+def test_the_ranges_seen_never_refuse_a_new_value() -> None:
+    # ids 1 to 7 recorded: the API answers id 42 as well, and so may a fallback
+    assert is_valid(infer([{"id": 1}, {"id": 7}]), {"id": 42})
+    assert is_valid(infer(["ab", "abcd"]), "a much longer string than any recorded")
 
 
 def test_arrays_describe_the_shape_of_all_their_items() -> None:
@@ -175,8 +186,11 @@ def test_structural_strips_what_was_learned_about_values_and_keeps_the_shape() -
     assert shape["required"] == full["required"]
     assert shape["properties"]["body"]["type"] == full["properties"]["body"]["type"]
     renumbered = {**github_issues()[0], "id": 987654321, "title": "a title nobody recorded" * 3}
-    assert not is_valid(full, renumbered)
-    assert is_valid(shape, renumbered)
+    assert is_valid(full, renumbered)  # ranges seen are annotations
+    recolored = {**renumbered, "state": "reopened-by-nobody"}  # outside the closed set
+    assert full["properties"]["state"]["enum"] == ["open"]
+    assert not is_valid(full, recolored)
+    assert is_valid(shape, recolored)
     assert not is_valid(shape, {**renumbered, "id": "not a number"})
     one_of = {"oneOf": [{"type": "string", "enum": ["a"]}, {"type": "string", "enum": ["b"]}]}
     assert is_valid(structural(one_of), "c")

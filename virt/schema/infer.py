@@ -1,11 +1,16 @@
 """Infer: the JSON Schema (2020-12) that describes every one of a route's recorded JSON values.
 
 genson merges the samples (types, properties, required by presence, array items, integer versus
-number); two strategies of ours add what it lacks: the ranges seen (minimum/maximum,
-minLength/maxLength), formats every string matched, and small closed sets of strings as enums.
+number); two strategies of ours add what it lacks: the ranges seen, formats every string
+matched, and small closed sets of strings as enums.
 A pass over genson's output then folds "this or null" into a type list and forgets enums on
-fields that name an identity. The learned value constraints are real keywords, so a generated
-value stays inside what was recorded; `structural` drops them where a new value must pass.
+fields that name an identity.
+
+The ranges seen are an annotation, `"x-seen": {"minimum": 1, "maximum": 4}` (or minLength and
+maxLength), that validators ignore: four recordings of ids 1 to 4 say nothing about id 42,
+which the API answers as well, so a schema that refused it would call every fallback answer
+with a new id invalid. Generation keeps inside them, so made-up values look like recorded ones.
+Formats and closed enums stay real keywords; `structural` drops them too, for request bodies.
 
 The enum rule, chosen so that ids and names never become a closed set: a position becomes an
 enum when at least 4 strings were seen there, at most 5 distinct, every distinct one at least
@@ -28,6 +33,8 @@ from genson.schema.strategies import Number, TypedSchemaStrategy  # type: ignore
 from virt.errors import SchemaError
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
+SEEN = "x-seen"
+"""The annotation holding the ranges seen: minimum/maximum, minLength/maxLength."""
 MAX_DEPTH = 64
 """Nesting a sample may have: deeper is a SchemaError, never a RecursionError."""
 MAX_SAMPLES = 1000
@@ -111,7 +118,7 @@ class _String(TypedSchemaStrategy):  # type: ignore[misc]
 
     JS_TYPE = "string"
     PYTHON_TYPE = str
-    KEYWORDS = ("type", "minLength", "maxLength", "format", "enum")
+    KEYWORDS = ("type", SEEN, "format", "enum")
 
     def __init__(self, node_class: Any) -> None:
         super().__init__(node_class)
@@ -140,8 +147,9 @@ class _String(TypedSchemaStrategy):  # type: ignore[misc]
         super().add_schema(schema)
         # a merged schema brings ranges and a format but not the counts behind an enum
         self._seen += 1
-        self._min = min(self._min, schema.get("minLength", 0))
-        self._max = max(self._max, schema.get("maxLength", 0))
+        seen = schema.get(SEEN, {})
+        self._min = min(self._min, seen.get("minLength", 0))
+        self._max = max(self._max, seen.get("maxLength", 0))
         fmt = schema.get("format")
         if self._formats is None:
             self._formats = [fmt] if fmt in FORMATS else []
@@ -162,8 +170,8 @@ class _String(TypedSchemaStrategy):  # type: ignore[misc]
     def to_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = super().to_schema()
         if self._seen:
-            schema["minLength"] = 0 if self._min is math.inf else int(self._min)
-            schema["maxLength"] = self._max
+            low = 0 if self._min is math.inf else int(self._min)
+            schema[SEEN] = {"minLength": low, "maxLength": self._max}
         if self._formats:
             schema["format"] = self._formats[0]
         closed = self._closed()
@@ -175,7 +183,7 @@ class _String(TypedSchemaStrategy):  # type: ignore[misc]
 class _Number(Number):  # type: ignore[misc]
     """Integers and numbers (1 and 1.5 make a number), with the smallest and largest seen."""
 
-    KEYWORDS = ("type", "minimum", "maximum")
+    KEYWORDS = ("type", SEEN)
 
     def __init__(self, node_class: Any) -> None:
         super().__init__(node_class)
@@ -196,16 +204,16 @@ class _Number(Number):  # type: ignore[misc]
 
     def add_schema(self, schema: dict[str, Any]) -> None:
         super().add_schema(schema)
-        if "minimum" in schema and "maximum" in schema:
-            self._widen(schema["minimum"], schema["maximum"])
+        seen = schema.get(SEEN, {})
+        if "minimum" in seen and "maximum" in seen:
+            self._widen(seen["minimum"], seen["maximum"])
         else:
             self._finite = False
 
     def to_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = super().to_schema()
         if self._finite and self._low is not None and self._high is not None:
-            schema["minimum"] = self._low
-            schema["maximum"] = self._high
+            schema[SEEN] = {"minimum": self._low, "maximum": self._high}
         return schema
 
 
