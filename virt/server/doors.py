@@ -69,7 +69,7 @@ def _fallback(settings: ServeSettings) -> Callable[[Store, SessionState], Fallba
     passed through to the real upstream (a real answer beats a made-up one)."""
     if not settings.fallback or settings.passthrough:
         return None
-    extra = tuple(getattr(settings, "openapi", ()))
+    extra = tuple(settings.openapi)
 
     def make(store: Store, state: SessionState) -> Fallback:
         return Fallback(store, state, documents(store, extra))
