@@ -254,7 +254,7 @@ def test_a_wide_schema_cannot_make_a_huge_value() -> None:
     assert is_valid(wide, value)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(JSON, min_size=1, max_size=6), st.binary(max_size=8))
 def test_values_generated_from_inferred_schemas_are_valid(samples: list[Any], seed: bytes) -> None:
     schema = infer(samples)

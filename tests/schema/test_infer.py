@@ -257,7 +257,7 @@ JSON = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(JSON, min_size=1, max_size=8))
 def test_any_json_samples_are_all_described(samples: list[Any]) -> None:
     schema = infer(samples)

@@ -249,6 +249,7 @@ _INT_RANGES: list[tuple[re.Pattern[str], tuple[int, int]]] = [
 ]
 
 
+@functools.lru_cache(maxsize=4096)
 def int_range(name: str, fmt: str | None) -> tuple[int, int]:
     """Where an integer called `name` usually falls, when the schema sets no bounds."""
     if fmt == "unixtime":

@@ -17,17 +17,11 @@ import hashlib
 import math
 import random
 import re
-import threading
 import urllib.parse
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError as JsonSchemaError
-from referencing.exceptions import Unresolvable
-
 from virt.errors import SchemaError
-from virt.schema import fake
-from virt.schema.infer import pointer
+from virt.schema import fake, keywords
 
 SOFT_DEPTH = 8
 """Nesting past which only what the schema requires is generated."""
@@ -59,7 +53,7 @@ def generate(
     `schema` itself. SchemaError, naming the pointer, when the schema cannot be satisfied within
     the bounds of this module.
     """
-    return _Gen(seed, name, schema if root is None else root).make(schema, (), name, 0, (), False)
+    return _Gen(seed, name, schema if root is None else root).make(schema, "", name, 0, (), False)
 
 
 class _Gen:
@@ -72,18 +66,18 @@ class _Gen:
         self.nodes = 0
         self.chars = 0
 
-    def rng(self, at: tuple[str | int, ...], salt: str = "") -> random.Random:
-        digest = hashlib.sha256(self.seed + (pointer(at) + salt).encode()).digest()
-        return random.Random(int.from_bytes(digest[:16], "big"))
+    def rng(self, at: str, salt: str = "") -> random.Random:
+        digest = hashlib.sha256(self.seed + (at + salt).encode()).digest()
+        return random.Random(int.from_bytes(digest[:8], "big"))
 
-    def fail(self, at: tuple[str | int, ...], why: str, ref: str = "") -> SchemaError:
-        where = pointer(at) or "the root"
+    def fail(self, at: str, why: str, ref: str = "") -> SchemaError:
+        where = at or "the root"
         of = f" (schema {ref})" if ref else ""
         return SchemaError(f"cannot generate a value at {where}{of}: {why}")
 
     # --- schemas: $ref, combinators ---------------------------------------------------------
 
-    def target(self, ref: str, at: tuple[str | int, ...]) -> Any:
+    def target(self, ref: str, at: str) -> Any:
         if not ref.startswith("#"):
             raise self.fail(at, "only $refs into the same document (#/...) are followed", ref)
         node: Any = self.root
@@ -98,7 +92,7 @@ class _Gen:
         return node
 
     def resolve(
-        self, schema: Any, at: tuple[str | int, ...], refs: tuple[str, ...]
+        self, schema: Any, at: str, refs: tuple[str, ...]
     ) -> tuple[Any, tuple[str, ...], bool]:
         """`schema` with its $ref chain followed; whether a $ref was already being expanded."""
         recursed = False
@@ -112,13 +106,13 @@ class _Gen:
             refs = (*refs, ref)
             found = self.target(ref, at)
             rest = {k: v for k, v in schema.items() if k != "$ref"}
-            schema = _merge(found, rest) if rest and isinstance(found, dict) else found
+            schema = keywords.merge(found, rest) if rest and isinstance(found, dict) else found
         raise self.fail(at, f"more than {MAX_REF_HOPS} $refs in a row", refs[-1])
 
     def combine(
         self,
         schema: dict[str, Any],
-        at: tuple[str | int, ...],
+        at: str,
         refs: tuple[str, ...],
         minimal: bool,
         attempt: int,
@@ -135,7 +129,7 @@ class _Gen:
                     if part is False:
                         raise self.fail(at, "allOf holds a schema nothing satisfies")
                     if isinstance(part, dict):
-                        merged = _merge(merged, part)
+                        merged = keywords.merge(merged, part)
                 schema = merged
                 continue
             kind = "anyOf" if "anyOf" in schema else "oneOf" if "oneOf" in schema else None
@@ -152,7 +146,7 @@ class _Gen:
             recursed = recursed or again
             if chosen is False:
                 raise self.fail(at, f"every {kind} branch is a schema nothing satisfies")
-            schema = _merge(rest, chosen) if isinstance(chosen, dict) else rest
+            schema = keywords.merge(rest, chosen) if isinstance(chosen, dict) else rest
             if kind == "oneOf":
                 # what another branch requires and this one does not would match that one too
                 others = {
@@ -170,7 +164,7 @@ class _Gen:
         self,
         branches: list[tuple[Any, tuple[str, ...], bool]],
         rest: dict[str, Any],
-        at: tuple[str | int, ...],
+        at: str,
         kind: str,
         minimal: bool,
         attempt: int,
@@ -178,12 +172,13 @@ class _Gen:
         """The branch to follow: when stopping recursion the simplest (null, then scalars, never
         one that recurses); otherwise one chosen by the seed, null only if nothing else. A branch
         whose type the rest of the schema rules out is never chosen."""
-        outer = _types(rest)
+        outer = keywords.types(rest)
         fits = (
             [
                 i
                 for i, (b, _, _) in enumerate(branches)
-                if b is not False and (not outer or not _types(b) or _meet(outer, _types(b)))
+                if b is not False
+                and (not outer or not keywords.types(b) or keywords.meet(outer, keywords.types(b)))
             ]
             or [i for i, (b, _, _) in enumerate(branches) if b is not False]
             or [0]
@@ -191,7 +186,7 @@ class _Gen:
         if minimal:
             ranked = sorted(fits, key=lambda i: _rank(branches[i]))
             return ranked[attempt % len(ranked)]
-        usable = [i for i in fits if _types(branches[i][0]) != ["null"]] or fits
+        usable = [i for i in fits if keywords.types(branches[i][0]) != ["null"]] or fits
         # a retry moves on to the next branch, so that every one gets its turn
         first = self.rng(at, kind).randrange(len(usable))
         return usable[(first + attempt) % len(usable)]
@@ -201,7 +196,7 @@ class _Gen:
     def make(
         self,
         schema: Any,
-        at: tuple[str | int, ...],
+        at: str,
         name: str,
         depth: int,
         refs: tuple[str, ...],
@@ -231,14 +226,14 @@ class _Gen:
         value = None
         for attempt in range(4 if check else 1):
             value = self.build(schema, at, name, depth, refs, minimal, attempt)
-            if not check or _valid_in(self.root, schema, value):
+            if not check or keywords.valid_in(self.root, schema, value):
                 break
         return value
 
     def build(
         self,
         schema: dict[str, Any],
-        at: tuple[str | int, ...],
+        at: str,
         name: str,
         depth: int,
         refs: tuple[str, ...],
@@ -280,16 +275,16 @@ class _Gen:
                 if not isinstance(value, list) or not value:
                     continue
                 value = value[0]
-            if _valid_in(self.root, schema, value):
+            if keywords.valid_in(self.root, schema, value):
                 return copy.deepcopy(value)
         return _NOTHING
 
     def kind(self, schema: dict[str, Any], minimal: bool) -> str:
-        types = _types(schema)
+        types = keywords.types(schema)
         if schema.get("nullable") is True and "null" not in types and types:
             types = [*types, "null"]
         if not types:
-            types = [_implied(schema)]
+            types = [keywords.implied(schema)]
         if minimal and "null" in types:
             return "null"
         real = [t for t in types if t != "null"] or ["null"]
@@ -300,15 +295,15 @@ class _Gen:
     def number(
         self,
         schema: dict[str, Any],
-        at: tuple[str | int, ...],
+        at: str,
         name: str,
         rng: random.Random,
         integer: bool,
     ) -> int | float:
-        low, high = _bounds(schema, integer)
+        low, high = keywords.bounds(schema, integer)
         if low is not None and high is not None and low > high:
             raise self.fail(at, "its minimum is above its maximum")
-        lo, hi = _span(low, high, fake.int_range(name, schema.get("format")))
+        lo, hi = keywords.span(low, high, fake.int_range(name, schema.get("format")))
         if integer and math.ceil(lo) > math.floor(hi):
             raise self.fail(at, "no integer lies between its bounds")
         step = schema.get("multipleOf")
@@ -317,13 +312,13 @@ class _Gen:
         if integer:
             return rng.randint(math.ceil(lo), math.floor(hi))
         value = round(rng.uniform(lo, hi), 2)
-        if not math.isfinite(value) or not _inside(schema, value):
+        if not math.isfinite(value) or not keywords.inside(schema, value):
             value = lo / 2 + hi / 2  # halves first: lo + hi may overflow to infinity
         return value
 
     def multiple(
         self,
-        at: tuple[str | int, ...],
+        at: str,
         rng: random.Random,
         lo: float,
         hi: float,
@@ -342,9 +337,7 @@ class _Gen:
                 return value
         raise self.fail(at, f"no multiple of {step} found that floating point can check")
 
-    def string(
-        self, schema: dict[str, Any], at: tuple[str | int, ...], name: str, rng: random.Random
-    ) -> str:
+    def string(self, schema: dict[str, Any], at: str, name: str, rng: random.Random) -> str:
         low = schema.get("minLength", 0)
         high = schema.get("maxLength")
         low = low if isinstance(low, int) else 0
@@ -372,7 +365,7 @@ class _Gen:
     def array(
         self,
         schema: dict[str, Any],
-        at: tuple[str | int, ...],
+        at: str,
         name: str,
         depth: int,
         refs: tuple[str, ...],
@@ -408,7 +401,7 @@ class _Gen:
         while len(out) < count and attempts < 3 * count + 3:
             i = len(out)
             sub = prefix[i] if i < len(prefix) else items
-            where = (*at, i) if attempts < count else (*at, f"{i}~{attempts}")
+            where = f"{at}/{i}" if attempts < count else f"{at}/{i}#{attempts}"
             attempts += 1
             value = self.make(sub, where, name, depth + 1, refs, minimal)
             if unique:
@@ -424,7 +417,7 @@ class _Gen:
     def object(
         self,
         schema: dict[str, Any],
-        at: tuple[str | int, ...],
+        at: str,
         depth: int,
         refs: tuple[str, ...],
         minimal: bool,
@@ -467,53 +460,26 @@ class _Gen:
         for key in wanted:
             sub = props.get(key, extra if isinstance(extra, dict) else {})
             if sub is False:
-                raise self.fail((*at, key), "a required property the schema forbids")
-            out[key] = self.make(sub, (*at, key), key, depth + 1, refs, minimal)
+                raise self.fail(_child(at, key), "a required property the schema forbids")
+            out[key] = self.make(sub, _child(at, key), key, depth + 1, refs, minimal)
         n = 0
         while len(out) < low and extra is not False:
             n += 1
             key = f"key_{n}"
             if key not in out:
-                out[key] = self.make(extra, (*at, key), key, depth + 1, refs, minimal)
+                out[key] = self.make(extra, _child(at, key), key, depth + 1, refs, minimal)
         if len(out) < low:
             raise self.fail(at, f"{low} properties are required but the schema allows fewer")
         return out
-
-
-def _types(schema: Any) -> list[str]:
-    if not isinstance(schema, dict):
-        return []
-    kind = schema.get("type")
-    if isinstance(kind, str):
-        return [kind]
-    if isinstance(kind, list):
-        return [k for k in kind if isinstance(k, str)]
-    return []
-
-
-def _implied(schema: dict[str, Any]) -> str:
-    """The type a schema without "type" means, from its keywords; a string when nothing says."""
-    keys = schema.keys()
-    if keys & {
-        "properties",
-        "required",
-        "additionalProperties",
-        "minProperties",
-        "patternProperties",
-    }:
-        return "object"
-    if keys & {"items", "prefixItems", "minItems", "maxItems", "uniqueItems"}:
-        return "array"
-    if keys & {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}:
-        return "number"
-    return "string"
 
 
 def _rank(branch: tuple[Any, tuple[str, ...], bool]) -> int:
     schema, _, recursed = branch
     if schema is False:
         return 100
-    types = _types(schema) or ([_implied(schema)] if isinstance(schema, dict) else ["string"])
+    types = keywords.types(schema) or (
+        [keywords.implied(schema)] if isinstance(schema, dict) else ["string"]
+    )
     rank = min(_SCALAR_RANK.get(t, 3) for t in types)
     return (
         rank
@@ -522,108 +488,8 @@ def _rank(branch: tuple[Any, tuple[str, ...], bool]) -> int:
     )
 
 
-def _span(low: float | None, high: float | None, usual: tuple[int, int]) -> tuple[float, float]:
-    """Where to draw a number from: the usual range of its field name, inside the schema's
-    bounds when they allow it, else the bounds (with a span of 1000 where one side is open)."""
-    u_lo, u_hi = usual
-    if low is None and high is None:
-        return u_lo, u_hi
-    if low is None:
-        assert high is not None
-        return (u_lo, min(u_hi, high)) if u_lo <= high else (high - 1000, high)
-    if high is None:
-        return (max(u_lo, low), u_hi) if u_hi >= low else (low, low + 1000)
-    lo, hi = max(low, u_lo), min(high, u_hi)
-    return (lo, hi) if lo <= hi else (low, high)
-
-
-def _bounds(schema: dict[str, Any], integer: bool) -> tuple[float | None, float | None]:
-    """The inclusive bounds of a number schema (exclusive ones moved inward)."""
-    low: float | None = None
-    high: float | None = None
-    nudge = 1 if integer else 0.01
-    for key, value in schema.items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            continue
-        if key == "minimum":
-            low = value if low is None else max(low, value)
-        elif key == "exclusiveMinimum":
-            low = value + nudge if low is None else max(low, value + nudge)
-        elif key == "maximum":
-            high = value if high is None else min(high, value)
-        elif key == "exclusiveMaximum":
-            high = value - nudge if high is None else min(high, value - nudge)
-    return low, high
-
-
-def _inside(schema: dict[str, Any], value: float) -> bool:
-    low, high = _bounds(schema, False)
-    return (low is None or value >= low) and (high is None or value <= high)
-
-
-_LOWER = {"minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties"}
-_UPPER = {"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties"}
-
-
-def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """Both schemas at once, simply: properties and required joined, bounds tightened, types
-    intersected; a property in both becomes an allOf of the two."""
-    out = dict(a)
-    for key, value in b.items():
-        if key not in out:
-            out[key] = value
-        elif key == "properties" and isinstance(value, dict) and isinstance(out[key], dict):
-            props = dict(out[key])
-            for name, sub in value.items():
-                props[name] = {"allOf": [props[name], sub]} if name in props else sub
-            out[key] = props
-        elif key == "required" and isinstance(value, list) and isinstance(out[key], list):
-            out[key] = list(dict.fromkeys([*out[key], *value]))
-        elif key == "type":
-            out[key] = _meet(_types(out), _types({"type": value})) or value
-        elif key in _LOWER and isinstance(value, int | float):
-            out[key] = max(out[key], value)
-        elif key in _UPPER and isinstance(value, int | float):
-            out[key] = min(out[key], value)
-        elif key == "enum" and isinstance(value, list) and isinstance(out[key], list):
-            both = [v for v in out[key] if v in value]
-            out[key] = both or value
-        elif key in ("allOf", "anyOf", "oneOf") and isinstance(value, list):
-            out["allOf"] = [*out.get("allOf", []), {key: value}]
-        else:
-            out[key] = value
-    return out
-
-
-def _meet(a: list[str], b: list[str]) -> list[str]:
-    """Types allowed by both: integer is a number."""
-    both = [t for t in a if t in b]
-    if "integer" in a and "number" in b and "integer" not in both:
-        both.append("integer")
-    if "number" in a and "integer" in b and "integer" not in both:
-        both.append("integer")
-    return both
-
-
-_checkers: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
-_checkers_lock = threading.Lock()
-
-
-def _valid_in(root: dict[str, Any], schema: dict[str, Any], value: Any) -> bool:
-    """Whether `value` follows `schema`, a schema inside `root` (its $refs resolve there)."""
-    key = id(root)
-    with _checkers_lock:
-        entry = _checkers.get(key)
-        if entry is None or entry[0] is not root:
-            if len(_checkers) >= 64:
-                _checkers.clear()
-            entry = (
-                root,
-                Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER),
-            )
-            _checkers[key] = entry
-    try:
-        return bool(entry[1].evolve(schema=schema).is_valid(value))
-    except (Unresolvable, JsonSchemaError, RecursionError, TypeError, ValueError):
-        # a broken $ref or keyword around it: then it is no example to trust
-        return False
+def _child(at: str, key: str) -> str:
+    """The JSON pointer of property `key` of the value at `at`."""
+    if "~" in key or "/" in key:
+        key = key.replace("~", "~0").replace("/", "~1")
+    return f"{at}/{key}"
