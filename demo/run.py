@@ -4,7 +4,9 @@ python -m demo.run      (or: make demo)
 
 The table of recorded against replayed calls goes to stdout, progress to stderr. Exit status 0
 only if every recorded call replayed with the same status and bytes, and an unrecorded call got
-the documented miss (599, X-Virt-Match: miss). The recording stays in recordings/demo.db.
+the documented miss (599, X-Virt-Match: miss) for a route nothing recorded, while an unrecorded
+id on a recorded route got an answer made from the recordings, saying so (X-Virt-Match:
+fallback) and carrying the id asked for. The recording stays in recordings/demo.db.
 """
 
 from __future__ import annotations
@@ -48,7 +50,10 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
 ]
 DIRECT = {("GET", "/users/1"), ("POST", "/users"), ("GET", "/logo.png"), ("GET", "/report")}
 """Calls replayed a second time through the direct door (no proxy, plain base URL)."""
-MISS = ("GET", "/users/99")
+FALLBACK = ("GET", "/users/99")
+"""Never recorded, on a recorded route: answered from GET /users/1 with id 99 put in."""
+MISS = ("GET", "/orders/1")
+"""Never recorded, on a route nothing recorded: the 599 miss."""
 # the children must not inherit a proxy or a CA bundle from the shell running the demo
 SCRUB = {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR"}
 
@@ -213,7 +218,7 @@ class Demo:
         err.print(f"upstream stopped: {origin} now refuses connections")
         return origin, recorded
 
-    def replay(self, origin: str, recorded: list[Seen]) -> tuple[list[Row], Seen]:
+    def replay(self, origin: str, recorded: list[Seen]) -> tuple[list[Row], Seen, Seen]:
         """Make the same calls to `virt serve` through the proxy door, DIRECT ones directly too."""
         port, proxy_port = free_port(), free_port()
         direct = f"http://127.0.0.1:{port}"
@@ -231,32 +236,42 @@ class Demo:
                         rows.append(
                             Row(request, "direct", rec, call(plain, direct, method, path, kw))
                         )
+                fallback = call(proxy, origin, *FALLBACK, {})
                 miss = call(proxy, origin, *MISS, {})
         except httpx.HTTPError as e:
             server.fail(f"a replayed call failed: {e!r}")
         polls = [r.replayed.raw for r in rows if r.door == "proxy" and "/jobs/" in r.request]
         err.print(f"the polled job replayed as: {', '.join(job_state(raw) for raw in polls)}")
-        return rows, miss
+        return rows, fallback, miss
 
 
-def report(rows: list[Row], miss: Seen) -> bool:
+def report(rows: list[Row], fallback: Seen, miss: Seen) -> bool:
     """Print the table and the summary on stdout; True if the demo succeeded."""
     table = Table(title="virt demo: recorded vs replayed, upstream switched off")
     table.add_column("request", no_wrap=True)
-    for column in ("door", "recorded status", "replayed status", "match", "same body"):
+    for column in ("door", "recorded status", "replayed status"):
         table.add_column(column)
+    table.add_column("match", no_wrap=True)
+    table.add_column("same body")
     for r in rows:
         same = "[green]yes[/]" if r.recorded.raw == r.replayed.raw else "[red]no[/]"
         statuses = str(r.recorded.status), str(r.replayed.status)
         table.add_row(r.request, r.door, *statuses, r.replayed.match, same)
+    table.add_row(" ".join(FALLBACK), "proxy", "-", str(fallback.status), fallback.match, "-")
     table.add_row(" ".join(MISS), "proxy", "-", str(miss.status), miss.match, "-")
     out = Console()
     out.print(table)
     identical = sum(r.identical for r in rows)
-    verdict = f"{' '.join(MISS)} (never recorded) got {miss.status} {miss.match}"
-    summary = f"{identical} of {len(rows)} replayed identically; {verdict}; database: {DB}"
+    made = f"{' '.join(FALLBACK)} (never recorded) got {fallback.status} {fallback.match}"
+    verdict = f"{' '.join(MISS)} (no such route recorded) got {miss.status} {miss.match}"
+    summary = f"{identical} of {len(rows)} replayed identically; {made}; {verdict}; database: {DB}"
     out.print(summary, soft_wrap=True)
-    return identical == len(rows) and (miss.status, miss.match) == (599, "miss")
+    return (
+        identical == len(rows)
+        and (miss.status, miss.match) == (599, "miss")
+        and (fallback.status, fallback.match) == (200, "fallback;source=template")
+        and json.loads(fallback.raw).get("id") == 99
+    )
 
 
 def run(demo: Demo) -> bool:

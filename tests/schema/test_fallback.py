@@ -242,3 +242,10 @@ def test_another_page_size_cuts_the_same_collection(paged: Store) -> None:
 def test_a_page_past_the_end_is_empty_and_last(paged: Store) -> None:
     page = body(engine(paged).match(get("/items", "page=9&per_page=10")))
     assert (page["items"], page["has_more"], page["next"]) == ([], False, None)
+
+
+def test_one_recording_is_enough_to_put_the_paths_id_in_the_answers_id(store: Store) -> None:
+    record(store, get("/users/1"), 200, {"id": 1, "name": "Ada", "team": 1})
+    answer = body(engine(store).match(get("/users/99")))
+    # the id named by the path goes to `id`; the 1 in `team` is a coincidence and stays
+    assert answer == {"id": 99, "name": "Ada", "team": 1}

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from virt.normalize.canonical import NOT_JSON
+from virt.normalize.route import is_param
 from virt.schema import leaves
 from virt.schema.book import Recorded
 from virt.schema.leaves import Path
@@ -63,7 +64,7 @@ def learn(recordings: Sequence[Recorded]) -> list[Echo]:
             for path in by_text.get(text, ()):
                 e = Echo(name, path)
                 seen.setdefault(e, set()).add(text)
-                if _distinct(value) or _same_name(name, path):
+                if _distinct(value) or _same_name(name, path) or _path_id(name, value, path):
                     strong.add(e)
         for e in seen:
             if e in disagree or e.field not in r.values:
@@ -189,6 +190,19 @@ def _same_name(field: str, path: Path) -> bool:
         return False
     name = field.split(":", 1)[-1].rsplit(".", 1)[-1]
     return name.lower() == path[-1].lower()
+
+
+def _path_id(field: str, value: Any, path: Path) -> bool:
+    """Whether an identifier segment of the path (`/users/1`) sits at an id-named place of the
+    answer (`$.id`, `$.user_id`): the path names the object the answer describes."""
+    return (
+        field.startswith("path[")
+        and isinstance(value, str)
+        and is_param(value)
+        and bool(path)
+        and isinstance(path[-1], str)
+        and _id_named(path[-1])
+    )
 
 
 def _id_named(name: str) -> bool:
