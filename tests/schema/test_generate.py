@@ -283,3 +283,14 @@ def test_every_openai_component_schema_generates_valid_values() -> None:
             if error is not None:
                 failures.append(f"{name}: {error.validator} at {list(error.absolute_path)}")
     assert failures == []
+
+
+def test_made_up_values_stay_inside_the_ranges_recorded() -> None:
+    schema = infer([{"count": 3, "code": "abcd"}, {"count": 9, "code": "abcdefgh"}])
+    for i in range(20):
+        value = generate(schema, b"%d" % i)
+        assert 3 <= value["count"] <= 9
+        assert 4 <= len(value["code"]) <= 8
+    # a range recorded outside what the schema allows gives way to the schema
+    clash = {"type": "integer", "minimum": 100, "x-seen": {"minimum": 1, "maximum": 4}}
+    assert generate(clash, b"x") >= 100

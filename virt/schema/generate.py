@@ -22,6 +22,7 @@ from typing import Any
 
 from virt.errors import SchemaError
 from virt.schema import fake, keywords
+from virt.schema.infer import SEEN
 
 SOFT_DEPTH = 8
 """Nesting past which only what the schema requires is generated."""
@@ -303,7 +304,9 @@ class _Gen:
         low, high = keywords.bounds(schema, integer)
         if low is not None and high is not None and low > high:
             raise self.fail(at, "its minimum is above its maximum")
-        lo, hi = keywords.span(low, high, fake.int_range(name, schema.get("format")))
+        # the range recorded ("x-seen") if there is one, else where such a field usually is
+        usual = _seen(schema, "minimum", "maximum") or fake.int_range(name, schema.get("format"))
+        lo, hi = keywords.span(low, high, usual)
         if integer and math.ceil(lo) > math.floor(hi):
             raise self.fail(at, "no integer lies between its bounds")
         step = schema.get("multipleOf")
@@ -356,6 +359,10 @@ class _Gen:
             if not found:
                 value = fake.from_pattern(pattern, rng) or value
         cap = max(low, MAX_STRING) if high is None else high
+        seen = _seen(schema, "minLength", "maxLength")
+        if seen is not None and low <= seen[1] and seen[0] <= cap:
+            # as long as the strings recorded, inside what the schema allows
+            low, cap = max(low, int(seen[0])), min(cap, int(seen[1]))
         value = fake.fit(value, rng, fmt if isinstance(fmt, str) else None, low, cap)
         self.chars += len(value)
         if self.chars > MAX_CHARS:
@@ -493,3 +500,21 @@ def _child(at: str, key: str) -> str:
     if "~" in key or "/" in key:
         key = key.replace("~", "~0").replace("/", "~1")
     return f"{at}/{key}"
+
+
+def _seen(schema: dict[str, Any], low: str, high: str) -> tuple[float, float] | None:
+    """The range recorded for this value (infer's "x-seen" annotation), if any."""
+    seen = schema.get(SEEN)
+    if not isinstance(seen, dict):
+        return None
+    a: Any = seen.get(low)
+    b: Any = seen.get(high)
+    if not (_finite(a) and _finite(b)) or a > b:
+        return None
+    return a, b
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))

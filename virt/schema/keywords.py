@@ -44,7 +44,7 @@ def implied(schema: dict[str, Any]) -> str:
     return "string"
 
 
-def span(low: float | None, high: float | None, usual: tuple[int, int]) -> tuple[float, float]:
+def span(low: float | None, high: float | None, usual: tuple[float, float]) -> tuple[float, float]:
     """Where to draw a number from: the usual range of its field name, inside the schema's
     bounds when they allow it, else the bounds (with a span of 1000 where one side is open)."""
     u_lo, u_hi = usual
