@@ -21,6 +21,10 @@ import httpx
 import uvicorn
 
 REPO = Path(__file__).resolve().parent.parent
+OPENAPI_DOCS = Path(
+    os.environ.get("VIRT_OPENAPI_DOCS", REPO.parent / "shared" / "openapi")
+).resolve()
+"""Real OpenAPI documents of APIs the corpus also holds (../shared/openapi)."""
 VIRT = [sys.executable, "-m", "virt"]
 
 
@@ -247,3 +251,16 @@ class Tripwire:
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
+
+
+def require_openapi() -> Path:
+    """The folder of real OpenAPI documents; a clear failure when it is missing."""
+    if not (OPENAPI_DOCS / "openai" / "openapi.yaml").is_file():
+        import pytest
+
+        pytest.fail(
+            f"the OpenAPI documents are missing: looked for {OPENAPI_DOCS}/openai/openapi.yaml "
+            "(lay ../shared/openapi beside the repository, or set VIRT_OPENAPI_DOCS)",
+            pytrace=False,
+        )
+    return OPENAPI_DOCS
