@@ -136,3 +136,7 @@ def test_a_post_that_is_not_git_is_a_miss(recorded: Recorded, virt: Any) -> None
     )
     assert resp.status_code == 599, (resp.headers, resp.content[:200])
     assert resp.headers["x-virt-match"] == "miss"
+    # the route is known, and its answers are packs: nothing is made up for it, and it says so
+    report = resp.json()
+    assert report["route"].endswith("/repo.git/git-upload-pack")
+    assert "not JSON" in report["why"]

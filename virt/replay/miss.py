@@ -18,14 +18,18 @@ MISS_STATUS = 599
 MISS_REASON = "Virt Miss"
 
 
-def miss_reply(request: Request, nearest: list[dict[str, Any]], why: str = "") -> Reply:
+def miss_reply(
+    request: Request, nearest: list[dict[str, Any]], why: str = "", route: str | None = None
+) -> Reply:
     """The miss response for `request`, naming the nearest recordings by method, host and path,
-    each with how it differs (its `diff`), like WireMock's near-miss report."""
-    report = {
+    each with how it differs (its `diff`), like WireMock's near-miss report; `route` is the
+    recorded route (its learned template) when the request's route is known."""
+    report: dict[str, Any] = {
         "error": "virt: no recording matches this request",
         "why": shorten(_json_safe(why), URL_SHOWN)
         or "no recorded request has this method, URL, query and body",
         "request": {"method": request.method, "url": shorten(_json_safe(request.url), URL_SHOWN)},
+        **({"route": shorten(_json_safe(route), URL_SHOWN)} if route else {}),
         "nearest": nearest,
         "hint": "record this call (virt record, or virt serve --passthrough), "
         "or check the URL, query and body your client sends",

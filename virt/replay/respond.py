@@ -153,8 +153,14 @@ class Replayer:
             passed = Match(MatchKind.PASSTHROUGH, match.key, recorded)
             return from_match(passed, request.method), passed.kind, recorded.id, "", {}
         log.warning("miss %s %s", request.method, request.url)
-        reply = miss_reply(request, engine.nearest(request, prepared=mine))
-        return reply, MatchKind.MISS, None, "", match.explain()
+        refused = match.fallback or {}
+        why = ""
+        if "refused" in refused:
+            why = f"no recording matches, and no answer is made up for {refused['route']}: "
+            why += refused["refused"]
+        route = refused.get("route")
+        reply = miss_reply(request, engine.nearest(request, prepared=mine), why=why, route=route)
+        return reply, MatchKind.MISS, None, why, match.explain()
 
     def _refreshed(self, match: Match) -> tuple[Match, dict[str, Any]]:
         """The match with fresh tokens and shifted times, and its explanation for the journal."""
