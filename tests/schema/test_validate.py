@@ -141,3 +141,21 @@ def test_recorded_requests_pass_and_a_body_without_its_model_is_refused_by_name(
     (v,) = violations(shape, wrong)
     assert (v.pointer, v.rule) == ("/messages", "type")
     assert SECRET not in v.message
+
+
+def test_the_same_schema_dict_finds_its_validator_without_serializing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from virt.schema import validate as validate_module
+
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    first = validator(schema)
+
+    def unused(_: dict[str, Any]) -> bytes:
+        raise AssertionError("serialized a schema seen before")
+
+    monkeypatch.setattr(validate_module, "_key", unused)
+    assert validator(schema) is first
+    assert not is_valid(schema, {"n": "x"})
+    shape = structural(schema)
+    assert structural(schema) is shape

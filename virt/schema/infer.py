@@ -31,6 +31,7 @@ from genson import SchemaBuilder  # type: ignore[import-untyped]
 from genson.schema.strategies import Number, TypedSchemaStrategy  # type: ignore[import-untyped]
 
 from virt.errors import SchemaError
+from virt.memo import Memo
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SEEN = "x-seen"
@@ -407,6 +408,8 @@ _SHAPE = frozenset(
         "description",
     }
 )
+# an entry holds its schema, so no other dict can take that id while the entry lives
+_structurals: Memo[int, tuple[dict[str, Any], dict[str, Any]]] = Memo(1024)
 _SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions")
 _SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 
@@ -417,9 +420,14 @@ def structural(schema: dict[str, Any]) -> dict[str, Any]:
     pattern), so a request with a new amount or a new id is not refused for a value nobody
     happened to record.
 
-    oneOf becomes anyOf: branches that differed only in their values would all match.
+    oneOf becomes anyOf: branches that differed only in their values would all match. The
+    result for one schema dict is made once and shared: do not change it.
     """
+    same = _structurals.get(id(schema))
+    if same is not None and same[0] is schema:
+        return same[1]
     out: dict[str, Any] = _structural(schema, 0)
+    _structurals.put(id(schema), (schema, out))
     return out
 
 

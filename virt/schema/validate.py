@@ -36,6 +36,8 @@ class Violation:
 
 
 _validators: Memo[bytes, Draft202012Validator] = Memo(512)
+# an entry holds its schema, so no other dict can take that id while the entry lives
+_by_identity: Memo[int, tuple[dict[str, Any], Draft202012Validator]] = Memo(512)
 
 
 def _key(schema: dict[str, Any]) -> bytes:
@@ -50,10 +52,16 @@ def validator(schema: dict[str, Any]) -> Draft202012Validator:
     """The validator of `schema`, built once per distinct schema (up to 512 kept).
 
     A schema that is not a valid 2020-12 schema raises SchemaError naming the pointer and rule.
+    The same dict again is found by identity, without serializing it: schemas are not changed
+    once made.
     """
+    same = _by_identity.get(id(schema))
+    if same is not None and same[0] is schema:
+        return same[1]
     key = _key(schema)
     found = _validators.get(key)
     if found is not None:
+        _by_identity.put(id(schema), (schema, found))
         return found
     try:
         Draft202012Validator.check_schema(schema)
@@ -65,6 +73,7 @@ def validator(schema: dict[str, Any]) -> Draft202012Validator:
         ) from None
     made = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     _validators.put(key, made)
+    _by_identity.put(id(schema), (schema, made))
     return made
 
 
