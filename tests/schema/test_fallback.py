@@ -3,6 +3,7 @@ requests nobody recorded, from what, and what it refuses to make up."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,9 @@ from virt.model import Interaction, Request, Response, header
 from virt.normalize import keys
 from virt.schema.fallback import Fallback
 from virt.schema.infer import infer
+from virt.schema.objects import LOOK_EVERY
 from virt.schema.validate import is_valid
+from virt.state import open_state
 from virt.store import Store
 
 HOST = "api.example.com"
@@ -249,3 +252,25 @@ def test_one_recording_is_enough_to_put_the_paths_id_in_the_answers_id(store: St
     answer = body(engine(store).match(get("/users/99")))
     # the id named by the path goes to `id`; the 1 in `team` is a coincidence and stays
     assert answer == {"id": 99, "name": "Ada", "team": 1}
+
+
+def test_workers_sharing_a_state_file_see_the_objects_a_session_created(
+    things: Store, tmp_path: Path
+) -> None:
+    first_state = open_state(str(tmp_path / "state.db"))
+    second_state = open_state(str(tmp_path / "state.db"))
+    try:
+        first = Engine(things, state=first_state, fallback=Fallback)
+        second = Engine(things, state=second_state, fallback=Fallback)
+        new = body(first.match(send("POST", "/things", {"name": "stool", "price": 12}), "s1"))
+        # the other worker: the object itself at once, and its collection's list
+        assert body(second.match(get(f"/things/{new['id']}"), "s1")) == new
+        time.sleep(LOOK_EVERY + 0.1)
+        assert new in body(second.match(get("/things"), "s1"))["data"]
+        deleted = second.match(send("DELETE", f"/things/{new['id']}", None), "s1")
+        assert deleted.interaction is not None and deleted.interaction.response.status == 204
+        gone = first.match(get(f"/things/{new['id']}"), "s1")
+        assert gone.interaction is not None and gone.interaction.response.status == 404
+    finally:
+        first_state.close()
+        second_state.close()

@@ -148,6 +148,9 @@ class Fallback:
     ) -> Answer | Refusal | None:
         """The fallback answer to `request`, nearest recordings first in `ranked`; a Refusal
         when its route is known but cannot be answered; None when no route is known."""
+        held = self.held(request, session)
+        if held is not None:
+            return held
         profile = self.book.profile(request)
         operation = self._operation(request)
         if profile is None and operation is None:

@@ -5,16 +5,26 @@ id), a create answered by the fallback stage is kept for the session: a GET of i
 it, the collection's list includes it, a DELETE forgets it (and a GET after that is the
 route's own 404). Records live in the session state (virt.state), so workers sharing a state
 file and replicas sharing Redis see the same objects; POST /__virt/reset forgets them all.
+
+A GET, PUT, PATCH or DELETE of a created object reaches the fallback stage anyway (its id was
+never recorded), and asks the state there; only a recorded list, answered before that stage,
+needs to know whether any session holds objects at all (`Objects.active`).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import orjson
 
-from virt.state import SessionState
+from virt.state import MemoryState, SessionState
 
+LOOK_EVERY = 0.5
+"""Seconds between two looks at whether another process created an object."""
+MARKER_SESSION = "\0virt"
+MARKER = "objects"
+"""The record by which a process tells the others that sessions hold objects."""
 GONE = b"\0gone"
 """The record of an object the session deleted."""
 PREFIX = "obj "
@@ -30,11 +40,27 @@ class Objects:
 
     def __init__(self, state: SessionState) -> None:
         self.state = state
-        self.active = False
-        """Whether this process created one: until then, no request needs to ask the state."""
+        self._active = False
+        self._shared = not isinstance(state, MemoryState)
+        self._next_look = 0.0
+
+    @property
+    def active(self) -> bool:
+        """Whether some session may hold an object: until one is created (here, or in another
+        worker or replica, which says so in the state), no request needs to ask the state for
+        one. Another process's first create is seen within LOOK_EVERY seconds."""
+        if self._active or not self._shared:
+            return self._active
+        now = time.monotonic()
+        if now >= self._next_look:
+            self._next_look = now + LOOK_EVERY
+            self._active = self.state.get(MARKER_SESSION, MARKER) is not None
+        return self._active
 
     def put(self, session: str, origin: str, path: str, body: Any) -> None:
-        self.active = True
+        if not self._active and self._shared:
+            self.state.put(MARKER_SESSION, MARKER, b"1")
+        self._active = True
         self.state.put(session, name(origin, path), orjson.dumps(body))
 
     def get(self, session: str, origin: str, path: str) -> Any | None:
