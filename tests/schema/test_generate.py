@@ -294,3 +294,23 @@ def test_made_up_values_stay_inside_the_ranges_recorded() -> None:
     # a range recorded outside what the schema allows gives way to the schema
     clash = {"type": "integer", "minimum": 100, "x-seen": {"minimum": 1, "maximum": 4}}
     assert generate(clash, b"x") >= 100
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "number", "minimum": -(10**400), "maximum": 10**400},
+        {"type": "number", "minimum": 10**400},
+        {"type": "number", "multipleOf": 1e-300, "minimum": 1e300},
+        {"type": "object", "required": "name", "properties": {"name": {"type": "string"}}},
+        {"type": "file"},
+        {"type": "integer", "minimum": "5"},
+    ],
+)
+def test_a_schema_with_odd_keywords_gives_a_value_or_a_schema_error_never_a_crash(
+    schema: dict[str, Any],
+) -> None:
+    try:
+        generate(schema, b"x")
+    except SchemaError as e:
+        assert str(e).startswith("cannot generate a value")

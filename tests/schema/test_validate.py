@@ -159,3 +159,17 @@ def test_the_same_schema_dict_finds_its_validator_without_serializing_it(
     assert not is_valid(schema, {"n": "x"})
     shape = structural(schema)
     assert structural(schema) is shape
+
+
+def test_a_ref_that_points_at_nothing_is_a_schema_error() -> None:
+    schema = {"type": "object", "properties": {"a": {"$ref": "#/components/schemas/A"}}}
+    with pytest.raises(SchemaError, match="a \\$ref that points at nothing"):
+        violations(schema, {"a": 1})
+    with pytest.raises(SchemaError, match="a \\$ref that points at nothing"):
+        is_valid(schema, {"a": 1})
+
+
+def test_a_value_json_has_not_is_one_violation() -> None:
+    (v,) = violations({"type": "object"}, {"token": b"secret bytes"})
+    assert (v.pointer, v.rule) == ("", "type")
+    assert "secret" not in v.message

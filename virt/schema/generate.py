@@ -40,6 +40,7 @@ MAX_REF_HOPS = 64
 """$ref to $ref hops followed from one schema."""
 
 _NOTHING = object()
+_KINDS = frozenset({"null", "boolean", "integer", "number", "string", "array", "object"})
 _SCALAR_RANK = {"null": 0, "boolean": 1, "integer": 1, "number": 1, "string": 1, "array": 2}
 
 
@@ -52,9 +53,17 @@ def generate(
     `name` is the field the value is for ("email", "created_at"): it picks realistic strings and
     numbers. `root` is the document "#/..." $refs point into (an OpenAPI document); without it,
     `schema` itself. SchemaError, naming the pointer, when the schema cannot be satisfied within
-    the bounds of this module.
+    the bounds of this module; never another exception, whatever the schema holds.
     """
-    return _Gen(seed, name, schema if root is None else root).make(schema, "", name, 0, (), False)
+    gen = _Gen(seed, name, schema if root is None else root)
+    try:
+        return gen.make(schema, "", name, 0, (), False)
+    except (OverflowError, ValueError, TypeError, RecursionError) as e:
+        # numbers past a float's range, keywords of the wrong JSON type: a schema to fix
+        raise SchemaError(
+            "cannot generate a value: the schema holds what virt cannot follow"
+            f" ({type(e).__name__})"
+        ) from None
 
 
 class _Gen:
@@ -286,6 +295,7 @@ class _Gen:
             types = [*types, "null"]
         if not types:
             types = [keywords.implied(schema)]
+        types = [t for t in types if t in _KINDS] or ["string"]
         if minimal and "null" in types:
             return "null"
         real = [t for t in types if t != "null"] or ["null"]
@@ -432,7 +442,8 @@ class _Gen:
     ) -> dict[str, Any]:
         props = schema.get("properties")
         props = props if isinstance(props, dict) else {}
-        required = [r for r in schema.get("required", []) if isinstance(r, str)]
+        listed = schema.get("required")
+        required = [r for r in listed if isinstance(r, str)] if isinstance(listed, list) else []
         extra = schema.get("additionalProperties", {})
         low = schema.get("minProperties", 0)
         low = low if isinstance(low, int) else 0

@@ -16,6 +16,7 @@ import orjson
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError as JsonSchemaError
 from jsonschema.exceptions import ValidationError
+from referencing.exceptions import Unresolvable
 
 from virt.errors import SchemaError
 from virt.memo import Memo
@@ -83,7 +84,8 @@ def _too_big(value: Any) -> Violation | None:
     try:
         check_depth(value, MAX_DEPTH, "the value", MAX_VALUE_NODES)
     except SchemaError as e:
-        return Violation("", "depth" if "deeper" in e.message else "size", e.message)
+        rule = "depth" if "deeper" in e.message else "size" if "more than" in e.message else "type"
+        return Violation("", rule, e.message)
     return None
 
 
@@ -91,7 +93,10 @@ def is_valid(schema: dict[str, Any], value: Any) -> bool:
     """Whether `value` follows `schema`: the fast path, with the validator cached per schema."""
     if _too_big(value) is not None:
         return False
-    return bool(validator(schema).is_valid(value))
+    try:
+        return bool(validator(schema).is_valid(value))
+    except Unresolvable as e:
+        raise _unresolvable(e) from None
 
 
 def violations(schema: dict[str, Any], value: Any, limit: int = 10) -> list[Violation]:
@@ -101,11 +106,21 @@ def violations(schema: dict[str, Any], value: Any, limit: int = 10) -> list[Viol
     if big is not None:
         return [big]
     found: set[Violation] = set()
-    for n, error in enumerate(validator(schema).iter_errors(value)):
-        if n >= max(_GATHER, limit):
-            break
-        found.update(_explain(error))
+    try:
+        for n, error in enumerate(validator(schema).iter_errors(value)):
+            if n >= max(_GATHER, limit):
+                break
+            found.update(_explain(error))
+    except Unresolvable as e:
+        raise _unresolvable(e) from None
     return sorted(found, key=lambda v: (v.pointer, v.rule, v.message))[:limit]
+
+
+def _unresolvable(e: Unresolvable) -> SchemaError:
+    return SchemaError(
+        f"the schema has a $ref that points at nothing: {str(getattr(e, 'ref', ''))[:200]}",
+        hint="a schema given alone must hold what its $refs point at ($defs)",
+    )
 
 
 def _explain(error: ValidationError) -> list[Violation]:
