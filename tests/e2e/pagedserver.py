@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 
 ITEMS: list[dict[str, Any]] = [
@@ -55,6 +55,12 @@ CUSTOMERS: list[dict[str, Any]] = [
 ]
 """Six customers: two pages of three, the second one the last."""
 
+ISSUES: list[dict[str, Any]] = [
+    {"id": 5000 + n, "number": n, "title": f"Issue {n}", "state": "open" if n % 3 else "closed"}
+    for n in range(1, 13)
+]
+"""Twelve issues, GitHub-style: a bare list, and where the pages are is said in Link headers."""
+
 
 def create_app() -> FastAPI:
     """The paginated API as a FastAPI app."""
@@ -93,5 +99,22 @@ def create_app() -> FastAPI:
                 "url": "/v1/customers",
             }
         )
+
+    @app.get("/repos/acme/widgets/issues")
+    async def issues(
+        request: Request,
+        page: Annotated[int, Query(ge=1)] = 1,
+        per_page: Annotated[int, Query(ge=1, le=100)] = 30,
+    ) -> JSONResponse:
+        start = (page - 1) * per_page
+        last = max(1, -(-len(ISSUES) // per_page))
+
+        def link(n: int) -> str:
+            return str(request.url.include_query_params(page=n, per_page=per_page))
+
+        rels = [(page + 1, "next"), (last, "last")] if page < last else []
+        rels += [(1, "first"), (page - 1, "prev")] if page > 1 else []
+        headers = {"Link": ", ".join(f'<{link(n)}>; rel="{rel}"' for n, rel in rels)}
+        return JSONResponse(ISSUES[start : start + per_page], headers=headers if rels else None)
 
     return app

@@ -177,6 +177,19 @@ def test_two_sessions_never_see_each_others_things(base: str, recorded: Recorded
     assert alice.read(hers["id"]).json() == hers
 
 
+def test_without_a_session_header_the_client_address_is_the_session(
+    base: str, recorded: Recorded
+) -> None:
+    with httpx.Client(base_url=base, timeout=30) as plain:
+        resp = plain.post("/things", json={"name": "Bracket", "price": 4.5})
+        assert resp.status_code == 201, resp.text
+        thing = resp.json()
+        assert plain.get(f"/things/{thing['id']}").json() == thing
+        assert thing in plain.get("/things").json()
+    # a client with a session of its own is another client
+    assert thing not in Client(base, "crud-elsewhere").listing()
+
+
 def test_reset_forgets_what_sessions_created(recorded: Recorded) -> None:
     with serve(recorded.db) as url:
         client = Client(url, "crud-reset")
