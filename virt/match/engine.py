@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from virt.errors import StateUnavailable
+from virt.errors import StateError, StateUnavailable
 from virt.match import echo, nearmiss, patterns
 from virt.match.cache import Cache
 from virt.match.caps import FIELDS_SHOWN, first
@@ -40,6 +41,8 @@ from virt.normalize.fields import (
 from virt.normalize.route import route_key
 from virt.state import MemoryState, SessionState
 from virt.store import Origin, Store
+
+log = logging.getLogger("virt.match")
 
 MAX_CANDIDATES = 256
 """Recordings scored per request at most: the request's own path first, then its route group."""
@@ -312,7 +315,15 @@ class Engine:
         stage = self.fallback
         if stage is None or missed.kind is not MatchKind.MISS:
             return missed
-        made = stage.answer(request, session, missed.nearest)
+        try:
+            made = stage.answer(request, session, missed.nearest)
+        except StateError:
+            raise  # said on the request, as for sequences
+        except Exception as e:
+            # a route the stage cannot handle is a miss that says so; the others keep working
+            log.exception("fallback failed for %s %s", request.method, request.url)
+            refused = {"route": "", "refused": f"the fallback failed: {type(e).__name__}"}
+            return dataclasses.replace(missed, fallback=refused)
         if made is None:
             return missed
         if isinstance(made, Refused):

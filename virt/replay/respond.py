@@ -156,7 +156,8 @@ class Replayer:
         refused = match.fallback or {}
         why = ""
         if "refused" in refused:
-            why = f"no recording matches, and no answer is made up for {refused['route']}: "
+            target = refused["route"] or "this request"
+            why = f"no recording matches, and no answer is made up for {target}: "
             why += refused["refused"]
         route = refused.get("route")
         reply = miss_reply(request, engine.nearest(request, prepared=mine), why=why, route=route)
