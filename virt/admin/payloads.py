@@ -284,6 +284,48 @@ class Error(BaseModel):
     detail: str
 
 
+class RouteSchemas(BaseModel):
+    route: str = Field(description="METHOD scheme://host:port/template, as the journal names it.")
+    method: str
+    origin: str
+    template: str = Field(description="The path template: /items/{id}.")
+    recordings: int = Field(description="Recordings the schemas come from (at most 100).")
+    structured: bool = Field(description="Every success answer is JSON (or empty).")
+    success: int | None = Field(description="The most frequent 2xx status; null without one.")
+    fallback: bool = Field(description="An unrecorded request on this route gets an answer.")
+    why: str | None = Field(description="Why it gets none (a route of bytes, no success).")
+    request: dict[str, Any] | None = Field(description="JSON Schema of the request bodies.")
+    query: dict[str, Any] | None = Field(description="JSON Schema of the parsed query strings.")
+    responses: dict[str, dict[str, Any]] = Field(description="JSON Schema of answers, per status.")
+
+
+class OperationOut(BaseModel):
+    route: str = Field(description="METHOD /template, as the document writes it.")
+    operation_id: str | None
+    success: int | None = Field(description="The status a fallback answer gets.")
+    statuses: list[int]
+    request_schema: bool = Field(description="Request bodies are checked against a schema.")
+
+
+class DocumentOut(BaseModel):
+    name: str = Field(description="The file name the document was stored or given under.")
+    title: str
+    version: str
+    operations: list[OperationOut]
+    total: int = Field(description="Operations that fit the filters; `limit` are listed.")
+
+
+class Schemas(BaseModel):
+    fallback: bool = Field(description="The fallback stage is on (not --no-fallback).")
+    routes: list[RouteSchemas]
+    total: int = Field(description="Recorded routes that fit the filters.")
+    truncated: bool = Field(description="More route groups are recorded than one listing reads.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+    documents: list[DocumentOut] = Field(description="OpenAPI documents in use, or stored.")
+
+
 # conversions
 
 

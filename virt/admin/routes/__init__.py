@@ -13,6 +13,7 @@ from virt.admin.routes.health import router as health
 from virt.admin.routes.interactions import router as interactions
 from virt.admin.routes.journal import router as journal
 from virt.admin.routes.matching import router as matching
+from virt.admin.routes.schemas import router as schemas
 from virt.admin.routes.transfer import router as transfer
 
-ROUTERS: tuple[APIRouter, ...] = (health, interactions, journal, matching, transfer)
+ROUTERS: tuple[APIRouter, ...] = (health, interactions, journal, matching, schemas, transfer)
