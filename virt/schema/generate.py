@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import math
 import random
-import re
 import urllib.parse
 from typing import Any
 
 from virt.errors import SchemaError
-from virt.schema import fake, keywords
-from virt.schema.infer import SEEN
+from virt.schema import keywords, scalars
 
 SOFT_DEPTH = 8
 """Nesting past which only what the schema requires is generated."""
@@ -31,9 +28,7 @@ HARD_DEPTH = 32
 MAX_NODES = 5_000
 """Values in one generated value; past it, only what the schema requires."""
 MAX_ITEMS = 1_000
-"""minItems, minProperties or minLength (in thousands) above which a schema is not generated."""
-MAX_STRING = 1_000
-"""Characters of a generated string, unless minLength asks for more."""
+"""minItems or minProperties above which a schema is not generated."""
 MAX_CHARS = 1_000_000
 """Characters in all the strings of one generated value."""
 MAX_REF_HOPS = 64
@@ -304,76 +299,18 @@ class _Gen:
         return real[0]
 
     def number(
-        self,
-        schema: dict[str, Any],
-        at: str,
-        name: str,
-        rng: random.Random,
-        integer: bool,
+        self, schema: dict[str, Any], at: str, name: str, rng: random.Random, integer: bool
     ) -> int | float:
-        low, high = keywords.bounds(schema, integer)
-        if low is not None and high is not None and low > high:
-            raise self.fail(at, "its minimum is above its maximum")
-        # the range recorded ("x-seen") if there is one, else where such a field usually is
-        usual = _seen(schema, "minimum", "maximum") or fake.int_range(name, schema.get("format"))
-        lo, hi = keywords.span(low, high, usual)
-        if integer and math.ceil(lo) > math.floor(hi):
-            raise self.fail(at, "no integer lies between its bounds")
-        step = schema.get("multipleOf")
-        if isinstance(step, int | float) and not isinstance(step, bool) and step > 0:
-            return self.multiple(at, rng, lo, hi, step, integer)
-        if integer:
-            return rng.randint(math.ceil(lo), math.floor(hi))
-        value = round(rng.uniform(lo, hi), 2)
-        if not math.isfinite(value) or not keywords.inside(schema, value):
-            value = lo / 2 + hi / 2  # halves first: lo + hi may overflow to infinity
-        return value
-
-    def multiple(
-        self,
-        at: str,
-        rng: random.Random,
-        lo: float,
-        hi: float,
-        step: float,
-        integer: bool,
-    ) -> int | float:
-        first, last = math.ceil(lo / step), math.floor(hi / step)
-        if first > last:
-            raise self.fail(at, f"no multiple of {step} lies between its bounds")
-        for _ in range(16):
-            k = rng.randint(first, min(last, first + 1000))
-            value: int | float = k * step
-            if integer or isinstance(step, int):
-                value = round(value)
-            if isinstance(value, int) or (value / step).is_integer():
-                return value
-        raise self.fail(at, f"no multiple of {step} found that floating point can check")
+        try:
+            return scalars.number(schema, name, rng, integer)
+        except scalars.Unsatisfiable as e:
+            raise self.fail(at, str(e)) from None
 
     def string(self, schema: dict[str, Any], at: str, name: str, rng: random.Random) -> str:
-        low = schema.get("minLength", 0)
-        high = schema.get("maxLength")
-        low = low if isinstance(low, int) else 0
-        if low > MAX_ITEMS * 1000:
-            raise self.fail(at, f"its minLength is above {MAX_ITEMS * 1000:,}")
-        if isinstance(high, int) and high < low:
-            raise self.fail(at, "its maxLength is below its minLength")
-        fmt = schema.get("format")
-        value = fake.text(rng, name, fmt if isinstance(fmt, str) else None)
-        pattern = schema.get("pattern")
-        if isinstance(pattern, str):
-            try:
-                found = re.search(pattern, value) is not None
-            except re.error:
-                raise self.fail(at, "its pattern is not a regular expression") from None
-            if not found:
-                value = fake.from_pattern(pattern, rng) or value
-        cap = max(low, MAX_STRING) if high is None else high
-        seen = _seen(schema, "minLength", "maxLength")
-        if seen is not None and low <= seen[1] and seen[0] <= cap:
-            # as long as the strings recorded, inside what the schema allows
-            low, cap = max(low, int(seen[0])), min(cap, int(seen[1]))
-        value = fake.fit(value, rng, fmt if isinstance(fmt, str) else None, low, cap)
+        try:
+            value = scalars.string(schema, name, rng)
+        except scalars.Unsatisfiable as e:
+            raise self.fail(at, str(e)) from None
         self.chars += len(value)
         if self.chars > MAX_CHARS:
             raise self.fail(at, f"the value would hold more than {MAX_CHARS:,} characters")
@@ -511,21 +448,3 @@ def _child(at: str, key: str) -> str:
     if "~" in key or "/" in key:
         key = key.replace("~", "~0").replace("/", "~1")
     return f"{at}/{key}"
-
-
-def _seen(schema: dict[str, Any], low: str, high: str) -> tuple[float, float] | None:
-    """The range recorded for this value (infer's "x-seen" annotation), if any."""
-    seen = schema.get(SEEN)
-    if not isinstance(seen, dict):
-        return None
-    a: Any = seen.get(low)
-    b: Any = seen.get(high)
-    if not (_finite(a) and _finite(b)) or a > b:
-        return None
-    return a, b
-
-
-def _finite(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))

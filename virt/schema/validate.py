@@ -20,7 +20,7 @@ from referencing.exceptions import Unresolvable
 
 from virt.errors import SchemaError
 from virt.memo import Memo
-from virt.schema.infer import MAX_DEPTH, check_depth, pointer
+from virt.schema.walk import MAX_DEPTH, check_depth, pointer
 
 MAX_VALUE_NODES = 1_000_000
 """Values a checked value may hold; more is one "size" violation, not minutes of validation."""
