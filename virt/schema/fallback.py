@@ -148,6 +148,16 @@ class Fallback:
     ) -> Answer | Refusal | None:
         """The fallback answer to `request`, nearest recordings first in `ranked`; a Refusal
         when its route is known but cannot be answered; None when no route is known."""
+        try:
+            return self._answer(request, session, ranked)
+        except SchemaError as e:  # a schema nobody can use: a miss that says why
+            log.warning("no fallback for %s %s: %s", request.method, request.url, e)
+            route = f"{request.method.upper()} {_origin(request)}{path_form(request.path)}"
+            return Refusal(f"its schema cannot be used: {e}", route)
+
+    def _answer(
+        self, request: Request, session: str, ranked: Sequence[int]
+    ) -> Answer | Refusal | None:
         held = self.held(request, session)
         if held is not None:
             return held
