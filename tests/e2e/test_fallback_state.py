@@ -16,6 +16,7 @@ import pytest
 
 from tests.e2e.crudserver import create_app
 from tests.e2e.fallback import assert_valid, inferred, is_fallback, last_entry, record, serve
+from tests.helpers import free_port
 
 WIDGET = {"name": "Widget", "price": 9.5}
 GADGET = {"name": "Gadget", "price": 12.0}
@@ -25,6 +26,8 @@ NAMELESS = {"price": 3}
 @dataclass
 class Recorded:
     db: Path
+    origin: str
+    """The service's origin, as recorded: what clients of the proxy door ask for."""
     created: list[dict[str, Any]]
     listed: list[dict[str, Any]]
     not_found: dict[str, Any]
@@ -53,7 +56,7 @@ def _drive(client: httpx.Client, origin: str) -> Recorded:
         resp = client.post(f"{origin}/orders", json={"thing_id": 2, "quantity": quantity})
         assert resp.status_code == 201, resp.text
         orders.append(resp.json())
-    return Recorded(Path(), created, listed, not_found.json(), invalid.json(), orders)
+    return Recorded(Path(), origin, created, listed, not_found.json(), invalid.json(), orders)
 
 
 @pytest.fixture(scope="module")
@@ -188,6 +191,27 @@ def test_without_a_session_header_the_client_address_is_the_session(
         assert thing in plain.get("/things").json()
     # a client with a session of its own is another client
     assert thing not in Client(base, "crud-elsewhere").listing()
+
+
+def test_a_thing_created_through_the_proxy_door_is_read_back_and_listed_through_it(
+    recorded: Recorded,
+) -> None:
+    proxy_port = free_port()
+    with (
+        serve(recorded.db, proxy_port=proxy_port),
+        httpx.Client(
+            proxy=f"http://127.0.0.1:{proxy_port}",
+            headers={"X-Virt-Session": "crud-proxy"},
+            timeout=30,
+        ) as client,
+    ):
+        resp = client.post(f"{recorded.origin}/things", json={"name": "Hinge", "price": 2.5})
+        assert resp.status_code == 201, resp.text
+        assert is_fallback(resp), resp.headers
+        thing = resp.json()
+        assert (thing["name"], thing["price"]) == ("Hinge", 2.5)
+        assert client.get(f"{recorded.origin}/things/{thing['id']}").json() == thing
+        assert thing in client.get(f"{recorded.origin}/things").json()
 
 
 def test_reset_forgets_what_sessions_created(recorded: Recorded) -> None:
