@@ -79,23 +79,24 @@ def is_fallback(resp: httpx.Response) -> bool:
 
 
 def inferred(samples: Sequence[Any]) -> dict[str, Any]:
-    """The shape of `samples`, the recorded bodies of one route and status, as virt infers it:
-    types, properties, required ones, items and nullability.
+    """The JSON Schema virt infers from `samples`, the recorded bodies of one route and status:
+    types, properties, required ones, items, nullability, formats and closed sets of strings
+    (the ranges and lengths seen are annotations, not constraints: a value that comes from the
+    request, such as page 3 where pages 1 and 2 were recorded, lies outside them by design).
 
-    Without the ranges and lengths seen: a value that comes from the request (page 3 where
-    pages 1 and 2 were recorded, a new price, a longer name) lies outside them by design, and
-    the tests check such values one by one. Imported here, not at the top, so that a missing
-    schema layer fails the tests that need it, saying so, not the collection of the module."""
-    from virt.schema.infer import infer, structural
+    Imported here, not at the top, so that a missing schema layer fails the tests that need
+    it, saying so, not the collection of the module."""
+    from virt.schema.infer import infer
 
-    return structural(infer(samples))
+    return infer(samples)
 
 
 def assert_valid(schema: dict[str, Any], value: Any) -> None:
     """Fail naming every place where `value` breaks `schema`."""
-    errors = sorted(
-        jsonschema.Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.path)
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
     assert not errors, "\n".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors)
 
 
