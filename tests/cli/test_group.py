@@ -8,7 +8,7 @@ import sys
 
 from tests.helpers import clean_env
 
-COMMANDS = ["ca", "export", "import", "record", "scan", "serve"]
+COMMANDS = ["ca", "export", "import", "record", "scan", "schema", "serve"]
 
 _LOADED_BY_HELP = """
 import json, sys
@@ -49,7 +49,15 @@ def test_importing_the_group_registers_every_command() -> None:
 def test_help_loads_neither_the_servers_nor_the_format_readers() -> None:
     """Start-up stays quick: each command loads its heavy parts only when it runs."""
     loaded = _modules_loaded_by("--help")
-    heavy = {"virt.server", "virt.transfer", "virt.audit", "virt.formats", "uvicorn", "rich"}
+    heavy = {
+        "virt.server",
+        "virt.transfer",
+        "virt.audit",
+        "virt.formats",
+        "virt.schema",
+        "uvicorn",
+        "rich",
+    }
     assert not heavy & loaded, sorted(heavy & loaded)
     assert "mitmproxy.master" not in loaded, "the proxy loads only for record and serve"
     assert "virt.cli.scan" in loaded

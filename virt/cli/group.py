@@ -15,6 +15,7 @@ from virt.cli.ca import ca_command
 from virt.cli.formats import export_command, import_command
 from virt.cli.record import record_command
 from virt.cli.scan import scan_command
+from virt.cli.schema import schema_command
 from virt.cli.serve import serve_command
 from virt.errors import VirtError
 
@@ -45,6 +46,7 @@ def setup_logging(verbose: int, quiet: bool) -> None:
         import_command,
         record_command,
         scan_command,
+        schema_command,
         serve_command,
     ],
 )

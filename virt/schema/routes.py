@@ -118,13 +118,11 @@ def profile(book: RouteBook, route: Route) -> RouteProfile | None:
 
 def why_not(profile: RouteProfile, stage_on: bool = True) -> str | None:
     """Why an unrecorded request on this route gets no fallback answer; None when it gets one."""
-    if not stage_on:
-        return STAGE_OFF
     if profile.success is None:
         return NO_SUCCESS
     if not profile.structured:
         return NOT_JSON
-    return None
+    return None if stage_on else STAGE_OFF
 
 
 def describe(profile: RouteProfile, stage_on: bool = True) -> dict[str, Any]:
