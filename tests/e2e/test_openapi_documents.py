@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import httpx
 import yaml
 
 from tests.helpers import VIRT, VirtProcess, clean_env, free_port, health_ok
@@ -145,5 +146,32 @@ def test_virt_serve_starts_with_a_valid_openapi_document(tmp_path: Path) -> None
     proc.start(lambda: health_ok(port))
     try:
         assert proc.proc is not None and proc.proc.poll() is None
+    finally:
+        assert proc.stop() == 0, proc.output()
+
+
+def test_a_document_imported_while_serving_answers_without_a_restart(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    port = free_port()
+    proc = VirtProcess(_serve_args(db, port), clean_env(), tmp_path)
+    proc.start(lambda: health_ok(port))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        before = httpx.get(f"{base}/api/v2/pets", timeout=10)
+        assert (before.status_code, before.headers["x-virt-match"]) == (599, "miss")
+        imported = httpx.post(
+            f"{base}/__virt/import",
+            params={"filename": "petstore.yaml"},
+            content=PETSTORE.read_bytes(),
+            headers={"Content-Type": "application/octet-stream"},
+            timeout=30,
+        )
+        assert imported.status_code == 200, imported.text
+        after = httpx.get(f"{base}/api/v2/pets", timeout=10)
+        assert after.headers["x-virt-match"] == "fallback;source=openapi"
+        assert after.status_code == 200
+        document = yaml.safe_load(PETSTORE.read_bytes())
+        media = document["paths"]["/pets"]["get"]["responses"][200]["content"]
+        assert after.json() == media["application/json"]["examples"]["two"]["value"]
     finally:
         assert proc.stop() == 0, proc.output()

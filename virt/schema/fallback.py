@@ -17,13 +17,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from virt.errors import SchemaError, StateLimit
+from virt.errors import SchemaError, StateLimit, VirtError
 from virt.model import Request, header
 from virt.normalize.canonical import NOT_JSON, canonical_key, json_form
 from virt.normalize.uri import path_form
@@ -52,6 +52,8 @@ _DROPPED = frozenset(
 _REQUEST_IDS = ("request-id", "requestid", "trace-id", "correlation-id", "x-amz-id", "cf-ray")
 _CREATES = frozenset({"POST"})
 _CHANGES = frozenset({"PUT", "PATCH"})
+DOCUMENTS = "openapi"
+"""The kind of stored document the stage reads."""
 MIN_VALIDATION_SAMPLES = 2
 """Successful recorded bodies a route needs before its request schema is enforced: one sample
 makes every field look required."""
@@ -82,11 +84,21 @@ class Refusal:
 class Fallback:
     """The fourth stage of matching, over one store and one session state."""
 
-    def __init__(self, store: Store, state: SessionState, openapi: Sequence[OpenApi] = ()) -> None:
+    def __init__(
+        self,
+        store: Store,
+        state: SessionState,
+        openapi: Sequence[OpenApi] = (),
+        reload: Callable[[], list[OpenApi]] | None = None,
+    ) -> None:
         self.book = RouteBook(store)
         self.objects = Objects(state)
         self.state = state
+        self.store = store
         self.openapi = list(openapi)
+        self._reload = reload
+        """Reads the documents again (stored and --openapi) when the stored ones changed."""
+        self._documents = store.documents_stamp(DOCUMENTS) if reload else (0, 0)
 
     @property
     def active(self) -> bool:
@@ -94,8 +106,20 @@ class Fallback:
         return self.objects.active
 
     def clear(self) -> None:
-        """The recordings changed: profiles are worked out again."""
+        """The recordings changed: profiles are worked out again, and the OpenAPI documents
+        read again if one was imported or removed."""
         self.book.clear()
+        if self._reload is None:
+            return
+        stamp = self.store.documents_stamp(DOCUMENTS)
+        if stamp == self._documents:
+            return
+        try:
+            self.openapi = self._reload()
+        except VirtError as e:
+            log.error("the OpenAPI documents could not be read again, keeping the last: %s", e)
+            return
+        self._documents = stamp
 
     def held(self, request: Request, session: str) -> Answer | None:
         """The answer from the objects `session` created, for a GET, PUT, PATCH or DELETE of

@@ -35,7 +35,7 @@ from virt.replay.respond import Replayer
 from virt.replay.routing import Router
 from virt.replay.tokens import Minter
 from virt.schema.fallback import Fallback
-from virt.schema.openapi import documents
+from virt.schema.openapi import OpenApi, documents
 from virt.server.loop import full_collections, gc_policy, run_loop
 from virt.server.settings import ServeSettings
 from virt.server.signals import stop_on_signals
@@ -72,7 +72,10 @@ def _fallback(settings: ServeSettings) -> Callable[[Store, SessionState], Fallba
     extra = tuple(settings.openapi)
 
     def make(store: Store, state: SessionState) -> Fallback:
-        return Fallback(store, state, documents(store, extra))
+        def reload() -> list[OpenApi]:
+            return documents(store, extra)
+
+        return Fallback(store, state, reload(), reload)
 
     return make
 

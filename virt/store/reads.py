@@ -272,6 +272,19 @@ class Reads:
         )
         return [(h, m, p, int(n)) for h, m, p, n in cur.fetchall()]
 
+    def documents_stamp(self, kind: str) -> tuple[int, int]:
+        """(how many, newest id) of the stored documents of `kind`: changes when one is added
+        or removed, without reading them."""
+        try:
+            row = self.db.conn.execute(
+                "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM documents WHERE kind = ?", (kind,)
+            ).fetchone()
+        except sqlite3.OperationalError as e:
+            if "no such table" in str(e):
+                return (0, 0)
+            raise translate(e, self.path) from e
+        return (int(row[0]), int(row[1]))
+
     def documents(self, kind: str) -> list[tuple[str, bytes]]:
         """(name, content) of every stored document of `kind` ("openapi"), oldest first. A file
         older than schema 7 (open read-only, so not upgraded) has none."""
