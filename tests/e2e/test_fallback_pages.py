@@ -26,6 +26,8 @@ from tests.helpers import free_port
 
 PER_PAGE = 10
 LIMIT = 3
+ISSUES_PATH = "/repos/acme/widgets/issues"
+ISSUES_PER_PAGE = 5
 
 
 @dataclass
@@ -37,9 +39,11 @@ class Recorded:
     """/items pages 1 and 2 of PER_PAGE, as the service answered them."""
     customers: list[dict[str, Any]]
     """/v1/customers: the first page of LIMIT, then the one after its last id."""
+    issues: list[list[dict[str, Any]]]
+    """/repos/acme/widgets/issues pages 1 and 2 of ISSUES_PER_PAGE."""
 
 
-def _drive(client: httpx.Client, origin: str) -> tuple[str, list[Any], list[Any]]:
+def _drive(client: httpx.Client, origin: str) -> tuple[str, list[Any], list[Any], list[Any]]:
     pages = [
         client.get(f"{origin}/items", params={"page": p, "per_page": PER_PAGE}).json()
         for p in (1, 2)
@@ -49,18 +53,23 @@ def _drive(client: httpx.Client, origin: str) -> tuple[str, list[Any], list[Any]
     second = client.get(
         f"{origin}/v1/customers", params={"limit": LIMIT, "starting_after": after}
     ).json()
-    return origin, pages, [first, second]
+    issues = [
+        client.get(f"{origin}{ISSUES_PATH}", params={"page": p, "per_page": ISSUES_PER_PAGE})
+        for p in (1, 2)
+    ]
+    assert [set(r.links) for r in issues] == [{"next", "last"}, {"next", "last", "first", "prev"}]
+    return origin, pages, [first, second], [r.json() for r in issues]
 
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory, confdir: Path) -> Recorded:
     tmp = tmp_path_factory.mktemp("pages")
-    db, (origin, pages, customers) = record(create_app(), tmp, confdir, _drive)
+    db, (origin, pages, customers, issues) = record(create_app(), tmp, confdir, _drive)
     # the service itself, as recorded: what the fallback has to go on
     assert [i["id"] for p in pages for i in p["items"]] == list(range(1, 21))
     assert [p["has_more"] for p in pages] == [True, True]
     assert [c["has_more"] for c in customers] == [True, False]
-    return Recorded(db, origin, pages, customers)
+    return Recorded(db, origin, pages, customers, issues)
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +183,17 @@ def test_a_cursor_past_the_end_answers_an_empty_last_page(base: str, recorded: R
     body = resp.json()
     assert_valid(inferred(recorded.customers), body)
     assert (body["data"], body["has_more"]) == ([], False)
+
+
+@pytest.mark.parametrize(
+    ("method", "target"),
+    [("GET", "/orders?page=3"), ("POST", "/items?page=3"), ("GET", "/items/21")],
+    ids=["unknown-path", "unknown-method", "unknown-route-below"],
+)
+def test_a_route_nobody_recorded_stays_a_miss(base: str, method: str, target: str) -> None:
+    resp = httpx.request(method, base + target, timeout=30)
+    assert resp.status_code == 599, resp.text
+    assert resp.headers["x-virt-match"] == "miss"
 
 
 def test_the_journal_explains_a_fallback_page(base: str) -> None:
