@@ -46,7 +46,7 @@ _NOT_NAME = re.compile(r"[^A-Za-z0-9]+")
 
 @dataclass
 class _Budget:
-    left: int = EXAMPLES_TOTAL
+    left: int
     omitted: int = 0
 
 
@@ -67,7 +67,7 @@ def learned_openapi(
 ) -> Learned:
     """The OpenAPI 3.1 document of `routes`, profiled through `book`; deterministic: the same
     recordings give the same document."""
-    budget = _Budget()
+    budget = _Budget(EXAMPLES_TOTAL)
     origins: dict[str, list[str]] = {}  # path -> origins recorded under it
     paths: dict[str, dict[str, Any]] = {}
     taken: dict[tuple[str, str], int] = {}  # (path, method) -> recordings of the one kept

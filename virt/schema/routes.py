@@ -147,9 +147,11 @@ def _on_host(route: Route, host: str) -> bool:
 
 
 def short_origin(origin: str) -> str:
-    """`https://h:443` as `https://h`."""
+    """`https://h:443` as `https://h`, an IPv6 address in brackets: a URL."""
     scheme, _, hostport = origin.partition("://")
     host, _, port = hostport.rpartition(":")
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
     if DEFAULT_PORTS.get(scheme) == int(port or 0):
         return f"{scheme}://{host}"
-    return origin
+    return f"{scheme}://{host}:{port}"
