@@ -43,7 +43,9 @@ Rows, each PASS or MISS against its target in issue #15 (row 6: issue #16):
    the search's q and page), or the row says FAIL. Beside it, the direct door row's figures for
    recorded requests at the same size, so the ratio is the fallback's speed against an exact
    match's. Target (issue #16): p99 <= 5 ms at 100,000 recordings; "not supported by this
-   virt" while `virt serve` has no --no-fallback.
+   virt" while `virt serve` has no --no-fallback. A note gives the same load on
+   `virt serve --no-fallback`, where each is a 599 miss: what matching costs before the
+   fallback starts.
 
 Both mitmdumps run with -q (no line per flow), the stronger baseline; virt runs with its
 default flags, as users start it. Servers run one at a time, each in turn, in a temporary

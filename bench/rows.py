@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import cpu, servers, settings, tlsload, wrk
+from bench import cpu, servers, settings, tlsload, unrecorded, wrk
 from bench.recordings import Recordings
 from bench.servers import Server, ServerFailed
 
@@ -305,7 +305,30 @@ def fallback(rec: Recordings, cwd: Path, exact: Row) -> Row:
         row.virt = dataclasses.replace(row.virt, name="virt serve, unrecorded")
     if exact.virt is not None:
         row.base = dataclasses.replace(exact.virt, name="virt serve, recorded")
+    if not row.problem:
+        row.notes.append(_misses(rec, cwd))
     return row
+
+
+def _misses(rec: Recordings, cwd: Path) -> str:
+    """The fallback load on `virt serve --no-fallback`, where every request is a 599 miss: what
+    the stages before the fallback cost, so the row shows whose time its latency is."""
+    server = servers.virt_serve(rec.db, cwd, ["--no-fallback"])[0]
+    try:
+        server.ready()
+        e = unrecorded.request(rec.size, 1)
+        status, match, _ = servers.ask(server.port, e)
+        if status != 599:
+            return f"--no-fallback answered {e.method} {e.target} {status} {match}, not a miss"
+        load = measure(server, rec.size, mode="fallback").load
+    except ServerFailed as e:
+        return f"the same load with --no-fallback could not be measured: {e}"
+    finally:
+        server.stop()
+    return (
+        f"the same load with --no-fallback, every answer a 599 miss: {load.rps:,.0f} req/s, "
+        f"p50 {load.p50_ms:.2f} ms, p99 {load.p99_ms:.2f} ms (the matching that comes first)"
+    )
 
 
 def _import(rec: Recordings) -> str:
