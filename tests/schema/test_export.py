@@ -193,3 +193,23 @@ def test_an_ipv6_origin_is_a_server_url_with_brackets(store: Store) -> None:
     record(store, "GET", "/items/1", {"id": 1}, host="fe80::2")
     document = learned(store)
     assert [s["url"] for s in document["servers"]] == ["https://[::1]", "https://[fe80::2]"]
+
+
+def test_a_form_body_is_documented_as_a_form(store: Store) -> None:
+    for amount in (2500, 4200):
+        request = Request(
+            "POST",
+            "https",
+            "api.example.com",
+            443,
+            "/v1/charges",
+            headers=(("Content-Type", "application/x-www-form-urlencoded"),),
+            body=f"amount={amount}&currency=usd&metadata[order]=7".encode(),
+        )
+        answer = Response(200, headers=JSON, body=orjson.dumps({"id": "ch_1", "amount": amount}))
+        store.insert(Interaction(request, answer), keys(request))
+    body = learned(store)["paths"]["/v1/charges"]["post"]["requestBody"]
+    schema = body["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert set(schema["properties"]) == {"amount", "currency", "metadata[order]"}
+    assert schema["properties"]["amount"] == {"type": "string"}
+    assert sorted(schema["required"]) == ["amount", "currency", "metadata[order]"]

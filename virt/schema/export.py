@@ -26,15 +26,16 @@ import yaml
 from virt.limits import MiB
 from virt.model import header
 from virt.normalize.route import PARAM
-from virt.normalize.uri import path_form
+from virt.normalize.uri import pairs, path_form
 from virt.schema.book import LEARNED, SAMPLE, RouteBook, RouteProfile
 from virt.schema.fallback import MIN_VALIDATION_SAMPLES
-from virt.schema.infer import structural
+from virt.schema.infer import query_schema, structural
 from virt.schema.routes import NOT_JSON, Route, profile, short_origin
 
 log = logging.getLogger("virt.schema")
 
 OPENAPI_VERSION = "3.1.0"
+FORM = "application/x-www-form-urlencoded"
 EXAMPLE_MAX = 64 * 1024
 """A recorded answer larger than this (as JSON) is no example: the schema says enough."""
 EXAMPLES_TOTAL = 8 * MiB
@@ -173,15 +174,39 @@ def _operation(found: RouteProfile, names: list[str], budget: _Budget) -> dict[s
     parameters = _path_parameters(found, names) + _query_parameters(found)
     if parameters:
         op["parameters"] = parameters
-    body = found.request_schema
+    media, body = "application/json", found.request_schema
+    if body is None:
+        media, body = FORM, _form_schema(found)
     if body is not None:
         successes = [r for r in found.recordings if 200 <= r.status < 300]
         shape = _clean(structural(body))
         if len(successes) < MIN_VALIDATION_SAMPLES:
             shape = _optional(shape)  # one sample makes every field look required
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": shape}}}
+        op["requestBody"] = {"required": True, "content": {media: {"schema": shape}}}
     op["responses"] = {str(status): _response(found, status, budget) for status in _statuses(found)}
     return op
+
+
+def _form_schema(found: RouteProfile) -> dict[str, Any] | None:
+    """The schema of the form bodies of successful calls (a Stripe-style API), fields as
+    strings; None unless every one sent a form."""
+    forms: list[dict[str, str | list[str]]] = []
+    for r in found.recordings:
+        if not 200 <= r.status < 300:
+            continue
+        request = r.interaction.request
+        ctype = (header(request.headers, "content-type") or "").lower()
+        if FORM not in ctype or not request.body:
+            return None
+        try:
+            text = request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        parsed: dict[str, str | list[str]] = {}
+        for name, value in pairs(text):
+            parsed.setdefault(name, value)
+        forms.append(parsed)
+    return query_schema(forms) if forms else None
 
 
 def _statuses(found: RouteProfile) -> list[int]:
@@ -211,7 +236,7 @@ def _response(found: RouteProfile, status: int, budget: _Budget) -> dict[str, An
         budget.left -= len(example)
     else:
         budget.omitted += 1
-    out["content"] = {media if "json" in media else "application/json": content}
+    out["content"] = {media or "application/json": content}
     return out
 
 
