@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from virt.admin import payloads as p
 from virt.admin.limit import BodyLimit
 from virt.admin.routes import ROUTERS
+from virt.admin.routes.health import router as probes
 from virt.admin.routes.transfer import IMPORT_PATH
 from virt.admin.state import PREFIX, AdminState
 from virt.errors import StateUnavailable, StoreReadOnly, VirtError
@@ -32,6 +33,7 @@ def create_admin(
     redact: Callable[[Interaction], Interaction] | None = None,
     host: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    probes_only: bool = False,
 ) -> FastAPI:
     """The admin app. Routes keep the /__virt/ prefix: the replay app hands requests over as is.
 
@@ -41,12 +43,13 @@ def create_admin(
     `max_body` (--max-body, as at both doors) bounds the file POST /__virt/import takes, and
     every other request body.
     Interactions added, replaced or imported pass through `redact` first, as recordings do.
+    `probes_only` (--no-admin) keeps health and ready alone: every other path is a 404.
     """
     app = FastAPI(
         title="virt admin API",
         version="1",
-        openapi_url=f"{PREFIX}/openapi.json",
-        docs_url=f"{PREFIX}/docs",
+        openapi_url=None if probes_only else f"{PREFIX}/openapi.json",
+        docs_url=None if probes_only else f"{PREFIX}/docs",
         redoc_url=None,
         responses={
             400: {"model": p.Error, "description": "The body is not valid JSON, or a bad value."},
@@ -65,7 +68,7 @@ def create_admin(
     app.exception_handler(StoreReadOnly)(_read_only)
     app.exception_handler(StateUnavailable)(_state_unavailable)
     app.exception_handler(VirtError)(_virt_error)
-    for router in ROUTERS:
+    for router in (probes,) if probes_only else ROUTERS:
         app.include_router(router)
     app.add_middleware(BodyLimit, limit=max_body, streamed=frozenset({IMPORT_PATH}))
     return app

@@ -19,6 +19,17 @@ from virt.replay.routing import Route
 
 @click.command("serve")
 @db_option
+@click.option(
+    "--mode",
+    type=click.Choice(["replay", "passthrough", "record"]),
+    metavar="MODE",
+    default="replay",
+    show_default=True,
+    envvar="VIRT_MODE",
+    help="replay: answer from the recordings only. passthrough: as --passthrough. record: run "
+    "virt record on --proxy-port instead (no direct door, no admin API), as a container that "
+    "records once would. Env: VIRT_MODE.",
+)
 @host_option()
 @click.option(
     "-p",
@@ -86,6 +97,13 @@ from virt.replay.routing import Route
     "is not a loopback address. Env: VIRT_ADMIN_TOKEN.",
 )
 @click.option(
+    "--no-admin",
+    is_flag=True,
+    envvar="VIRT_NO_ADMIN",
+    help="Switch the admin API off but for /__virt/health and /__virt/ready, which need no "
+    "token on any --host. Env: VIRT_NO_ADMIN=1.",
+)
+@click.option(
     "--shift-time",
     is_flag=True,
     envvar="VIRT_SHIFT_TIME",
@@ -118,6 +136,7 @@ from virt.replay.routing import Route
 @confdir_option
 def serve_command(
     db: Path,
+    mode: str,
     host: str,
     port: int,
     proxy_port: int,
@@ -128,6 +147,7 @@ def serve_command(
     no_fallback: bool,
     openapi: tuple[Path, ...],
     admin_token: str | None,
+    no_admin: bool,
     journal: bool,
     shift_time: bool,
     workers: int,
@@ -150,8 +170,23 @@ def serve_command(
     """
     # late on purpose: virt.server loads mitmproxy, uvicorn and FastAPI (about a second), which
     # `virt --help` and the other commands do not need
-    from virt.server import ServeSettings, serve
+    from virt.server import RecordSettings, ServeSettings, record, serve
 
+    if mode == "record":
+        if no_proxy:
+            raise click.UsageError("--mode record records through the proxy door: drop --no-proxy")
+        record(
+            RecordSettings(
+                db=db,
+                host=host,
+                port=proxy_port,
+                confdir=confdir,
+                insecure=insecure,
+                config=config,
+                max_body=max_body,
+            )
+        )
+        return
     serve(
         ServeSettings(
             db=db,
@@ -159,12 +194,13 @@ def serve_command(
             port=port,
             proxy_port=None if no_proxy else proxy_port,
             routes=[Route.parse(r) for r in routes],
-            passthrough=passthrough,
+            passthrough=passthrough or mode == "passthrough",
             fallback=not no_fallback,
             openapi=openapi,
             confdir=confdir,
             insecure=insecure,
             admin_token=admin_token,
+            admin=not no_admin,
             journal=journal,
             config=config,
             shift_time=shift_time,

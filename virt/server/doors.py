@@ -153,6 +153,7 @@ async def _serve(
         admin=create_admin(
             engine,
             token=settings.admin_token,
+            probes_only=not settings.admin,
             rules_source=shared.rules_source,
             redact=shared.redactor.interaction,
             host=settings.host,

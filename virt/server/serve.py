@@ -37,10 +37,11 @@ __all__ = ["ServeSettings", "serve"]
 def serve(settings: ServeSettings) -> None:
     """Serve recordings on the direct door (and the proxy door) until SIGINT or SIGTERM, in one
     process or in `settings.workers`."""
-    if not settings.admin_token and not _is_loopback(settings.host):
+    if settings.admin and not settings.admin_token and not _is_loopback(settings.host):
         raise ConfigError(
             f"--host {settings.host} exposes the admin API beyond this machine without a token",
-            hint="set --admin-token or VIRT_ADMIN_TOKEN (the replay routes stay open)",
+            hint="set --admin-token or VIRT_ADMIN_TOKEN, or switch the admin API off with "
+            "--no-admin or VIRT_NO_ADMIN=1 (the replay routes stay open)",
         )
     if settings.workers < 1:
         raise ConfigError(f"--workers {settings.workers}: give 1 or more")

@@ -22,6 +22,9 @@ class ServeSettings:
     confdir: Path = DEFAULT_CONFDIR
     insecure: bool = False
     admin_token: str | None = field(default=None, repr=False)  # repr never shows a credential
+    admin: bool = True
+    """False (--no-admin) keeps only /__virt/health and /__virt/ready of the admin API: no
+    token needed on any address, nothing to read or change."""
     journal: bool = False
     config: Path | None = None
     """virt.toml; None reads ./virt.toml when it exists."""
