@@ -213,3 +213,15 @@ def test_a_form_body_is_documented_as_a_form(store: Store) -> None:
     assert set(schema["properties"]) == {"amount", "currency", "metadata[order]"}
     assert schema["properties"]["amount"] == {"type": "string"}
     assert sorted(schema["required"]) == ["amount", "currency", "metadata[order]"]
+
+
+def test_a_route_whose_schema_cannot_be_worked_out_is_skipped_naming_why(store: Store) -> None:
+    record(store, "GET", "/huge", [0] * 500_001)  # more values than a schema is inferred from
+    record(store, "GET", "/items/1", {"id": 1})
+    made = learned_openapi(RouteBook(store), find(store).routes, "api")
+    assert list(made.document["paths"]) == ["/items/{id}"]
+    (skipped,) = made.document["x-virt-skipped"]
+    assert skipped["route"] == "GET https://api.example.com:443/huge"
+    assert "cannot be worked out" in skipped["why"] and "500,000 values" in skipped["why"]
+    assert made.skipped == [f"{skipped['route']}: {skipped['why']}"]
+    validate(made.document)

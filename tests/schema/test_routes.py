@@ -88,3 +88,19 @@ def test_why_a_route_gets_no_fallback(store: Store) -> None:
     assert "not JSON" in (why_not(health, stage_on=False) or "")  # the route's own reason first
     shown = describe(users)
     assert (shown["fallback"], shown["why"], shown["recordings"]) == (True, None, 1)
+
+
+def test_a_route_whose_schema_cannot_be_worked_out_says_why_and_others_show(
+    store: Store,
+) -> None:
+    request = Request("GET", "https", "api.example.com", 443, "/huge")
+    answer = Response(
+        200, headers=(("Content-Type", "application/json"),), body=b"[" + b"0," * 500_000 + b"0]"
+    )
+    store.insert(Interaction(request, answer), keys(request))
+    book = RouteBook(store)
+    shown = [describe(p) for p in (profile(book, r) for r in find(store).routes) if p]
+    huge = next(s for s in shown if s["template"] == "/huge")
+    assert (huge["fallback"], huge["responses"]) == (False, {})
+    assert "cannot be worked out" in huge["why"] and "500,000 values" in huge["why"]
+    assert sum(s["fallback"] for s in shown) == 3  # the JSON routes still show theirs

@@ -175,6 +175,8 @@ def _write_openapi(
         ) from None
     for name in learned.opaque:
         log.info("left out %s: its recorded answers are not JSON", name)
+    for why in learned.skipped:
+        log.warning("left out %s", why)
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 import yaml
 
+from virt.errors import SchemaError
 from virt.limits import MiB
 from virt.model import header
 from virt.normalize.route import PARAM
@@ -61,6 +62,8 @@ class Learned:
     """Routes left out because their answers are not JSON."""
     examples_omitted: int = 0
     """Examples left out for their size."""
+    skipped: list[str] = field(default_factory=list)
+    """Routes left out because their schemas cannot be worked out, each with why."""
 
 
 def learned_openapi(
@@ -73,6 +76,7 @@ def learned_openapi(
     paths: dict[str, dict[str, Any]] = {}
     taken: dict[tuple[str, str], int] = {}  # (path, method) -> recordings of the one kept
     opaque: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
     operation_ids: set[str] = set()
     count = 0
     for route in routes:
@@ -87,16 +91,19 @@ def learned_openapi(
         path, names = _path(found.template)
         if path is None:
             continue
-        item = paths.setdefault(path, {})
-        server = short_origin(found.origin)
-        if server not in origins.setdefault(path, []):
-            origins[path].append(server)
         method = found.method.lower()
         key = (path, method)
         if key in taken and taken[key] >= len(found.recordings):
-            _also(item[method], found)
+            _also(paths[path][method], found)
+            _served(origins, path, found.origin)
             continue
-        op = _operation(found, names, budget)
+        try:
+            op = _operation(found, names, budget)
+        except SchemaError as e:  # this route only: the others are written as usual
+            skipped.append({"route": found.name, "why": f"its schemas cannot be worked out: {e}"})
+            continue
+        item = paths.setdefault(path, {})
+        _served(origins, path, found.origin)
         if key in taken:  # the same operation on another origin, recorded more often
             op["operationId"] = item[method]["operationId"]
             op["description"] += f" Also recorded under {item[method]['x-virt-route']}."
@@ -127,11 +134,24 @@ def learned_openapi(
     }
     if opaque:
         document["x-virt-opaque"] = opaque
+    if skipped:
+        document["x-virt-skipped"] = skipped
     if truncated:
         document["x-virt-truncated"] = True
     if budget.omitted:
-        log.info("%d example(s) left out: larger than %d bytes each", budget.omitted, EXAMPLE_MAX)
-    return Learned(document, count, [o["route"] for o in opaque], budget.omitted)
+        log.info(
+            "%d example(s) left out to keep the document small (%d bytes each, %d in all)",
+            budget.omitted,
+            EXAMPLE_MAX,
+            EXAMPLES_TOTAL,
+        )
+    return Learned(
+        document,
+        count,
+        [o["route"] for o in opaque],
+        budget.omitted,
+        [f"{s['route']}: {s['why']}" for s in skipped],
+    )
 
 
 def dump(document: dict[str, Any], as_json: bool = False) -> bytes:
@@ -312,6 +332,13 @@ def _operation_id(method: str, path: str, taken: set[str]) -> str:
         found = f"{base}_{n}"
     taken.add(found)
     return found
+
+
+def _served(origins: dict[str, list[str]], path: str, origin: str) -> None:
+    """Note that `path` was recorded on `origin`: its path item names its servers."""
+    server = short_origin(origin)
+    if server not in origins.setdefault(path, []):
+        origins[path].append(server)
 
 
 def _also(op: dict[str, Any], found: RouteProfile) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from virt.errors import SchemaError
 from virt.model import DEFAULT_PORTS, Request
 from virt.normalize.route import template
 from virt.normalize.uri import path_form
@@ -127,9 +128,27 @@ def why_not(profile: RouteProfile, stage_on: bool = True) -> str | None:
 
 def describe(profile: RouteProfile, stage_on: bool = True) -> dict[str, Any]:
     """The profile as shown: RouteProfile.as_dict, whether the fallback stage answers the
-    route, and why not."""
+    route, and why not. A route whose schemas cannot be worked out says so, and the others
+    are shown as usual."""
+    try:
+        shown = profile.as_dict()
+    except SchemaError as e:
+        return {
+            "route": profile.name,
+            "method": profile.method,
+            "origin": profile.origin,
+            "template": profile.template,
+            "recordings": len(profile.recordings),
+            "structured": False,
+            "success": None,
+            "request": None,
+            "query": None,
+            "responses": {},
+            "fallback": False,
+            "why": f"its schemas cannot be worked out: {e}",
+        }
     why = why_not(profile, stage_on)
-    return {**profile.as_dict(), "fallback": why is None, "why": why}
+    return {**shown, "fallback": why is None, "why": why}
 
 
 def _on_host(route: Route, host: str) -> bool:
