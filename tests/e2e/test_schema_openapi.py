@@ -139,8 +139,20 @@ def test_virt_serve_answers_from_the_written_document_on_an_empty_database(
     try:
         got = httpx.get(f"http://127.0.0.1:{port}/repositories/4242", timeout=30)
         missed = httpx.get(f"http://127.0.0.1:{port}/nobody/recorded/this", timeout=30)
+        listed = httpx.get(
+            f"http://127.0.0.1:{port}/__virt/schemas",
+            params={"route": "GET /repositories/4242"},
+            timeout=30,
+        )
     finally:
         server.stop()
+    # the admin API lists the operations of the --openapi document, by file name
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["routes"] == []  # nothing is recorded
+    (document,) = listed.json()["documents"]
+    assert (document["name"], document["title"]) == ("api.yaml", "github")
+    assert [op["route"] for op in document["operations"]] == ["GET /repositories/{id}"]
+    assert str(tmp_path) not in listed.text and str(written[0].parent) not in listed.text
     assert got.status_code == 200, got.text
     assert got.headers["x-virt-match"] == "fallback;source=openapi"
     document = yaml.safe_load(written[1])
