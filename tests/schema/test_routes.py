@@ -104,3 +104,10 @@ def test_a_route_whose_schema_cannot_be_worked_out_says_why_and_others_show(
     assert (huge["fallback"], huge["responses"]) == (False, {})
     assert "cannot be worked out" in huge["why"] and "500,000 values" in huge["why"]
     assert sum(s["fallback"] for s in shown) == 3  # the JSON routes still show theirs
+
+
+def test_a_listing_reads_a_bounded_number_of_route_groups_and_says_so(store: Store) -> None:
+    bounded = find(store, scan=2)
+    assert bounded.truncated and len(bounded.routes) == 2
+    whole = find(store, scan=5)
+    assert not whole.truncated and len(whole.routes) == 5
