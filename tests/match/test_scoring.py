@@ -441,3 +441,16 @@ def test_a_prepared_request_matches_as_the_request_itself(store: Store, sent: Re
     assert (one.kind, one.score, one.interaction) == (other.kind, other.score, other.interaction)
     assert one.explain() == other.explain()
     assert plain.nearest(sent) == prepared.nearest(sent, prepared=prepare(sent))
+
+
+def test_a_miss_names_the_three_nearest_recordings_of_its_route_in_the_journal(
+    store: Store,
+) -> None:
+    ids = [
+        record(store, req("POST", "/v1/orders", {"sku": f"a{n}", "qty": n}), {}) for n in range(5)
+    ]
+    match = Engine(store).match(req("POST", "/v1/orders", {"sku": "zz", "qty": 99, "gift": True}))
+    assert match.kind is MatchKind.MISS
+    nearest = match.explain()["nearest"]
+    assert len(nearest) == 3 and set(nearest) <= set(ids)
+    assert nearest == list(match.nearest[:3])

@@ -108,6 +108,10 @@ class Match:
             out["rule"] = self.rule
         if self.fallback is not None:
             out["fallback"] = self.fallback
+        if self.kind is MatchKind.MISS and self.nearest:
+            # the recordings a miss came closest to, best first: what the pytest plugin's report
+            # and a reader of the journal look up
+            out["nearest"] = list(self.nearest[:NEAREST_SHOWN])
         return out
 
 
@@ -125,6 +129,10 @@ class Found:
     comparison: Comparison | None = None
     sent: Fields | None = None
     """The request's `echoable` fields, when the stage parsed them already."""
+
+
+NEAREST_SHOWN = 3
+"""Candidates of a miss the journal names."""
 
 
 class Engine:
