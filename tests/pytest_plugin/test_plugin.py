@@ -257,7 +257,7 @@ def test_once_records_what_is_missing_and_replays_the_rest(
     http_upstream: Upstream,
     confdir: Path,
 ) -> None:
-    _project(pytester, confdir, 'mode = "once"\nargs = ["--no-fallback"]')
+    _project(pytester, confdir, 'mode = "once"')
     calls = ["/users/1"]
     pytester.makepyfile(
         test_once="""

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from virt.pytest_plugin.server import VirtServer
-from virt.pytest_plugin.settings import Mode, TestSettings
+from virt.pytest_plugin.settings import Mode, RunSettings
 
 
 @dataclass
@@ -15,7 +15,7 @@ class VirtTest:
     """One test's view of virt. Its journal and misses are this test's only: the process
     belongs to this worker, which runs one test at a time."""
 
-    settings: TestSettings
+    settings: RunSettings
     server: VirtServer | None
     """None in mode none."""
     session: str

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from virt.errors import ConfigError, VirtError
-from virt.pytest_plugin.settings import Mode, TestSettings
+from virt.pytest_plugin.settings import Mode, RunSettings
 
 if TYPE_CHECKING:
     from virt.mitm.master import CA
@@ -79,7 +79,7 @@ def _port_open(port: int) -> bool:
 class VirtServer:
     """One virt process: its doors, its log, and the admin calls the plugin makes."""
 
-    settings: TestSettings
+    settings: RunSettings
     proc: subprocess.Popen[bytes]
     log: Path
     proxy_port: int
@@ -174,7 +174,7 @@ class VirtServer:
             shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-def start(settings: TestSettings, environ: dict[str, str], logs: Path) -> VirtServer:
+def start(settings: RunSettings, environ: dict[str, str], logs: Path) -> VirtServer:
     """Start virt for `settings` on free ports of 127.0.0.1 and wait until it answers.
 
     `environ` is the environment pytest started with (before any test changed it): the
@@ -266,7 +266,7 @@ class Pool:
                 self._cas[confdir] = ensure_ca(confdir)
         return self._cas[confdir]
 
-    def get(self, settings: TestSettings) -> VirtServer:
+    def get(self, settings: RunSettings) -> VirtServer:
         """The running process for `settings`, started (under a lock per database, so workers
         never create one database or its key at once) when there is none."""
         server = self._servers.get(settings.key)

@@ -98,7 +98,7 @@ class ProjectSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class TestSettings:
+class RunSettings:
     """What one test gets. Tests with equal settings share one virt process."""
 
     mode: Mode
@@ -120,7 +120,7 @@ def for_test(
     option_db: str | None,
     option_strict: bool,
     marker: dict[str, Any],
-) -> TestSettings:
+) -> RunSettings:
     """Settings for one test: its marker's arguments win over the command line, which wins
     over [tool.virt]. The default database is `<recordings>/<test module>.db`."""
     unknown = sorted(set(marker) - {"mode", "db", "strict"})
@@ -139,7 +139,7 @@ def for_test(
     if "db" in marker:
         db = project.recordings / str(marker["db"])
     strict = bool(marker.get("strict", option_strict or project.strict))
-    return TestSettings(
+    return RunSettings(
         mode=mode, db=db.absolute(), strict=strict, confdir=project.confdir, args=project.args
     )
 
