@@ -6,9 +6,11 @@ import collections
 from collections.abc import Callable
 
 from virt.match.score import LEARN_SAMPLE, Side, learn_volatile
+from virt.memo import Memo
 from virt.model import Interaction, Request, RequestPattern, Response
 from virt.normalize.route import route_key
 from virt.store import Origin, Store
+from virt.store.reads import merged
 
 MAX_PATTERNS = 1024
 """Recordings with a URL pattern (stubs) tried per method at most, in recorded order."""
@@ -23,6 +25,10 @@ _ROW_CACHE_BYTES = 160 * 1024 * 1024
 """Recorded interactions kept in memory (bodies, plus _ROW_OVERHEAD each for the objects that
 hold them): replay reads the same ones over and over, and 100,000 of the usual size fit."""
 _ROW_OVERHEAD = 1024
+_GROUP_CACHE = 1024
+"""Route groups whose first candidates are kept."""
+_SAME_PATH_CACHE = 256
+"""Recorded paths whose candidates are kept (each up to MAX_CANDIDATES requests)."""
 _IDS_CACHE = 200_000
 """Keys whose recorded ids are kept in memory."""
 _ROW_CACHE_BODY = 256 * 1024
@@ -51,6 +57,28 @@ class Cache:
         self._ids: dict[str, list[int]] = {}
         self._volatile: dict[str, frozenset[str]] = {}
         self._stubs: dict[str, list[Stub]] = {}
+        self._groups: dict[str, list[tuple[int, Request]]] = {}
+        self._same_path: Memo[tuple[str, str, str, str], list[tuple[int, Request]]] = Memo(
+            _SAME_PATH_CACHE
+        )
+
+    def group(self, route: str, limit: int, near: Request) -> list[tuple[int, Request]]:
+        """The candidates of a route group for `near`: its recordings of the very path first
+        (asked each time, one seek), then the group's first ones (kept in memory: every
+        request of the route scores against them)."""
+        rows = self._groups.get(route)
+        if rows is None:  # the engine always asks for the same number
+            rows = self.store.group_rows(route, limit)
+            if len(self._groups) >= _GROUP_CACHE:
+                self._groups = {}
+            self._groups[route] = rows
+        key = (route, near.host, near.path, near.method)
+        same = self._same_path.get(key)
+        if same is None:
+            same = self.store.same_path(route, near, limit)
+            if same:  # a path recorded: asked again and again (one path for every POST)
+                self._same_path.put(key, same)
+        return merged(same, rows, limit)
 
     def ids(self, key: str, read: Callable[[str], list[int]]) -> list[int]:
         """The recorded ids under an exact or canonical key; a found list is kept in memory
@@ -143,6 +171,8 @@ class Cache:
         self._ids = {}
         self._volatile = {}
         self._stubs = {}
+        self._groups = {}
+        self._same_path.clear()
 
     def recorded(self, interaction: Interaction) -> None:
         """Drop what `interaction`, just written, makes stale; keep its origin."""
@@ -152,4 +182,6 @@ class Cache:
         if self._origins is not None and origin not in self._origins:
             self._origins = sorted([*self._origins, origin])
         self._volatile.pop(route_key(interaction.request), None)
+        self._groups.pop(route_key(interaction.request), None)
+        self._same_path.clear()
         self._ids = {}  # its keys may now have one more recording in their sequence

@@ -24,7 +24,15 @@ from virt.match.caps import FIELDS_SHOWN, first
 from virt.match.journal import Journal
 from virt.match.prepared import Prepared
 from virt.match.rules import Policy, Rules
-from virt.match.score import Comparison, Side, compare, ignored_names, shown, signature
+from virt.match.score import (
+    Comparison,
+    Side,
+    compare,
+    ignored_names,
+    path_bound,
+    shown,
+    signature,
+)
 from virt.match.stage import Answered, FallbackStage, Refused
 from virt.model import Interaction, Request, Response
 from virt.normalize import exact_key, keys
@@ -47,6 +55,9 @@ log = logging.getLogger("virt.match")
 MAX_CANDIDATES = 256
 """Recordings scored per request at most: the request's own path first, then its route group."""
 
+ALWAYS_SCORED = 3
+"""Candidates scored in full however their path compares: a miss explains itself with the
+comparison of the best of them."""
 FOLLOW_EVERY = 0.5
 """Seconds between two looks at whether another worker or replica changed the recordings."""
 
@@ -284,21 +295,38 @@ class Engine:
     def _scored(
         self, request: Request, key: str, session: str, sent: Side, policy: Policy, route: str
     ) -> Match:
-        group = self.store.group(route, MAX_CANDIDATES, near=request)
+        group = self._cache.group(route, MAX_CANDIDATES, request)
         if not group:
             return Match(MatchKind.MISS, key, rule=policy.rule)
         volatile = self._cache.volatile(route)
         scored: list[tuple[float, int, Comparison]] = []
         sides: dict[int, Side] = {}
+        path_names = [n for n in sent.fields if n.startswith("path[")]
+        passed: list[int] = []
+        """Candidates whose path alone shows they cannot reach the threshold: not scored
+        further (a request for an id nobody recorded would score every recording of the
+        route), still offered to the fallback stage as templates."""
         for id, recorded in group:
             side = sides[id] = self._cache.side(id, recorded) or Side({})
-            comparison = compare(sent, side, policy, volatile)
+            if (
+                path_names
+                and len(scored) >= ALWAYS_SCORED
+                and path_bound(sent, side, policy, path_names) < policy.threshold
+            ):
+                passed.append(id)
+                continue
+            floor = policy.threshold if len(scored) >= ALWAYS_SCORED else None
+            comparison = compare(sent, side, policy, volatile, floor)
             scored.append((comparison.score if comparison.failed is None else -1.0, id, comparison))
         if not scored:
             return Match(MatchKind.MISS, key, rule=policy.rule)
         score, best_id, best = min(scored, key=lambda s: (-s[0], s[1]))
         if best.failed is not None or score < policy.threshold:
+            if best.partial:  # the miss explains itself with the whole comparison
+                best = compare(sent, sides[best_id], policy, volatile)
+                score = best.score
             ranked = tuple(id for _, id, _ in sorted(scored, key=lambda s: (-s[0], s[1])))
+            ranked += tuple(passed)
             return Match(
                 MatchKind.MISS,
                 key,

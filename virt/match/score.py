@@ -11,6 +11,7 @@ and route conditions are hard conditions: a recording that fails one is no candi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
@@ -44,6 +45,7 @@ ECHO_SEARCH = 256 * 1024
 """Bytes of a recorded answer searched for the values of its request, when learning."""
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def group_of(name: str) -> str:
     """The scoring group of a field name."""
     if name.startswith("path["):
@@ -97,6 +99,8 @@ class Comparison:
     """How many fields differ in all, `differs` holding the first of them."""
     ignored_total: int = 0
     """How many fields took no part in all, `ignored` naming the first of them."""
+    partial: bool = False
+    """Scored only until it was sure to stay under the floor: `score` is an upper bound."""
 
     def as_dict(self) -> dict[str, Any]:
         """For the journal and the miss report; `truncated` says when fields were left out."""
@@ -121,9 +125,16 @@ class Comparison:
 
 
 def compare(
-    sent: Side, recorded: Side, policy: Policy, learned: Collection[str] = ()
+    sent: Side,
+    recorded: Side,
+    policy: Policy,
+    learned: Collection[str] = (),
+    floor: float | None = None,
 ) -> Comparison:
-    """Score `recorded` against `sent` under `policy`, with `learned` volatile field names."""
+    """Score `recorded` against `sent` under `policy`, with `learned` volatile field names.
+
+    With a `floor`, scoring stops as soon as the score is known to stay below it: the result
+    is then `partial`, its score an upper bound, its groups and differences those compared."""
     a, b = sent.fields, recorded.fields
     for header in OPERATION_HEADERS:
         name = f"header:{header}"
@@ -148,22 +159,34 @@ def compare(
         return Comparison(0.0, failed="body: not the recorded body (rule body = exact)")
     if policy.body is BodyMode.PARTIAL and any(a.get(n) != b.get(n) for n in body_names):
         return Comparison(0.0, failed="body: lacks recorded fields (rule body = partial)")
-    totals: dict[str, list[float]] = {}
     differs: dict[str, tuple[str | None, str | None]] = {}
     differing = 0
     # what the sent request adds counts against it, except headers (clients add their own)
     # and, under body = partial, body fields
     extra = [n for n in a if n not in b and _extra_counts(group_of(n), policy)]
+    by_group: dict[str, list[str]] = {}
     for name in itertools.chain(b, extra):
         if name in skip:
             continue
         group = group_of(name)
         if policy.body is BodyMode.IGNORE and group == "body":
             continue
-        sent_value, recorded_value = a.get(name), b.get(name)
-        if sent_value == recorded_value:
-            credit = 1.0
-        else:
+        by_group.setdefault(group, []).append(name)
+    weights = policy.weights
+    # the heaviest groups first: with a floor, the rest are not compared once even their all
+    # being equal could not lift the score to it
+    order = sorted(by_group, key=lambda g: (-weights.get(g, 0.0), GROUPS.index(g)))
+    remaining = sum(weights.get(g, 0.0) for g in order)
+    done_credit = done_weight = 0.0
+    totals: dict[str, float] = {}
+    for group in order:
+        credits = 0.0
+        names = by_group[group]
+        for name in names:
+            sent_value, recorded_value = a.get(name), b.get(name)
+            if sent_value == recorded_value:
+                credits += 1.0
+                continue
             # a comparison keeps the first differing fields, shortened, and counts the rest:
             # 100,000 differing keys must not cost 100,000 entries per candidate (#13)
             differing += 1
@@ -171,29 +194,53 @@ def compare(
                 differs[name] = (_short(sent_value), _short(recorded_value))
             # two digests of opaque bodies look alike (hex) but say only that the bodies
             # differ: no credit, or a different body would pass for drift
-            generated = (
+            if (
                 group != "path"
                 and name != OPAQUE_BODY
                 and sent_value is not None
                 and recorded_value is not None
                 and (kind := generated_kind(sent_value)) is not None
                 and kind == generated_kind(recorded_value)
-            )
-            credit = GENERATED_CREDIT if generated else 0.0
-        totals.setdefault(group, [0.0, 0.0])
-        totals[group][0] += credit
-        totals[group][1] += 1
+            ):
+                credits += GENERATED_CREDIT
+        totals[group] = credits / len(names)
+        weight = weights.get(group, 0.0)
+        done_credit += weight * totals[group]
+        done_weight += weight
+        remaining -= weight
+        if floor is not None and remaining > 0:
+            bound = (done_credit + remaining) / (done_weight + remaining)
+            if bound < floor:
+                groups = {g: totals[g] for g in GROUPS if g in totals}
+                return Comparison(bound, groups, differs, (), None, differing, 0, partial=True)
     # in a fixed order: the names came from a set, whose order varies between processes
-    groups = {g: totals[g][0] / totals[g][1] for g in GROUPS if g in totals}
-    weight = sum(policy.weights.get(g, 0.0) for g in groups)
-    score = (
-        sum(policy.weights.get(g, 0.0) * s for g, s in groups.items()) / weight if weight else 1.0
-    )
+    groups = {g: totals[g] for g in GROUPS if g in totals}
+    weight = sum(weights.get(g, 0.0) for g in groups)
+    score = sum(weights.get(g, 0.0) * s for g, s in groups.items()) / weight if weight else 1.0
     # the volatile headers and signing parameters that never count go unsaid (docs list them)
     ignored, ignored_total = first(
         sorted(n for n in skip if not is_volatile(n) and (n in a or n in b))
     )
     return Comparison(score, groups, differs, tuple(ignored), None, differing, ignored_total)
+
+
+def path_bound(sent: Side, recorded: Side, policy: Policy, path_names: Collection[str]) -> float:
+    """An upper bound of `compare(sent, recorded, policy, ...).score` from the path fields
+    alone (`path_names`, those of `sent`): every other group is taken as equal and present.
+    Identifiers in the path are never volatile nor learned, so with no ignore rule the path
+    group's score is exact, and a recording of another id is known to lose without scoring
+    its query, headers and body. 1.0 when nothing can be said cheaply."""
+    if policy.ignore:
+        return 1.0  # an ignore rule may drop path fields: no cheap bound
+    b = recorded.fields
+    names = {*path_names, *(n for n in b if n.startswith("path["))}
+    if not names:
+        return 1.0
+    a = sent.fields
+    path = sum(a.get(n) == b.get(n) for n in names) / len(names)
+    weight = policy.weights.get("path", 0.0)
+    total = sum(policy.weights.get(g, 0.0) for g in GROUPS)
+    return 1.0 - weight * (1.0 - path) / total if total else 1.0
 
 
 def ignored_names(

@@ -15,6 +15,7 @@ field-by-field comparison all speak the same language.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from typing import Any
@@ -130,6 +131,7 @@ _ISO_TIME = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def generated_kind(value: str) -> str | None:
     """What kind of made-fresh-on-each-call value this reads as (uuid, hex, epoch, time,
     token), or None. Such values differ between recording and replay without changing what
@@ -270,6 +272,7 @@ def is_client_header(name: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def is_volatile(name: str) -> bool:
     """Whether field `name` never counts in matching by default (volatile headers, signing
     query parameters)."""

@@ -65,6 +65,8 @@ class RouteProfile:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     echoes: list[Any] | None = field(default=None, repr=False)
     """The echoes learned from the recordings (virt.schema.fill), once asked for."""
+    fresh: list[Any] | None = field(default=None, repr=False)
+    """The places of identifiers made fresh on each call (virt.schema.fill), once asked for."""
 
     @property
     def name(self) -> str:

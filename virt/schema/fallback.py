@@ -292,7 +292,7 @@ class Fallback:
         else:
             body, filled = fill.fill(template.body, echoes, sent)
             if request.method.upper() in _CREATES:
-                body = fill.refresh(body, fill.fresh_paths(profile.answers(), echoes), seed)
+                body = fill.refresh(body, _fresh(profile, echoes), seed)
         schema = profile.response_schemas.get(template.status)
         checked = pages.as_recorded(body, template.body) if where is not None else body
         if schema is not None and not is_valid(structural(schema), checked):
@@ -447,6 +447,13 @@ class Fallback:
     def schemas(self, limit: int = 1000) -> list[dict[str, Any]]:
         """What every route's recordings say, for GET /__virt/schemas and `virt schema`."""
         return [p.as_dict() for p in self.book.profiles(limit)]
+
+
+def _fresh(profile: RouteProfile, echoes: list[fill.Echo]) -> list[leaves.Path]:
+    with profile._lock:
+        if profile.fresh is None:
+            profile.fresh = fill.fresh_paths(profile.answers(), echoes)
+        return profile.fresh
 
 
 def _echoes(profile: RouteProfile) -> list[fill.Echo]:

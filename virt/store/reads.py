@@ -97,26 +97,29 @@ class Reads:
         recorded order, at most `limit`: those with the very host, path and method of `near`
         first, then the rest. Two index seeks; response bodies are left on disk.
         """
-        out: dict[int, Request] = {}
+        first = self.same_path(route_key, near, limit) if near is not None else []
+        return merged(first, self.group_rows(route_key, limit), limit)
+
+    def group_rows(self, route_key: str, limit: int) -> list[tuple[int, Request]]:
+        """The first `limit` requests of a candidate group, in recorded order."""
         select = f"SELECT {tables.REQUEST_SELECT} FROM interactions"
-        queries: list[tuple[str, list[Any]]] = [
-            (f"{select} WHERE route_key = ? ORDER BY id LIMIT ?", [route_key, limit])
-        ]
-        if near is not None and _is_utf8(near.path):
-            # through the (host, path, method) index, not route_key's: a route group can hold
-            # most of the table, and its rows with this very path are few
-            same_path = (
-                f"{select} WHERE host = ? AND path = ? AND method = ? AND +route_key = ? "
-                "ORDER BY id LIMIT ?"
-            )
-            queries.insert(0, (same_path, [near.host, near.path, near.method, route_key, limit]))
-        for text, params in queries:
-            for row in self.db.query(text, params):
-                if len(out) >= limit:
-                    break
-                if row["id"] not in out:
-                    out[row["id"]] = tables.request_from_row(row)
-        return list(out.items())
+        rows = self.db.query(
+            f"{select} WHERE route_key = ? ORDER BY id LIMIT ?", [route_key, limit]
+        )
+        return [(row["id"], tables.request_from_row(row)) for row in rows]
+
+    def same_path(self, route_key: str, near: Request, limit: int) -> list[tuple[int, Request]]:
+        """The requests of a candidate group with the very host, path and method of `near`."""
+        if not _is_utf8(near.path):
+            return []
+        # through the (host, path, method) index, not route_key's: a route group can hold
+        # most of the table, and its rows with this very path are few
+        rows = self.db.query(
+            f"SELECT {tables.REQUEST_SELECT} FROM interactions "
+            "WHERE host = ? AND path = ? AND method = ? AND +route_key = ? ORDER BY id LIMIT ?",
+            [near.host, near.path, near.method, route_key, limit],
+        )
+        return [(row["id"], tables.request_from_row(row)) for row in rows]
 
     def under(self, method: str, host: str, prefix: str, limit: int) -> list[tuple[int, str]]:
         """(id, path) of recordings of `method` on `host` whose path starts with `prefix`, at
@@ -299,6 +302,18 @@ class Reads:
             raise translate(e, self.path) from e
         except sqlite3.DatabaseError as e:
             raise translate(e, self.path) from e
+
+
+def merged(
+    first: list[tuple[int, Request]], rest: list[tuple[int, Request]], limit: int
+) -> list[tuple[int, Request]]:
+    """`first`, then the rows of `rest` not in it, at most `limit` in all."""
+    out = dict(first[:limit])
+    for id, request in rest:
+        if len(out) >= limit:
+            break
+        out.setdefault(id, request)
+    return list(out.items())
 
 
 def _is_utf8(text: str) -> bool:

@@ -1,0 +1,68 @@
+"""compare() with a floor, and the path bound: scoring stops early only where the outcome
+is already known, and a score that could reach the threshold is always computed whole."""
+
+from __future__ import annotations
+
+import orjson
+from hypothesis import given
+from hypothesis import strategies as st
+
+from virt.match.rules import Policy
+from virt.match.score import Side, compare, path_bound
+from virt.model import Request
+
+JSON = (("Content-Type", "application/json"),)
+
+
+def side(path: str, query: str = "", body: object = None) -> Side:
+    data = b"" if body is None else orjson.dumps(body)
+    headers = JSON if data else ()
+    return Side.of(Request("POST", "https", "api.example.com", 443, path, query, headers, data))
+
+
+def test_a_candidate_sure_to_stay_under_the_floor_is_cut_short_with_an_upper_bound() -> None:
+    sent = side("/search", body={"q": "new", "page": 1, "filters": {"a": 1}})
+    recorded = side("/search", body={"q": "old", "page": 2, "filters": {"a": 2}})
+    whole = compare(sent, recorded, Policy())
+    cut = compare(sent, recorded, Policy(), floor=0.85)
+    assert cut.partial and not whole.partial
+    assert whole.score <= cut.score < 0.85
+
+
+def test_a_candidate_that_could_reach_the_floor_is_scored_whole() -> None:
+    sent = side("/search", "x=1", body={"q": "same", "page": 1, "a": 1, "b": 2})
+    recorded = side("/search", "x=1", body={"q": "same", "page": 1, "a": 1, "b": 3})
+    cut = compare(sent, recorded, Policy(), floor=0.85)
+    assert not cut.partial
+    assert cut == compare(sent, recorded, Policy())
+
+
+def test_the_path_bound_rules_out_another_id() -> None:
+    sent, recorded = side("/items/42"), side("/items/7")
+    names = [n for n in sent.fields if n.startswith("path[")]
+    bound = path_bound(sent, recorded, Policy(), names)
+    assert compare(sent, recorded, Policy()).score <= bound < Policy().threshold
+    assert path_bound(sent, side("/items/42"), Policy(), names) == 1.0
+
+
+values = st.one_of(st.integers(0, 3), st.sampled_from(["a", "b", "1700000000"]))
+bodies = st.dictionaries(st.sampled_from(["q", "page", "n", "m"]), values, max_size=4)
+queries = st.sampled_from(["", "x=1", "x=2", "x=1&y=2"])
+
+
+@given(bodies, bodies, queries, queries, st.floats(0.1, 1.0))
+def test_the_floor_never_changes_what_reaches_it(
+    sent_body: dict[str, object],
+    recorded_body: dict[str, object],
+    sent_query: str,
+    recorded_query: str,
+    floor: float,
+) -> None:
+    sent = side("/items/1", sent_query, sent_body or None)
+    recorded = side("/items/1", recorded_query, recorded_body or None)
+    whole = compare(sent, recorded, Policy())
+    cut = compare(sent, recorded, Policy(), floor=floor)
+    if cut.partial:
+        assert whole.score <= cut.score < floor
+    else:
+        assert cut == whole
