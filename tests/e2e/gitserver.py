@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import ssl
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -104,17 +105,21 @@ class _Backend(BaseHTTPRequestHandler):
 
 
 class GitServer:
-    """Serves the bare repositories under `root` at http://127.0.0.1:<port>/<name>.git."""
+    """Serves the bare repositories under `root` at http(s)://127.0.0.1:<port>/<name>.git; over
+    HTTPS when given a server-side `tls` context."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, tls: ssl.SSLContext | None = None) -> None:
         handler = type("Backend", (_Backend,), {"root": root})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        if tls is not None:  # HTTPS: the handshake runs in accept(), on the serving thread
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        self.scheme = "http" if tls is None else "https"
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> GitServer:
         self._thread.start()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import ssl
 import subprocess
 import sys
 import threading
@@ -65,11 +66,14 @@ def simple_index(root: Path) -> None:
 
 
 class Index:
-    """The folder `root` served over HTTP on 127.0.0.1, as a static package index is."""
+    """The folder `root` served over HTTP (HTTPS with `tls`) on 127.0.0.1, as a static package
+    index is."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, tls: ssl.SSLContext | None = None) -> None:
         handler = functools.partial(_Quiet, directory=str(root))
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        if tls is not None:  # HTTPS: the handshake runs in accept(), on the serving thread
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,7 @@ from uvicorn.server import ServerState
 from virt.mitm.certs import LeafCertificates
 from virt.mitm.httponly import not_http, refusal_bytes
 from virt.mitm.tasks import spawn
+from virt.mitm.trust import RejectionLog
 from virt.replay.protocol import ReplayHttp
 from virt.replay.routing import split_host
 
@@ -70,6 +72,7 @@ class ProxyDoor:
         self.state = ServerState()
         self.certificates = certificates
         self._stopping = asyncio.Event()
+        self._rejections = RejectionLog("proxy door")
         self._sniffing: set[asyncio.Task[None]] = set()
 
     async def serve(self, sock: socket.socket) -> None:
@@ -150,7 +153,20 @@ class ProxyDoor:
         await loop.sock_sendall(conn, b"HTTP/1.1 200 Connection established\r\n\r\n")
         inside = await _peek(loop, conn, _decides)
         if starts_like_tls_record(inside):
-            await self._hand(loop, conn, ("https", host, port), self.certificates.context(host))
+            agent = _user_agent(head[:end])
+
+            def distrust(e: BaseException | None) -> None:
+                if e is None:
+                    self._rejections.silent(host, agent)
+                else:
+                    self._rejections.failed(host, agent, str(e) or repr(e))
+
+            tls = self.certificates.context(host)
+            try:
+                await self._hand(loop, conn, ("https", host, port), tls, distrust)
+            except (ssl.SSLError, ConnectionError) as e:
+                distrust(e)
+                raise
             return True
         if not_http(inside):
             raise _Refused(f"a non-HTTP tunnel to {host}:{port}")
@@ -163,11 +179,16 @@ class ProxyDoor:
         conn: socket.socket,
         target: tuple[str, str, int] | None,
         tls: Any,
+        distrust: Callable[[BaseException | None], None] | None = None,
     ) -> None:
         config, state = self.config, self.state
 
         def protocol() -> ReplayHttp:
-            made = ReplayHttp(config, state, {})
+            made = (
+                ReplayHttp(config, state, {})
+                if distrust is None
+                else _Watched(distrust, config, state)
+            )
             made.target = target
             return made
 
@@ -185,6 +206,39 @@ class ProxyDoor:
             await asyncio.sleep(0.05)
         for connection in list(self.state.connections):
             connection.transport.abort()
+
+
+class _Watched(ReplayHttp):
+    """ReplayHttp in a TLS tunnel, telling `distrust` when the client leaves before its first
+    request: git and curl built on GnuTLS complete the handshake, check the certificate, and
+    hang up (None); others send an alert after it (the error)."""
+
+    def __init__(
+        self,
+        distrust: Callable[[BaseException | None], None],
+        config: Config,
+        state: ServerState,
+    ) -> None:
+        super().__init__(config, state, {})
+        self._distrust: Callable[[BaseException | None], None] | None = distrust
+
+    def data_received(self, data: bytes) -> None:
+        self._distrust = None
+        super().data_received(data)
+
+    def eof_received(self) -> None:
+        self._tell(None)
+        super().eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None:  # None: closed by virt (shutdown, keep-alive timeout), not the client
+            self._tell(exc)
+        super().connection_lost(exc)
+
+    def _tell(self, exc: BaseException | None) -> None:
+        if self._distrust is not None:
+            distrust, self._distrust = self._distrust, None
+            distrust(exc)
 
 
 class _Refused(Exception):
@@ -215,6 +269,15 @@ def _decides(data: bytes) -> bool:
     if len(data) < len(_CONNECT):
         return not _CONNECT.startswith(data.upper()) and b" " in data
     return True
+
+
+def _user_agent(head: bytes) -> str | None:
+    """The User-Agent of a CONNECT request head, which names the client that sent it."""
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"user-agent":
+            return value.strip().decode("latin-1")
+    return None
 
 
 def _head_complete(data: bytes) -> bool:

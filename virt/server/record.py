@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from virt.capture.addon import Recorder
+from virt.capture.trust import TrustHints
 from virt.config import read_config
 from virt.errors import ConfigError, UpstreamUnreachable
 from virt.limits import DEFAULT_MAX_BODY
@@ -65,6 +66,7 @@ def record(settings: RecordSettings) -> None:
     rules = RedactRules.from_config(config)
     ca = ensure_ca(settings.confdir)
     recorder = Recorder(rules=rules)
+    hints = TrustHints()
     extra: dict[str, Any] = {
         "virt_db": str(settings.db),
         "virt_session": settings.session,
@@ -78,7 +80,12 @@ def record(settings: RecordSettings) -> None:
     Writer(settings.db).close()
     proxy = Proxy(
         ProxySettings(settings.host, settings.port, settings.confdir, mode, extra),
-        [BodyBounds(settings.max_body), HttpOnly(_RECORDS_HTTP_ONLY, "virt record"), recorder],
+        [
+            BodyBounds(settings.max_body),
+            HttpOnly(_RECORDS_HTTP_ONLY, "virt record"),
+            hints,
+            recorder,
+        ],
     )
 
     async def main() -> None:
@@ -104,6 +111,7 @@ def record(settings: RecordSettings) -> None:
             waiting.cancel()
             summary.cancel()
             if not running.done():
+                hints.stop()  # clients cut off now did not hang up on the certificate
                 await _stop_recording(proxy, recorder, running)
             await running
         log.info("stopped: %d interactions recorded into %s", recorder.recorded, settings.db)
