@@ -21,7 +21,7 @@ from tests.e2e.fallback import (
     record,
     serve,
 )
-from tests.e2e.pagedserver import CUSTOMERS, ITEMS, create_app
+from tests.e2e.pagedserver import CUSTOMERS, ISSUES, ITEMS, create_app
 from tests.helpers import free_port
 
 PER_PAGE = 10
@@ -183,6 +183,41 @@ def test_a_cursor_past_the_end_answers_an_empty_last_page(base: str, recorded: R
     body = resp.json()
     assert_valid(inferred(recorded.customers), body)
     assert (body["data"], body["has_more"]) == ([], False)
+
+
+def test_link_headers_of_another_page_size_lead_page_by_page_to_the_last(
+    base: str, recorded: Recorded
+) -> None:
+    # GitHub-style: a bare list, and the way on in Link headers that name the service's own
+    # URLs. The recordings say 10 issues and no total, so the collection may end there; what
+    # must hold is that each next link is the next page and that the last page has none.
+    schema = inferred(recorded.issues)
+    walked: list[dict[str, Any]] = []
+    target = f"{ISSUES_PATH}?page=1&per_page=4"
+    for page in range(1, 11):
+        resp = httpx.get(base + target, timeout=30)
+        assert resp.status_code == 200, resp.text
+        assert_valid(schema, resp.json())
+        walked += resp.json()
+        link = resp.links.get("next")
+        if link is None:
+            break
+        url = httpx.URL(link["url"])
+        assert (url.params["page"], url.params["per_page"]) == (str(page + 1), "4"), link
+        target = f"{url.path}?{url.query.decode()}"
+    else:
+        raise AssertionError("the Link headers never end")
+    assert walked[:10] == ISSUES[:10]
+    ids = [i["id"] for i in walked]
+    assert len(ids) == len(set(ids)), "an issue on two pages"
+
+
+def test_a_page_of_links_past_the_end_is_empty_and_links_to_no_next_page(base: str) -> None:
+    resp = httpx.get(f"{base}{ISSUES_PATH}", params={"page": 9, "per_page": 5}, timeout=30)
+    assert resp.status_code == 200, resp.text
+    assert is_fallback(resp), resp.headers
+    assert resp.json() == []
+    assert "next" not in resp.links, resp.headers.get("link")
 
 
 @pytest.mark.parametrize(

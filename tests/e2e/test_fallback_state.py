@@ -141,6 +141,25 @@ def test_a_thing_created_with_other_values_is_read_listed_and_deleted(
     assert thing not in client.listing()
 
 
+def test_each_thing_created_in_a_session_gets_an_id_of_its_own(
+    base: str, recorded: Recorded
+) -> None:
+    # two creates that got one id would be one object: the second read of the first would
+    # answer the second; and a recorded thing's id would put two things of one id in the list.
+    # Twelve creates, so that ids drawn from too small a range cannot pass by luck; each body
+    # twice, since a POST sent twice creates two things.
+    client = Client(base, "crud-many")
+    things = [
+        created_thing(client, {"name": f"Part {n % 6}", "price": 1.0 + n % 6}, recorded)
+        for n in range(12)
+    ]
+    ids = [t["id"] for t in things]
+    assert not set(ids) & {t["id"] for t in recorded.created}, f"a recorded thing's id: {ids}"
+    assert len(set(ids)) == len(ids), ids
+    for thing in things:
+        assert client.read(thing["id"]).json() == thing
+
+
 def test_the_journal_says_which_request_values_a_created_thing_carries(
     base: str, recorded: Recorded
 ) -> None:

@@ -134,6 +134,33 @@ def test_a_charge_nobody_recorded_carries_its_amount_as_a_number(
         assert resp.headers["request-id"] not in recorded.request_ids, "a recorded request id"
 
 
+def test_a_charge_nobody_recorded_answers_with_its_own_idempotency_key(base: str) -> None:
+    # the service repeats the key in its answer's headers, as Stripe does: an answer that
+    # carries another charge's key tells the client it got someone else's charge
+    key = f"idem-{uuid.uuid4()}"
+    form = {"amount": "2500", "currency": "usd", "description": "Coffee beans"}
+    resp = requests.post(
+        f"{base}/v1/charges", data=form, headers={"Idempotency-Key": key}, timeout=30
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["idempotency-key"] == key
+
+
+def test_a_charge_retried_with_its_idempotency_key_answers_the_same_charge(base: str) -> None:
+    # a client that lost the answer sends the same request again, with the same key: the API
+    # answers the charge it made, not a second one; a new key is a new charge
+    form = {"amount": "3100", "currency": "usd", "description": "Coffee beans"}
+    key, other = f"idem-{uuid.uuid4()}", f"idem-{uuid.uuid4()}"
+    with requests.Session() as client:
+        first, retried, new = (
+            client.post(f"{base}/v1/charges", data=form, headers={"Idempotency-Key": k})
+            for k in (key, key, other)
+        )
+    assert first.status_code == retried.status_code == new.status_code == 200
+    assert retried.json() == first.json()
+    assert new.json()["id"] != first.json()["id"]
+
+
 def test_a_graphql_query_for_a_user_nobody_fetched_carries_the_new_id(
     base: str, recorded: Recorded
 ) -> None:
