@@ -112,7 +112,8 @@ def _project(pytester: pytest.Pytester, confdir: Path, extra: str = "") -> None:
         ".toml",
         pyproject=f"""
             [tool.pytest.ini_options]
-            addopts = "-p no:cacheprovider"
+            # plugins the inner runs do not use cost seconds of start-up each
+            addopts = "-p no:cacheprovider -p no:schemathesis -p no:hypothesispytest -p no:faker"
 
             [tool.virt]
             confdir = "{confdir}"
