@@ -48,8 +48,8 @@ def ca_command(
     """Print where the proxy's CA is and the variables that make common clients trust it.
 
     The CA is created on first use. The bundle holds public roots plus the CA: SSL_CERT_FILE
-    and most variables below replace a client's public roots, so clients that also reach hosts
-    directly (NO_PROXY) keep working.
+    and most of the variables printed replace a client's public roots, so clients that also
+    reach hosts directly (NO_PROXY) keep working.
 
     \b
       virt ca
