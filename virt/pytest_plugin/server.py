@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +85,8 @@ class VirtServer:
     proxy_port: int
     port: int | None
     """The direct door and admin API; None for `virt record`, which has neither."""
-    token: str | None
+    token: str | None = field(repr=False)
+    """The admin token virt was started with (VIRT_ADMIN_TOKEN): never shown."""
     scratch: Path | None = None
     """The throw-away database folder of passthrough mode."""
 
