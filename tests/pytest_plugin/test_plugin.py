@@ -194,6 +194,7 @@ def test_unrecorded_request_fails_its_test_with_the_near_miss_report(
         test_api="""
         import os
 
+        import httpx
         import pytest
         import requests
 
@@ -218,16 +219,25 @@ def test_unrecorded_request_fails_its_test_with_the_near_miss_report(
                 return
             reply = requests.get(f"{BASE}/users/1/orders?page=2", timeout=10)
             reply.raise_for_status()
+
+
+        def test_a_miss_before_a_thousand_answers(virt):
+            if os.environ.get("RECORDING"):
+                return
+            with httpx.Client(base_url=virt.url, trust_env=False) as direct:
+                assert direct.get("/nothing/here").status_code == 599
+                for _ in range(1000):
+                    assert direct.get("/users/1").status_code == 200
         """
     )
     monkeypatch.setenv("UP_HTTP", http_upstream.url)
     monkeypatch.setenv("RECORDING", "1")
-    pytester.runpytest_subprocess("--virt-mode=record").assert_outcomes(passed=3)
+    pytester.runpytest_subprocess("--virt-mode=record").assert_outcomes(passed=4)
     http_upstream.stop()
     monkeypatch.delenv("RECORDING")
 
     result = pytester.runpytest_subprocess()
-    result.assert_outcomes(passed=2, failed=1)
+    result.assert_outcomes(passed=2, failed=2)
     result.stdout.fnmatch_lines(
         [
             "*_ test_unrecorded_route _*",
@@ -238,11 +248,14 @@ def test_unrecorded_request_fails_its_test_with_the_near_miss_report(
             "E       GET /users/1",
             "Record what is missing with --virt-mode=once*",
             "The test's own failure, most likely a consequence:",
+            "*_ test_a_miss_before_a_thousand_answers _*",
+            "virt: 1 request had no recording in *",
+            "1 of them no longer in virt's journal, which keeps the last 1000 answers*",
         ]
     )
 
     strict = pytester.runpytest_subprocess("--virt-strict")
-    strict.assert_outcomes(passed=1, failed=2)
+    strict.assert_outcomes(passed=1, failed=3)
     strict.stdout.fnmatch_lines(
         [
             f"E   GET {http_upstream.url}/users/3  ->  599 (proxy door)",

@@ -114,7 +114,14 @@ def virt(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Vir
         ca = pool.ca(settings.confdir)
         server = pool.get(settings)
         server.reset()
-        test = VirtTest(settings, server, session, {}, after=server.last_seq())
+        test = VirtTest(
+            settings,
+            server,
+            session,
+            {},
+            after=server.last_seq(),
+            missed_before=server.misses_served(),
+        )
     except VirtError as e:
         pytest.fail(f"virt: {e}{chr(10) + e.hint if e.hint else ''}", pytrace=False)
     test.env.update(apply(monkeypatch, server.proxy, ca, config.stash[_PROJECT].no_proxy))
@@ -138,10 +145,10 @@ def pytest_runtest_makereport(
     if test is None or report.when != "call" or report.skipped or hasattr(report, "wasxfail"):
         return report
     try:
-        misses = test.misses()
+        misses, unlisted = test.misses(), test.unlisted_misses()
         text = ""
-        if misses and test.server is not None:
-            text = miss_report(misses, str(test.db), test.url, test.server)
+        if (misses or unlisted) and test.server is not None:
+            text = miss_report(misses, str(test.db), test.url, test.server, unlisted)
     except VirtError as e:
         text = f"virt: {e}"
     if not text:

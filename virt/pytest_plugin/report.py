@@ -22,15 +22,26 @@ class Recordings(Protocol):
 
 
 def miss_report(
-    misses: list[dict[str, Any]], db: str, url: str | None, recordings: Recordings
+    misses: list[dict[str, Any]],
+    db: str,
+    url: str | None,
+    recordings: Recordings,
+    unlisted: int = 0,
 ) -> str:
-    """The report for `misses` (journal entries of one test), in pytest's assertion style."""
-    n = len(misses)
+    """The report for `misses` (journal entries of one test), in pytest's assertion style;
+    `unlisted` counts misses of the test that have left the journal since."""
+    n = len(misses) + unlisted
     lines = [f"virt: {n} request{'s' if n != 1 else ''} had no recording in {db}"]
     for entry in misses[:_SHOWN]:
         lines += ["", *_entry(entry, recordings)]
-    if n > _SHOWN:
-        lines += ["", f"... and {n - _SHOWN} more"]
+    if len(misses) > _SHOWN:
+        lines += ["", f"... and {len(misses) - _SHOWN} more"]
+    if unlisted:
+        lines += [
+            "",
+            f"{unlisted} of them no longer in virt's journal, which keeps the last 1000 answers: "
+            "the test sent more requests after them",
+        ]
     lines += [
         "",
         "Record what is missing with --virt-mode=once, or the whole test with --virt-mode=record.",

@@ -141,6 +141,12 @@ class VirtServer:
         entries = self.admin("GET", "journal", limit=1000)["entries"]
         return sorted((e for e in entries if e["seq"] > after), key=lambda e: e["seq"])
 
+    def misses_served(self) -> int:
+        """Misses answered since virt started (GET /__virt/stats), kept or not in the journal."""
+        if not self.port:
+            return 0
+        return int(self.admin("GET", "stats")["served"].get("miss", 0))
+
     def interaction(self, id: int) -> dict[str, Any] | None:
         """A recording by id, or None when it is gone (deleted through the admin API)."""
         try:
