@@ -43,6 +43,7 @@ from virt.state import SessionState, open_state
 from virt.store import Store
 from virt.store.journal import JournalWriter
 from virt.store.writer import Writer
+from virt.ui import add_ui
 
 log = logging.getLogger("virt")
 
@@ -147,18 +148,21 @@ async def _serve(
         tokens=shared.minter.apply,
         shift=clock.shift if settings.shift_time else None,
     )
+    admin = create_admin(
+        engine,
+        token=settings.admin_token,
+        probes_only=not settings.admin,
+        rules_source=shared.rules_source,
+        redact=shared.redactor.interaction,
+        host=settings.host,
+        max_body=settings.max_body,
+    )
+    if settings.admin:
+        add_ui(admin)  # the web page, under the admin API's access rule
     app = ReplayApp(
         engine,
         Router(settings.routes, engine.origins),
-        admin=create_admin(
-            engine,
-            token=settings.admin_token,
-            probes_only=not settings.admin,
-            rules_source=shared.rules_source,
-            redact=shared.redactor.interaction,
-            host=settings.host,
-            max_body=settings.max_body,
-        ),
+        admin=admin,
         replayer=replayer,
         max_body=settings.max_body,
     )
