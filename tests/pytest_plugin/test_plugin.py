@@ -265,7 +265,7 @@ def test_unrecorded_request_fails_its_test_with_the_near_miss_report(
     )
 
 
-def test_once_records_what_is_missing_and_replays_the_rest(
+def test_record_starts_afresh_and_once_records_only_what_is_missing(
     pytester: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,
     http_upstream: Upstream,
@@ -291,10 +291,15 @@ def test_once_records_what_is_missing_and_replays_the_rest(
     monkeypatch.setenv("UP_HTTP", http_upstream.url)
     monkeypatch.setenv("PATHS", ",".join(calls))
     pytester.runpytest_subprocess("--virt-mode=record").assert_outcomes(passed=1)
+    # recording again starts afresh: replay must not answer with what the service used to say
+    pytester.runpytest_subprocess("--virt-mode=record").assert_outcomes(passed=1)
+    db = pytester.path / "recordings" / "test_once.db"
+    assert (_interactions(db), _interactions(db.with_name("test_once.db.bak"))) == (1, 1)
     monkeypatch.setenv("PATHS", "/users/1,/users/2")
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
-    assert http_upstream.hits.count("GET /users/1") == 1
+    assert http_upstream.hits.count("GET /users/1") == 2
     assert http_upstream.hits.count("GET /users/2") == 1
+    assert _interactions(db) == 2
 
     http_upstream.stop()
     pytester.runpytest_subprocess("--virt-mode=replay").assert_outcomes(passed=1)

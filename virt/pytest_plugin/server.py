@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from virt.errors import ConfigError, VirtError
+from virt.pytest_plugin.rewrite import run_id, set_aside
 from virt.pytest_plugin.settings import Mode, RunSettings
 
 if TYPE_CHECKING:
@@ -259,6 +260,7 @@ class Pool:
 
     def __init__(self, environ: dict[str, str]) -> None:
         self._environ = environ
+        self._run = run_id()
         self._servers: OrderedDict[tuple[Any, ...], VirtServer] = OrderedDict()
         self._logs: Path | None = None
         self._cas: dict[Path, CA] = {}
@@ -293,6 +295,8 @@ class Pool:
         if self._logs is None:
             self._logs = Path(tempfile.mkdtemp(prefix=f"virt-pytest-{worker()}-"))
         with lock(f"db-{settings.db}"):
+            if settings.mode is Mode.RECORD:
+                set_aside(settings.db, self._run)
             server = start(settings, self._environ, self._logs)
         self._servers[settings.key] = server
         return server
