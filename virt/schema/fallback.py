@@ -14,6 +14,7 @@ JSON (a template of bytes is a wrong answer in disguise), or send a body its sch
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import logging
@@ -189,7 +190,29 @@ class Fallback:
         operation = self._operation(request)
         if profile is None and operation is None:
             return None
-        seed = self._seed(request, session, profile)
+        key = _idempotency_key(request)
+        if key is not None:
+            # a retried create with the key it was sent with: the answer it got, not a second
+            # object (the client may never have heard the first answer)
+            kept = self._kept(session, request, key)
+            if kept is not None:
+                return kept
+        seed, nth = self._seed(request, session, profile)
+        made = self._made(request, session, ranked, profile, operation, seed, nth)
+        if key is not None and isinstance(made, Answer):
+            self._keep(session, request, key, made)
+        return made
+
+    def _made(
+        self,
+        request: Request,
+        session: str,
+        ranked: Sequence[int],
+        profile: RouteProfile | None,
+        operation: tuple[OpenApi, Operation] | None,
+        seed: bytes,
+        nth: int,
+    ) -> Answer | Refusal | None:
         if profile is not None:
             if not profile.structured:
                 return Refusal(
@@ -200,7 +223,7 @@ class Fallback:
             if refused is not None:
                 return refused
             try:
-                made = self._from_template(request, session, profile, ranked, seed)
+                made = self._from_template(request, session, profile, ranked, seed, nth)
             except SchemaError as e:
                 log.warning("fallback for %s: %s", profile.name, e)
                 made = None
@@ -217,13 +240,44 @@ class Fallback:
                 return Refusal(f"the route's schema cannot be satisfied: {e}", profile.name)
         return None
 
-    def _seed(self, request: Request, session: str, profile: RouteProfile | None) -> bytes:
+    def _seed(
+        self, request: Request, session: str, profile: RouteProfile | None
+    ) -> tuple[bytes, int]:
+        """The seed of everything made up for `request`, and for a create its number among
+        the session's creates on the route (0 for anything else)."""
         seed = canonical_key(request).encode()
+        nth = 0
         if request.method.upper() in _CREATES:
             # two equal creates in one session are two objects: the nth create has its own ids
             route = profile.name if profile else request.path
-            seed += b"\0" + str(self.state.advance(f"{session}\0create\0{route}")).encode()
-        return hashlib.sha256(seed).digest()
+            nth = self.state.advance(f"{session}\0create\0{route}")
+            seed += b"\0" + str(nth).encode()
+        return hashlib.sha256(seed).digest(), nth
+
+    def _kept(self, session: str, request: Request, key: str) -> Answer | None:
+        """The answer a create with this Idempotency-Key got in this session, if any."""
+        found = self.state.get(session, _idempotency_name(request, key))
+        if found is None:
+            return None
+        kept = orjson.loads(found)
+        explain = {**kept["explain"], "idempotent": True}
+        headers = tuple((n, v) for n, v in kept["headers"])
+        body = base64.b64decode(kept["body"])
+        return Answer(kept["status"], headers, body, kept["source"], kept["template"], explain)
+
+    def _keep(self, session: str, request: Request, key: str, made: Answer) -> None:
+        kept = {
+            "status": made.status,
+            "headers": made.headers,
+            "body": base64.b64encode(made.body).decode(),
+            "source": made.source,
+            "template": made.template,
+            "explain": made.explain,
+        }
+        try:
+            self.state.put(session, _idempotency_name(request, key), orjson.dumps(kept))
+        except StateLimit as e:
+            log.warning("a create's answer is not kept for its Idempotency-Key: %s", e)
 
     def _validated(self, request: Request, profile: RouteProfile) -> Answer | None:
         """The route's own client-error answer (or a 422) when the request body breaks the
@@ -270,6 +324,7 @@ class Fallback:
         profile: RouteProfile,
         ranked: Sequence[int],
         seed: bytes,
+        nth: int = 0,
     ) -> Answer | None:
         order = {id: i for i, id in enumerate(ranked)}
         answers = [r for r in profile.answers() if r.body is not NOT_JSON]
@@ -280,19 +335,20 @@ class Fallback:
         echoes = _echoes(profile)
         explain: dict[str, Any] = {"route": profile.name, "template": template.id}
         body: Any
+        page: pages.Page | None = None
         where = pages.list_path(template.body) if request.method.upper() == "GET" else None
         if where is not None:
             collection = pages.Collection(profile, where)
             how = pages.asked(
                 {k.split(":", 1)[1]: v for k, v in sent.items() if k.startswith("query:")}
             )
-            body, last = collection.page(how, seed)
+            body, page = collection.page(how, seed)
             body, filled = fill.fill(body, [e for e in echoes if not _in_list(e, where)], sent)
-            explain["page"] = {"last": last, "length": collection.length}
+            explain["page"] = {"last": page.last, "length": collection.length}
         else:
             body, filled = fill.fill(template.body, echoes, sent)
             if request.method.upper() in _CREATES:
-                body = fill.refresh(body, _fresh(profile, echoes), seed)
+                body = fill.renew(body, _fresh(profile, echoes), profile.answers(), nth, seed)
         schema = profile.response_schemas.get(template.status)
         checked = pages.as_recorded(body, template.body) if where is not None else body
         if schema is not None and not is_valid(structural(schema), checked):
@@ -308,9 +364,10 @@ class Fallback:
             except StateLimit as e:
                 explain["remembered"] = False
                 log.warning("fallback create not remembered: %s", e)
-        return Answer(
-            template.status, _headers(template, data, seed), data, "template", template.id, explain
-        )
+        headers = _headers(template, data, seed, request)
+        if page is not None:
+            headers = _linked(headers, page)
+        return Answer(template.status, headers, data, "template", template.id, explain)
 
     def with_created(
         self,
@@ -471,22 +528,62 @@ def _in_list(echo: fill.Echo, where: leaves.Path) -> bool:
     )
 
 
+def _linked(headers: tuple[tuple[str, str], ...], page: pages.Page) -> tuple[tuple[str, str], ...]:
+    """`headers` with their Link headers made true of `page` (dropped when no link is left)."""
+    out = []
+    for name, value in headers:
+        if name.lower() == "link":
+            rewritten = page.link(value)
+            if rewritten is None:
+                continue
+            value = rewritten
+        out.append((name, value))
+    return tuple(out)
+
+
+IDEMPOTENCY_HEADERS = ("idempotency-key", "x-idempotency-key")
+"""Headers by which a client says a POST it sends again is the same operation (Stripe, the
+IETF draft, many payment APIs)."""
+
+
+def _idempotency_key(request: Request) -> str | None:
+    if request.method.upper() not in _CREATES:
+        return None
+    for name in IDEMPOTENCY_HEADERS:
+        value = header(request.headers, name)
+        if value:
+            return value
+    return None
+
+
+def _idempotency_name(request: Request, key: str) -> str:
+    """The session record of the answer to a create with `key`, on its route's path."""
+    text = f"{request.method.upper()} {_origin(request)}{path_form(request.path)} {key}"
+    return "idem " + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:40]
+
+
 def _origin(request: Request) -> str:
     return f"{request.scheme}://{request.host}:{request.port}"
 
 
 def _headers(
-    recorded: Recorded | None, body: bytes, seed: bytes = b""
+    recorded: Recorded | None, body: bytes, seed: bytes = b"", sent: Request | None = None
 ) -> tuple[tuple[str, str], ...]:
     """The recorded answer's headers for a new body: those describing the old bytes dropped,
-    Content-Length set, request ids made anew from the seed."""
+    Content-Length set, a header that repeated the recorded request's (an Idempotency-Key, a
+    correlation id) repeating `sent`'s, other request ids made anew from the seed."""
     out: list[tuple[str, str]] = []
     if recorded is not None:
+        asked = recorded.interaction.request.headers
         for name, value in recorded.interaction.response.headers:
             lowered = name.lower()
             if lowered in _DROPPED:
                 continue
-            if any(part in lowered for part in _REQUEST_IDS):
+            echoed = header(asked, name) == value and sent is not None
+            new = header(sent.headers, name) if sent is not None and echoed else None
+            if new is not None:
+                value = new
+            elif any(part in lowered for part in _REQUEST_IDS):
                 value = str(fill.like(value, seed + lowered.encode()))
             out.append((name, value))
     if not any(n.lower() == "content-type" for n, _ in out) and body:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import random
+import re
 import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -124,6 +125,57 @@ def fresh_paths(recordings: Sequence[Recorded], echoes: Iterable[Echo]) -> list[
         ),
         key=leaves.shown,
     )
+
+
+def renew(
+    body: Any, paths: Iterable[Path], recorded: Sequence[Recorded], nth: int, seed: bytes
+) -> Any:
+    """`body` with a new identifier at each of `paths` for the `nth` create of a session: one
+    no recording holds and no earlier create of the session got. Numbers, and strings that end
+    in a number after a common prefix (`t1`, `t2`), continue after the largest recorded
+    (`t3`, `t4`, ...); other strings get a value of the same shape drawn from `seed`."""
+    for path in paths:
+        try:
+            old = leaves.get(body, path)
+        except KeyError:
+            continue
+        seen = []
+        for r in recorded:
+            if r.body is NOT_JSON:
+                continue
+            try:
+                seen.append(leaves.get(r.body, path))
+            except KeyError:
+                continue
+        leaves.put(body, path, _next_id(old, seen, nth, seed + leaves.shown(path).encode()))
+    return body
+
+
+_NUMBERED = re.compile(r"(.*?)(\d+)")
+
+
+def _next_id(old: Any, seen: Sequence[Any], nth: int, seed: bytes) -> Any:
+    if isinstance(old, int) and not isinstance(old, bool):
+        numbers = [v for v in seen if isinstance(v, int) and not isinstance(v, bool)]
+        return max(numbers, default=old) + 1 + nth
+    if not isinstance(old, str):
+        return old
+    numbered = [_NUMBERED.fullmatch(v) for v in seen if isinstance(v, str)]
+    if numbered and all(numbered):
+        prefixes = {m.group(1) for m in numbered if m}
+        if len(prefixes) == 1:
+            width = {len(m.group(2)) for m in numbered if m}
+            last = max(int(m.group(2)) for m in numbered if m)
+            digits = str(last + 1 + nth)
+            if len(width) == 1:
+                digits = digits.zfill(width.pop())
+            return prefixes.pop() + digits
+    taken = {v for v in seen if isinstance(v, str)}
+    for attempt in range(8):
+        new = like(old, seed + bytes([attempt]))
+        if new not in taken:
+            return new
+    return new
 
 
 def refresh(body: Any, paths: Iterable[Path], seed: bytes) -> Any:

@@ -12,6 +12,7 @@ and `has_more`, `next` and the page fields say what is true of it.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -197,8 +198,8 @@ class Collection:
                 base["id"] = fill.like(base["id"], seed + str(position).encode())
         return base
 
-    def page(self, how: Asked | None, seed: bytes) -> tuple[Any, bool]:
-        """The answer for `how`, cut from the template; also whether it is the last page."""
+    def page(self, how: Asked | None, seed: bytes) -> tuple[Any, Page]:
+        """The answer for `how`, cut from the template; also where the page sits."""
         assert self.template is not None
         how = how or Asked(None, None, None, None, {})
         size = min(how.size or self.default_size or 10, MAX_PAGE)
@@ -217,7 +218,74 @@ class Collection:
             body = items
         if isinstance(body, dict):
             _tell(body, how, last, start, size, items)
-        return body, last
+        return body, Page(how, start, size, last, self.length, self.base, items)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Where a page sits in its collection."""
+
+    how: Asked
+    start: int
+    size: int
+    last: bool
+    length: int
+    base: int
+    """The number of the first page: 1, or 0 when the recordings counted from 0."""
+    items: list[Any]
+
+    def link(self, recorded: str) -> str | None:
+        """A recorded Link header made true of this page: `next` to the next page (none on the
+        last), `prev` to the one before (none on the first), `first` and `last` by the
+        collection's length, each keeping the recorded URL with its paging parameters set
+        anew; None when no link is left."""
+        out = []
+        for url, params in _LINK.findall(recorded):
+            rel = _REL.search(params)
+            name = rel.group(1).lower() if rel else ""
+            target = self._target(name)
+            if target is None:
+                continue  # no such page
+            new = _with_query(url, self.how, target, self.size, self.items) if target >= 0 else url
+            out.append(f"<{new}>{params}")
+        return ", ".join(out) or None
+
+    def _target(self, rel: str) -> int | None:
+        """The start of the page `rel` names, -1 to keep the recorded URL, None for none."""
+        if rel == "next":
+            return None if self.last else self.start + self.size
+        if rel in ("prev", "previous"):
+            return None if self.start == 0 else max(self.start - self.size, 0)
+        if rel == "first":
+            return 0
+        if rel == "last":
+            return max((self.length - 1) // self.size * self.size, 0) if self.length else 0
+        return -1
+
+
+_LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]+)*)")
+_REL = re.compile(r"""rel\s*=\s*"?([^";,\s]+)""", re.IGNORECASE)
+
+
+def _with_query(url: str, how: Asked, start: int, size: int, items: list[Any]) -> str:
+    """`url` with its paging parameters set to the page starting at `start`."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    names = how.names
+    page_name = names.get("page") or next((k for k in query if k.lower() in PAGE), None)
+    size_name = names.get("size") or next((k for k in query if k.lower() in SIZE), None)
+    offset_name = names.get("offset") or next((k for k in query if k.lower() in OFFSET), None)
+    cursor_name = names.get("cursor") or next((k for k in query if k.lower() in CURSOR), None)
+    base = 0 if query.get(page_name or "", "") == "0" else 1
+    if page_name is not None:
+        query[page_name] = str(start // size + base)
+    elif offset_name is not None:
+        query[offset_name] = str(start)
+    elif cursor_name is not None and items and isinstance(items[-1], dict):
+        query[cursor_name] = str(items[-1].get("id"))
+    if size_name is not None:
+        query[size_name] = str(size)
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def _tell(
