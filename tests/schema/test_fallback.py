@@ -274,3 +274,19 @@ def test_workers_sharing_a_state_file_see_the_objects_a_session_created(
     finally:
         first_state.close()
         second_state.close()
+
+
+def test_a_graphql_query_is_a_read_and_keeps_the_ids_it_found(store: Store) -> None:
+    document = "query Search($term: String!) { search(term: $term) { term items { id } } }"
+    for term, ids in (("lamp", ["p1", "p2"]), ("desk", ["p3", "p4"])):
+        sent = {"query": document, "variables": {"term": term}}
+        found = {"data": {"search": {"term": term, "items": [{"id": i} for i in ids]}}}
+        record(store, send("POST", "/graphql", sent), 200, found)
+    match = engine(store).match(
+        send("POST", "/graphql", {"query": document, "variables": {"term": "chair"}})
+    )
+    assert match.kind is MatchKind.FALLBACK
+    search = body(match)["data"]["search"]
+    assert search["term"] == "chair"
+    # a query makes nothing: the items of the template stay as recorded, never new ids
+    assert [i["id"] for i in search["items"]] in (["p1", "p2"], ["p3", "p4"])

@@ -247,7 +247,7 @@ class Fallback:
         the session's creates on the route (0 for anything else)."""
         seed = canonical_key(request).encode()
         nth = 0
-        if request.method.upper() in _CREATES:
+        if _creates(request):
             # two equal creates in one session are two objects: the nth create has its own ids
             route = profile.name if profile else request.path
             nth = self.state.advance(f"{session}\0create\0{route}")
@@ -347,7 +347,7 @@ class Fallback:
             explain["page"] = {"last": page.last, "length": collection.length}
         else:
             body, filled = fill.fill(template.body, echoes, sent)
-            if request.method.upper() in _CREATES:
+            if _creates(request):
                 body = fill.renew(body, _fresh(profile, echoes), profile.answers(), nth, seed)
         schema = profile.response_schemas.get(template.status)
         checked = pages.as_recorded(body, template.body) if where is not None else body
@@ -356,7 +356,7 @@ class Fallback:
         data = orjson.dumps(body)
         explain["filled"] = filled
         explain["status"] = template.status
-        if request.method.upper() in _CREATES and isinstance(body, dict) and "id" in body:
+        if _creates(request) and isinstance(body, dict) and "id" in body:
             created = f"{path_form(request.path).rstrip('/')}/{body['id']}"
             try:
                 self.objects.put(session, _origin(request), created, body)
@@ -541,13 +541,25 @@ def _linked(headers: tuple[tuple[str, str], ...], page: pages.Page) -> tuple[tup
     return tuple(out)
 
 
+def _creates(request: Request) -> bool:
+    """Whether `request` makes something new: a POST, unless it is a GraphQL query (a read
+    sent as a POST; a mutation is a create)."""
+    if request.method.upper() not in _CREATES:
+        return False
+    data = json_form(request)
+    if isinstance(data, dict) and isinstance(data.get("query"), str):
+        document: str = data["query"]
+        return document.lstrip().startswith("mutation")
+    return True
+
+
 IDEMPOTENCY_HEADERS = ("idempotency-key", "x-idempotency-key")
 """Headers by which a client says a POST it sends again is the same operation (Stripe, the
 IETF draft, many payment APIs)."""
 
 
 def _idempotency_key(request: Request) -> str | None:
-    if request.method.upper() not in _CREATES:
+    if not _creates(request):
         return None
     for name in IDEMPOTENCY_HEADERS:
         value = header(request.headers, name)
