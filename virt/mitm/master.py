@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import re
 import socket
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,11 +43,19 @@ class CA:
     bundle: Path
 
 
-def ensure_ca(confdir: Path) -> CA:
+SYSTEM_ROOTS = Path(ssl.get_default_verify_paths().openssl_cafile)
+"""The system's CA file as OpenSSL was built to find it, whatever SSL_CERT_FILE says (which may
+name virt's own bundle)."""
+
+_PEM = re.compile(rb"-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----")
+
+
+def ensure_ca(confdir: Path, system_roots: Path = SYSTEM_ROOTS) -> CA:
     """Create the CA in `confdir` if it is missing (as mitmproxy would) and return its paths.
 
-    The bundle adds the CA to certifi's public roots, so one SSL_CERT_FILE serves clients that
-    reach virt and hosts they reach directly (NO_PROXY).
+    The bundle is certifi's public roots, then the roots of `system_roots` that certifi lacks
+    (a company's own root, say), then the CA. SSL_CERT_FILE replaces a client's roots, so one
+    bundle serves clients that reach virt and hosts they reach directly (NO_PROXY).
     """
     confdir = Path(confdir).expanduser()
     try:
@@ -53,7 +63,8 @@ def ensure_ca(confdir: Path) -> CA:
         CertStore.from_store(str(confdir), CA_BASENAME, 2048)
         cert = confdir / f"{CA_BASENAME}-ca-cert.pem"
         bundle = confdir / "virt-ca-bundle.pem"
-        wanted = Path(certifi.where()).read_bytes() + b"\n" + cert.read_bytes()
+        ca_pem = cert.read_bytes()
+        wanted = _public_roots(system_roots, ca_pem, bundle) + b"\n" + ca_pem
         if not bundle.exists() or bundle.read_bytes() != wanted:
             bundle.write_bytes(wanted)
     except OSError as e:
@@ -62,6 +73,29 @@ def ensure_ca(confdir: Path) -> CA:
             hint="pass a writable folder with --confdir",
         ) from e
     return CA(cert=cert, bundle=bundle)
+
+
+def _public_roots(system_roots: Path, ca_pem: bytes, bundle: Path) -> bytes:
+    roots = Path(certifi.where()).read_bytes()
+    try:
+        if system_roots.resolve() == bundle.resolve():
+            return roots
+        system = system_roots.read_bytes()
+    except OSError:  # no system file (Windows, some macOS builds): certifi's roots alone
+        return roots
+    known = {_canonical(pem) for pem in _PEM.findall(roots + ca_pem)}
+    extra = []
+    for pem in _PEM.findall(system):
+        if _canonical(pem) not in known:
+            known.add(_canonical(pem))
+            extra.append(pem)
+    if not extra:
+        return roots
+    return roots.rstrip(b"\n") + b"\n\n# from " + bytes(system_roots) + b"\n" + b"\n".join(extra)
+
+
+def _canonical(pem: bytes) -> bytes:
+    return b"".join(pem.split())
 
 
 def upstream_trust() -> dict[str, Any]:
