@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 
 # curl is one of the real clients the tests drive, libfaketime moves virt's clock a day
 # ahead in the token tests, and redis-server holds the shared session state of the replica
-# tests (each test starts its own on a free port); install them where they are missing
+# tests (each test starts its own on a free port), and chromium is the real browser the web
+# page's tests drive (Playwright's own download is not used); install them where they are missing
 FAKETIME_LIB ?= $(firstword $(wildcard /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1))
 system-deps:
 	@command -v curl >/dev/null 2>&1 || { \
@@ -31,6 +32,10 @@ system-deps:
 		echo "installing redis-server" >&2; \
 		(apt-get update -qq && apt-get install -y -qq redis-server) >/dev/null || \
 		{ echo "redis-server is missing and could not be installed: apt-get install redis-server" >&2; exit 1; }; }
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing chromium" >&2; \
+		(apt-get update -qq && apt-get install -y -qq chromium) >/dev/null || \
+		{ echo "chromium is missing and could not be installed: apt-get install chromium" >&2; exit 1; }; }
 
 demo: $(STAMP)
 	$(BIN)/python -m demo.run

@@ -63,7 +63,11 @@ def fragment(template: str, **context: Any) -> str:
     return _env.get_template(template).render(**context)
 
 
-_STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+_STATIC_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",  # virt's own icon; a browser asks /favicon.ico otherwise, a miss
+}
 _STATIC = {
     f.name: f.read_bytes()
     for f in resources.files("virt.ui").joinpath("static").iterdir()

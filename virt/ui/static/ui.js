@@ -123,7 +123,25 @@ function tags() {
   });
 }
 
+// filters: leave empty fields out of the URL, so deep links stay short
+function filters() {
+  for (const form of document.querySelectorAll("form.filters")) {
+    form.addEventListener("submit", () => {
+      for (const field of form.elements) {
+        if ((field instanceof HTMLInputElement || field instanceof HTMLSelectElement) && !field.value) {
+          field.disabled = true;
+        }
+      }
+    });
+  }
+  // coming back through the history shows the page as it was left: fields usable again
+  window.addEventListener("pageshow", () => {
+    for (const field of document.querySelectorAll("form.filters [disabled]")) field.disabled = false;
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  filters();
   for (const b of document.querySelectorAll("button[data-copy]")) {
     b.addEventListener("click", () => copy(b));
   }
