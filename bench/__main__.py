@@ -12,7 +12,7 @@ warm-up, then BENCH_SECONDS measured. wrk's Lua counts every answer that is not 
 before each load 50 answers are compared byte for byte with the recording: a row with a wrong
 answer says FAIL, names the first one, and make bench exits 1.
 
-Rows, each PASS or MISS against its target in issue #15 (row 6: issue #16):
+Rows, each PASS or MISS against its target in issue #15 (row 6: issue #16, row 7: issue #18):
 1. direct door: `virt serve --db F --port P --proxy-port Q` with its default flags (stderr to a
    file; only --confdir points at the run's folder, so that the CA is the run's own), at every
    size, beside the bare app: Starlette on uvicorn with uvloop and httptools,
@@ -47,6 +47,13 @@ Rows, each PASS or MISS against its target in issue #15 (row 6: issue #16):
    `virt serve --no-fallback`, where each is a 599 miss: what matching costs before the
    fallback starts.
 
+7. web page: the list views of /__virt/ui (issue #18) on `virt serve` with its default flags,
+   at every size, after 1,000 recorded requests filled the journal: the journal, the
+   recordings list (first page and a page after the middle id), a full-text search for one
+   entry, the routes list and one route, each asked 20 times in a row with httpx
+   (bench/uipages.py). Target (issue #18): p99 under 200 ms at 1,000,000 recordings; the notes
+   give each view's figures. `python -m bench.uipages` runs this row alone.
+
 Both mitmdumps run with -q (no line per flow), the stronger baseline; virt runs with its
 default flags, as users start it. Servers run one at a time, each in turn, in a temporary
 folder (no virt.toml applies) with no VIRT_* variables. Columns: req/s and the p50 and p99
@@ -80,7 +87,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import recordings, report, rows, settings, wrk
+from bench import recordings, report, rows, settings, uipages, wrk
 from bench.rows import Row
 
 GUIDE = __doc__ or ""
@@ -113,6 +120,8 @@ def main() -> None:
         add(rows.workers(http, cwd))
         err.print(f"{size:,}: fallback")
         add(rows.fallback(http, cwd, exact))
+        err.print(f"{size:,}: web page")
+        add(uipages.row(http, cwd))
     err.print("recording")
     add(rows.recording(recordings.get(min(settings.SIZES), "http", err), cwd))
     out.print(report.table(results, machine))
