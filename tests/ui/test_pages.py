@@ -161,6 +161,17 @@ def test_recordings_are_searched_and_filtered_by_status_tag_and_session(tmp_path
         assert _ids((await c.get(f"{UI}/recordings?status=404")).text) == [3]
         assert _ids((await c.get(f"{UI}/recordings?path=/b")).text) == [2]
 
+
+def test_recordings_are_filtered_by_route_template(tmp_path: Path) -> None:
+    async def body(c: Client) -> None:
+        await add(
+            c,
+            recording("http://api.example.com/users/1"),
+            recording("http://api.example.com/orders/1"),
+            recording("http://api.example.com/users/2"),
+        )
+        assert _ids((await c.get(f"{UI}/recordings?path=/users/{{id}}")).text) == [1, 3]
+
     run(tmp_path / "a.db", body)
 
 

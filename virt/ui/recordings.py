@@ -3,6 +3,7 @@ interaction pretty-printed, and its recorded bodies as bytes for images."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -28,7 +29,9 @@ async def recordings_page(
     q: Text = None,
     host: Text = None,
     method: Text = None,
-    path: Annotated[str | None, Query(max_length=500, description="Glob: * and ?.")] = None,
+    path: Annotated[
+        str | None, Query(max_length=500, description="Glob (* and ?) or route template.")
+    ] = None,
     status: Annotated[str | None, Query(pattern=r"^([1-5][0-9][0-9])?$")] = None,
     tag: Text = None,
     session: Text = None,
@@ -49,7 +52,7 @@ async def recordings_page(
     f = Filter(
         host=host or None,
         method=method or None,
-        path=path or None,
+        path=_glob(path) if path else None,
         status=int(status) if status else None,
         session=session or None,
         tag=tag or None,
@@ -69,6 +72,14 @@ async def recordings_page(
         after=after or "",
         next_after=str(found[-1].id) if more and found else "",
     )
+
+
+def _glob(path: str) -> str:
+    """A route template's {name} segments as globs: `/v1/users/{id}` lists every user."""
+    return _PARAMETER.sub("*", path)
+
+
+_PARAMETER = re.compile(r"\{[^}/]*\}")
 
 
 @router.get("/recordings/{id}", response_class=HTMLResponse)
