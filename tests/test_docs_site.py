@@ -16,11 +16,13 @@ from types import ModuleType
 import click
 import httpx
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from virt.admin.api import create_admin
 from virt.cli import cli
 from virt.match.engine import Engine
+from virt.mitm.master import ensure_ca
 from virt.replay.app import ReplayApp
 from virt.replay.routing import Router
 from virt.store import Store
@@ -252,3 +254,35 @@ def test_the_strict_build_fails_on_a_broken_link_and_a_stale_reference(tmp_path:
     assert result.returncode != 0
     assert "'concepts.md' contains a link 'no-such-page.md'" in result.stderr
     assert "docs/admin-api.md is out of date: run python docs/gen_admin.py" in result.stderr
+
+
+# -- the compose recipe agrees with virt and its image ---------------------------------------------
+
+
+def test_compose_recipe_uses_virts_variables_ports_volumes_and_bundle(tmp_path: Path) -> None:
+    text = (DOCS / "recipes" / "compose.md").read_text(encoding="utf-8")
+    blocks = [m["body"] for m in FENCE.finditer(text) if m["info"].strip() == "yaml"]
+    assert len(blocks) == 1
+    compose = yaml.safe_load(blocks[0])
+    virt, app = compose["services"]["virt"], compose["services"]["app"]
+    serve = cli.commands["serve"]
+    envvars = {
+        name
+        for param in serve.params
+        for name in ([param.envvar] if isinstance(param.envvar, str) else param.envvar or [])
+    }
+    assert set(virt["environment"]) <= envvars, set(virt["environment"]) - envvars
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    exposed = re.search(r"^EXPOSE (.+)$", dockerfile, re.M)
+    volumes = re.search(r"^VOLUME \[(.+)\]$", dockerfile, re.M)
+    assert exposed is not None and volumes is not None
+    for port in virt["ports"]:
+        assert port.rsplit(":", 1)[1] in exposed[1].split()
+    mounted = {v.split(":")[1] for v in virt["volumes"]}
+    assert mounted == {v.strip().strip('"') for v in volumes[1].split(",")}
+    assert re.search(r"^\s+VIRT_CONFDIR=/ca\b", dockerfile, re.M)
+    assert app["environment"]["HTTPS_PROXY"].endswith(":8080")
+    assert "VIRT_PROXY_PORT=8080" in dockerfile
+    bundle = ensure_ca(tmp_path).bundle  # as virt serve writes it into VIRT_CONFDIR
+    assert app["environment"]["SSL_CERT_FILE"] == f"/ca/{bundle.name}"
+    assert app["environment"]["REQUESTS_CA_BUNDLE"] == f"/ca/{bundle.name}"
