@@ -286,3 +286,19 @@ def test_compose_recipe_uses_virts_variables_ports_volumes_and_bundle(tmp_path: 
     bundle = ensure_ca(tmp_path).bundle  # as virt serve writes it into VIRT_CONFDIR
     assert app["environment"]["SSL_CERT_FILE"] == f"/ca/{bundle.name}"
     assert app["environment"]["REQUESTS_CA_BUNDLE"] == f"/ca/{bundle.name}"
+
+
+def test_every_figure_the_comparison_quotes_is_in_bench_results() -> None:
+    text = (DOCS / "comparison.md").read_text(encoding="utf-8")
+    measured = text.split("## Measured here", 1)[1]
+    results = (ROOT / "bench" / "RESULTS.md").read_text(encoding="utf-8")
+    rows = [line for line in measured.splitlines() if line.startswith("| ") and "---" not in line]
+    figures = [f for row in rows[1:] for f in re.findall(r"(?<![\w.])\d[\d,]*(?:\.\d+)?x?", row)]
+    assert len(figures) >= 16
+    missing = [f for f in figures if f not in results]
+    assert not missing, (
+        f"docs/comparison.md quotes {missing}, which bench/RESULTS.md does not have: copy the "
+        "figures of the latest make bench"
+    )
+    date = re.search(r"RESULTS\.md\)\s+of (\d{4}-\d{2}-\d{2})", measured)
+    assert date is not None and f"date: {date[1]}" in results
