@@ -142,3 +142,27 @@ def test_canonical_and_route_keys_are_stored_and_found(tmp_path: Path) -> None:
     d = make("/d").request
     assert [id for id, _ in store.group("route", 10, near=d)] == [2, 1]  # its path first
     assert [id for id, _ in store.group("route", 1, near=d)] == [2]
+
+
+def test_a_search_for_a_word_in_every_recording_reads_one_page_not_every_match(
+    tmp_path: Path,
+) -> None:
+    s = Store.open(tmp_path / "many.db")
+    rows = [make(f"/items/{n}", body=b'{"note": "common"}') for n in range(20_000)]
+    s.insert_many([(i, exact_key(i.request)) for i in rows])
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    s.db.conn.set_progress_handler(count, 1000)
+    first = s.find(Filter(q="common"), limit=51)
+    later = s.find(Filter(q="common", method="GET"), after=19_000, limit=51)
+    s.db.conn.set_progress_handler(None, 0)
+    assert ids(first) == list(range(1, 52))
+    assert ids(later) == list(range(19_001, 19_052))
+    # reading 20,000 matches costs hundreds of thousands of virtual machine steps; two pages
+    # of 51 a few thousand
+    assert steps < 40, f"{steps * 1000} steps"

@@ -33,8 +33,10 @@ def fts_query(text: str) -> str:
     return " ".join('"' + word.replace('"', '""') + '"' for word in words)
 
 
-def where(f: Filter, after: int | None) -> tuple[str, list[Any]]:
-    """The WHERE clause (with its parameters) selecting `f`, ids greater than `after`."""
+def where(f: Filter, after: int | None, table: str = "") -> tuple[str, list[Any]]:
+    """The WHERE clause (with its parameters) selecting `f`, ids greater than `after`; its
+    columns are those of `table` (an alias) when given."""
+    t = f"{table}." if table else ""
     clauses: list[str] = []
     params: list[Any] = []
     simple = {
@@ -46,24 +48,26 @@ def where(f: Filter, after: int | None) -> tuple[str, list[Any]]:
     }
     for column, value in simple.items():
         if value is not None:
-            clauses.append(f"{column} = ?")
+            clauses.append(f"{t}{column} = ?")
             params.append(value)
     if f.path is not None:
-        clauses.append("path GLOB ?")
+        clauses.append(f"{t}path GLOB ?")
         params.append(f.path)
     if f.since is not None:
-        clauses.append("recorded_at >= ?")
+        clauses.append(f"{t}recorded_at >= ?")
         params.append(f.since)
     if f.until is not None:
-        clauses.append("recorded_at < ?")
+        clauses.append(f"{t}recorded_at < ?")
         params.append(f.until)
     if f.tag is not None:
-        clauses.append("id IN (SELECT interaction_id FROM tags WHERE tag = ?)")
+        clauses.append(f"{t}id IN (SELECT interaction_id FROM tags WHERE tag = ?)")
         params.append(f.tag)
     if f.q is not None and (phrases := fts_query(f.q)):
-        clauses.append("id IN (SELECT rowid FROM interactions_fts WHERE interactions_fts MATCH ?)")
+        clauses.append(
+            f"{t}id IN (SELECT rowid FROM interactions_fts WHERE interactions_fts MATCH ?)"
+        )
         params.append(phrases)
     if after is not None:
-        clauses.append("id > ?")
+        clauses.append(f"{t}id > ?")
         params.append(after)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params

@@ -3,6 +3,7 @@ on disk unless a whole interaction is asked for."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sqlite3
 from collections.abc import Sequence
@@ -258,10 +259,24 @@ class Reads:
 
     def find(self, f: Filter, *, after: int | None = None, limit: int = 50) -> list[Interaction]:
         """Interactions matching `f` with ids above `after`, in id order, at most `limit`."""
-        clause, params = query.where(f, after)
-        rows = self.db.query(
-            f"SELECT * FROM interactions{clause} ORDER BY id LIMIT ?", [*params, limit]
-        )
+        phrases = query.fts_query(f.q) if f.q is not None else ""
+        if phrases:
+            # walk the full-text index in id order and stop at `limit`: `id IN (SELECT ...)`
+            # reads every match first, a million for a word in every recording
+            clause, params = query.where(dataclasses.replace(f, q=None), None, table="i")
+            rows = self.db.query(
+                "SELECT i.* FROM interactions_fts JOIN interactions AS i "
+                "ON i.id = interactions_fts.rowid WHERE interactions_fts MATCH ? "
+                "AND interactions_fts.rowid > ?"
+                + clause.replace(" WHERE ", " AND ", 1)
+                + " ORDER BY interactions_fts.rowid LIMIT ?",
+                [phrases, after or 0, *params, limit],
+            )
+        else:
+            clause, params = query.where(f, after)
+            rows = self.db.query(
+                f"SELECT * FROM interactions{clause} ORDER BY id LIMIT ?", [*params, limit]
+            )
         try:
             return [tables.from_row(r) for r in rows]
         except sqlite3.DatabaseError as e:
