@@ -50,9 +50,10 @@ Rows, each PASS or MISS against its target in issue #15 (row 6: issue #16, row 7
 7. web page: the list views of /__virt/ui (issue #18) on `virt serve` with its default flags,
    at every size, after 1,000 recorded requests filled the journal: the journal, the
    recordings list (first page and a page after the middle id), a full-text search for one
-   entry, the routes list and one route, each asked 20 times in a row with httpx
-   (bench/uipages.py). Target (issue #18): p99 under 200 ms at 1,000,000 recordings; the notes
-   give each view's figures. `python -m bench.uipages` runs this row alone.
+   entry and one for a word in every entry, the routes list and one route, each asked 20
+   times in a row with httpx (bench/uipages.py). Target (issue #18): p99 under 200 ms at
+   1,000,000 recordings; the notes give each view's figures. `python -m bench.uipages` runs
+   this row alone.
 
 Both mitmdumps run with -q (no line per flow), the stronger baseline; virt runs with its
 default flags, as users start it. Servers run one at a time, each in turn, in a temporary

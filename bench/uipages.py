@@ -3,7 +3,8 @@
 Before timing, 1,000 recorded requests fill the journal, so its list is full. Then each view is
 asked PAGE_ASKS times in a row with httpx (one connection, one at a time, after one untimed
 ask): the journal, the recordings list's first page, a page deep in it (after the middle id),
-a full-text search for one entry, the routes list and one route. The row's p50 and p99 are
+a full-text search for one entry and one for a word in every entry, the routes list and one
+route. The row's p50 and p99 are
 those of every ask together, held to a p99 of UI_P99_MS; the notes give each view's own.
 
 Run it alone with `python -m bench.uipages` (BENCH_SIZES as for make bench).
@@ -46,6 +47,7 @@ def views(size: int) -> list[tuple[str, str]]:
         ("recordings", "/__virt/ui/recordings"),
         ("recordings, deep page", f"/__virt/ui/recordings?after={middle}"),
         ("search", f"/__virt/ui/recordings?q=item-{wanted}"),
+        ("search, a word in every recording", "/__virt/ui/recordings?q=lorem"),
         ("routes", "/__virt/ui/routes"),
         ("route", f"/__virt/ui/route?name={route}"),
     ]
