@@ -231,9 +231,17 @@ class _Watched(ReplayHttp):
         super().eof_received()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if exc is not None:  # None: closed by virt (shutdown, keep-alive timeout), not the client
+        if exc is not None:  # None: a clean close, which the client's hang-up already told
             self._tell(exc)
         super().connection_lost(exc)
+
+    def shutdown(self) -> None:
+        self._distrust = None  # virt is closing: however the client then goes, it trusted us
+        super().shutdown()
+
+    def timeout_keep_alive_handler(self) -> None:
+        self._distrust = None
+        super().timeout_keep_alive_handler()
 
     def _tell(self, exc: BaseException | None) -> None:
         if self._distrust is not None:
