@@ -304,10 +304,17 @@ def test_miss_answers_599_and_never_touches_the_network(
 
 def test_miss_is_logged(recording: Recording, virt) -> None:  # type: ignore[no-untyped-def]
     proc, port, _ = virt.serve(recording.db)
-    httpx.get(f"http://127.0.0.1:{port}/accounts/12345")
+    for _ in range(3):
+        httpx.get(f"http://127.0.0.1:{port}/accounts/12345")
+    httpx.get(f"http://127.0.0.1:{port}/accounts/7")
     proc.stop()
-    assert "miss GET" in proc.output()
-    assert "/accounts/12345" in proc.output()
+    output = proc.output()
+    assert "miss GET" in output
+    assert "/accounts/12345" in output
+    # at stop, a table of the distinct misses, most frequent first, each saying why
+    report = output[output.index("4 misses, 2 distinct requests") :]
+    assert report.index("/accounts/12345") < report.index("/accounts/7")
+    assert "nothing was recorded for GET /accounts/{id}" in report
 
 
 def test_with_no_fallback_an_unrecorded_id_is_a_miss_with_its_nearest_recordings(

@@ -218,6 +218,8 @@ def test_a_miss_answers_599_with_a_report_naming_the_request_and_the_nearest(
     comparison = report["nearest"][0].pop("comparison")
     assert comparison["differs"]["path[2]"] == {"sent": "3", "recorded": "1"}
     assert comparison["score"] < 0.85
+    # ranked by the scorer with every path segment counted: the closest first
+    assert 0 < report["nearest"][0].pop("similarity") < 1
     assert report["nearest"][0] == {
         "id": near,
         "method": "GET",
@@ -321,5 +323,5 @@ def test_a_non_utf8_request_path_is_percent_escaped_in_the_miss_report(store: St
     assert sent[0]["status"] == 599
     report = orjson.loads(sent[1]["body"])
     assert report["request"]["url"] == "https://api.example.com/caf%E9"
-    assert report["why"] == "no recorded request has this method, URL, query and body"
+    assert report["why"].startswith("nothing was recorded for GET /caf%E9 on this host")
     assert [n["id"] for n in report["nearest"]] == [near]

@@ -12,7 +12,7 @@ import dataclasses
 import enum
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -47,8 +47,9 @@ from virt.normalize.fields import (
     query_fields,
 )
 from virt.normalize.route import route_key
+from virt.normalize.uri import path_form
 from virt.state import MemoryState, SessionState
-from virt.store import Origin, Store
+from virt.store import Origin, Store, Summary
 
 log = logging.getLogger("virt.match")
 
@@ -58,6 +59,8 @@ MAX_CANDIDATES = 256
 ALWAYS_SCORED = 3
 """Candidates scored in full however their path compares: a miss explains itself with the
 comparison of the best of them."""
+NEAREST_POOL = 12
+"""Recordings weighed for a miss report: its scored candidates and index neighbours."""
 FOLLOW_EVERY = 0.5
 """Seconds between two looks at whether another worker or replica changed the recordings."""
 
@@ -418,21 +421,41 @@ class Engine:
         self.changed()
 
     def nearest(
-        self, request: Request, limit: int = 3, prepared: Prepared | None = None
+        self,
+        request: Request,
+        limit: int = 3,
+        prepared: Prepared | None = None,
+        ranked: Sequence[int] = (),
     ) -> list[dict[str, Any]]:
-        """The recordings closest to `request` by method, host and path (an index seek, never a
-        scan), each with a field-by-field diff, for the miss report."""
-        out = []
+        """The recordings closest to `request`, for the miss report: the candidates matching
+        scored (`ranked`, best first) and those of the same host and path or method (index
+        seeks, never a scan), ranked by the same scorer with every path segment counted (so
+        `/simple/six/` comes before a `.whl` download for `/simple/attrs/`), bodies included;
+        each with a field-by-field diff and its comparison."""
         policy = self.rules.policy(request)
         sent = prepared.side if prepared else Side.of(request)
-        for summary in self.store.nearest(request.method, request.host, request.path, limit):
-            recorded = self.store.get(summary.id)
-            entry: dict[str, Any] = summary.as_dict()
-            if recorded is not None:
-                entry["diff"] = nearmiss.diff(request, recorded.request)
-                side = self._cache.side(summary.id, recorded.request)
-                if side is not None:
-                    entry["comparison"] = compare(sent, side, policy).as_dict()
+        pool: dict[int, Any] = {}
+        for id in ranked[:NEAREST_POOL]:
+            pool.setdefault(id, None)
+        for summary in self.store.nearest(request.method, request.host, request.path, NEAREST_POOL):
+            pool[summary.id] = summary
+        whole = _with_segments(sent, request)
+        scored: list[tuple[float, int, Interaction, Comparison]] = []
+        for id in pool:
+            recorded = self._cache.get(id)
+            side = self._cache.side(id, recorded.request) if recorded is not None else None
+            if recorded is None or side is None:
+                continue
+            rank = compare(whole, _with_segments(side, recorded.request), policy)
+            score = rank.score if rank.failed is None else -1.0
+            scored.append((score, id, recorded, compare(sent, side, policy)))
+        scored.sort(key=lambda s: (-s[0], s[1]))
+        out = []
+        for score, _, recorded, comparison in scored[:limit]:
+            entry: dict[str, Any] = Summary.of(recorded).as_dict()
+            entry["similarity"] = shown(max(score, 0.0), 4)
+            entry["diff"] = nearmiss.diff(request, recorded.request)
+            entry["comparison"] = comparison.as_dict()
             out.append(entry)
         return out
 
@@ -485,6 +508,17 @@ def _fallback_match(key: str, request: Request, made: Answered) -> Match:
     interaction = Interaction(request, response, id=made.template)
     explain = {**made.explain, "source": made.source}
     return Match(MatchKind.FALLBACK, key, interaction, fallback=explain, source=made.source)
+
+
+def _with_segments(side: Side, request: Request) -> Side:
+    """`side` with every segment of the path as a field, not only identifiers: for ranking
+    recordings of other routes by how close their path is."""
+    extra = {
+        f"path[{i}]": segment
+        for i, segment in enumerate(path_form(request.path).split("/"))
+        if segment and f"path[{i}]" not in side.fields
+    }
+    return Side({**side.fields, **extra}, side.data) if extra else side
 
 
 def _unsigned(request: Request) -> Fields:

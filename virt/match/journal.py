@@ -63,6 +63,20 @@ DETAIL_FIELDS = tuple(
 """Served's fields the journal table has no column for: they go in its `detail` JSON."""
 
 
+@dataclass(frozen=True, slots=True)
+class Miss:
+    """One distinct miss: its request, how often, why, and the nearest recording."""
+
+    method: str
+    url: str
+    count: int
+    why: str
+    nearest: int | None
+
+
+MISSES_KEPT = 1_000
+"""Distinct misses a process keeps for its report at stop; more are counted only."""
+
 SHARE_EVERY_S = 0.25
 """How often a process hands its answers to a shared journal: per request would cost more than
 answering (each entry encoded and queued, a row written)."""
@@ -84,6 +98,8 @@ class Journal:
         self.started = shared.started if shared is not None else iso_utc(time.time())
         self._entries: collections.deque[Served] = collections.deque(maxlen=size)
         self._counts: collections.Counter[str] = collections.Counter()
+        self._misses: dict[tuple[str, str], list[Any]] = {}
+        self._misses_untold = 0
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
         self._pending: collections.deque[Served] = collections.deque(maxlen=size)
@@ -126,6 +142,8 @@ class Journal:
                 explain=explain or None,
             )
             self._counts[match] += 1
+            if match == "miss":
+                self._note_miss(served)
             if self.shared is None:
                 self._entries.append(served)
             else:
@@ -155,6 +173,30 @@ class Journal:
             self.share()
             return self.shared.counts()
         return self.counts_here()
+
+    def _note_miss(self, served: Served) -> None:
+        """Count a miss by method and URL (with the lock held); the first MISSES_KEPT distinct
+        ones are kept, the others only counted."""
+        key = (served.method, served.url)
+        found = self._misses.get(key)
+        if found is not None:
+            found[0] += 1
+        elif len(self._misses) < MISSES_KEPT:
+            nearest = (served.explain or {}).get("nearest") or []
+            self._misses[key] = [1, served.why, nearest[0] if nearest else None]
+        else:
+            self._misses_untold += 1
+
+    def misses(self) -> tuple[list[Miss], int]:
+        """Every distinct miss this process answered (method and URL), most frequent first,
+        with its reason and nearest recording; also how many misses were not kept apart."""
+        with self._lock:
+            found = [
+                Miss(method, url, n, why, nearest)
+                for (method, url), (n, why, nearest) in self._misses.items()
+            ]
+            untold = self._misses_untold
+        return sorted(found, key=lambda m: (-m.count, m.method, m.url)), untold
 
     def counts_here(self) -> dict[str, int]:
         """Answers by match kind of this process alone since it started, read from memory

@@ -11,7 +11,11 @@ from typing import Any
 import orjson
 
 from virt.match.caps import URL_SHOWN, shorten
+from virt.match.engine import Match
+from virt.match.score import shown
 from virt.model import Request
+from virt.normalize.route import template
+from virt.normalize.uri import path_form
 from virt.replay.reply import MATCH_HEADER, Reply
 
 MISS_STATUS = 599
@@ -50,3 +54,29 @@ def miss_reply(
 def _json_safe(text: str) -> str:
     """`text` with non-UTF-8 bytes (surrogate-escaped) shown as \\xNN, which JSON can hold."""
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def why_missed(
+    request: Request, match: Match, threshold: float, nearest: list[dict[str, Any]]
+) -> str:
+    """One line saying why no recording answered `request`, for the journal, the log and the
+    miss report: what the fallback refused, or how close the nearest recording came and in
+    what it differs, or that nothing of the kind was recorded."""
+    refused = match.fallback or {}
+    if "refused" in refused:
+        target = refused["route"] or "this request"
+        return f"no recording matches, and no answer is made up for {target}: {refused['refused']}"
+    best = match.comparison
+    if best is not None and best.failed:
+        return f"the nearest recording of this route is ruled out: {best.failed}"
+    if best is not None:
+        fields = ", ".join(sorted(best.differs)[:3]) or "nothing that counts"
+        more = f" and {best.differing - 3} more" if best.differing > 3 else ""
+        return (
+            f"the nearest recording of this route scores {shown(best.score, 2):.2f}, under the "
+            f"threshold {threshold:.2f}: it differs in {fields}{more}"
+        )
+    route = f"{request.method.upper()} {template(path_form(request.path))}"
+    if nearest:
+        return f"nothing was recorded for {route} on this host; the nearest are of other routes"
+    return f"nothing was recorded for {route} on this host"

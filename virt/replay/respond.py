@@ -15,8 +15,10 @@ from virt.errors import StateUnavailable
 from virt.match.engine import Engine, Match, MatchKind
 from virt.match.prepared import Prepared, prepare
 from virt.model import Interaction, Request, header
+from virt.normalize.route import template
+from virt.normalize.uri import path_form
 from virt.redact import UnredactableBody
-from virt.replay.miss import miss_reply
+from virt.replay.miss import miss_reply, why_missed
 from virt.replay.reply import Reply, from_match
 
 log = logging.getLogger("virt.replay")
@@ -152,16 +154,15 @@ class Replayer:
             log.debug("passthrough %s %s -> recorded #%s", request.method, request.url, recorded.id)
             passed = Match(MatchKind.PASSTHROUGH, match.key, recorded)
             return from_match(passed, request.method), passed.kind, recorded.id, "", {}
-        log.warning("miss %s %s", request.method, request.url)
-        refused = match.fallback or {}
-        why = ""
-        if "refused" in refused:
-            target = refused["route"] or "this request"
-            why = f"no recording matches, and no answer is made up for {target}: "
-            why += refused["refused"]
-        route = refused.get("route")
-        reply = miss_reply(request, engine.nearest(request, prepared=mine), why=why, route=route)
-        return reply, MatchKind.MISS, None, why, match.explain()
+        nearest = engine.nearest(request, prepared=mine, ranked=match.nearest)
+        why = why_missed(request, match, engine.rules.policy(request).threshold, nearest)
+        log.warning("miss %s %s: %s", request.method, request.url, why)
+        route = (match.fallback or {}).get("route")
+        reply = miss_reply(request, nearest, why=why, route=route)
+        explain = match.explain()
+        explain["route"] = route or f"{request.method.upper()} {template(path_form(request.path))}"
+        explain["nearest"] = [n["id"] for n in nearest]
+        return reply, MatchKind.MISS, None, why, explain
 
     def _refreshed(self, match: Match) -> tuple[Match, dict[str, Any]]:
         """The match with fresh tokens and shifted times, and its explanation for the journal."""

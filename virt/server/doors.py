@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from rich.console import Console
+from rich.table import Table
 
 from virt.admin.api import create_admin
 from virt.capture.addon import default_session
@@ -49,6 +51,8 @@ log = logging.getLogger("virt")
 
 SUMMARY_EVERY_S = 10.0
 """How often the hits and misses since the last summary are logged (at INFO, when any)."""
+MISSES_SHOWN = 50
+"""Distinct misses in the table printed at stop."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +224,7 @@ async def _serve(
         finally:
             summary.cancel()
             collections.cancel()
+            _report_misses(engine, index if several else None)
             if forwarder is not None:
                 await forwarder.aclose()
 
@@ -272,6 +277,39 @@ async def _summaries(engine: Engine) -> None:
                 ", ".join(f"{n} {kind}" for kind, n in served.items()),
             )
         before = now
+
+
+def _report_misses(engine: Engine, worker: int | None) -> None:
+    """At stop, a table on stderr of every distinct request that got a miss, with why and its
+    nearest recording: clients hide a 599 (pip says "no matching distribution", git "error:
+    599"), so the server says it where a person looks."""
+    misses, untold = engine.journal.misses()
+    if not misses or not log.isEnabledFor(logging.WARNING):
+        return
+    who = f" (worker {worker})" if worker is not None else ""
+    total = sum(m.count for m in misses) + untold
+    table = Table(
+        title=f"virt serve{who}: {total} misses, {len(misses)} distinct requests",
+        title_justify="left",
+        show_lines=False,
+    )
+    table.add_column("misses", justify="right")
+    table.add_column("request", overflow="fold")
+    table.add_column("nearest", justify="right")
+    table.add_column("why", overflow="fold")
+    for m in misses[:MISSES_SHOWN]:
+        nearest = f"#{m.nearest}" if m.nearest is not None else "-"
+        table.add_row(str(m.count), f"{m.method} {m.url}", nearest, m.why)
+    console = Console(stderr=True)
+    if not console.is_terminal:  # a log file: whole URLs on one line each, for grep
+        console = Console(stderr=True, width=200)
+    console.print(table)
+    if len(misses) > MISSES_SHOWN or untold:
+        left = len(misses) - MISSES_SHOWN if len(misses) > MISSES_SHOWN else 0
+        console.print(
+            f"... and {left} more distinct requests, {untold} more misses not told apart; "
+            "GET /__virt/journal?match=miss lists the latest"
+        )
 
 
 async def _until_first_ends(jobs: dict[str, Coroutine[Any, Any, None]], stop: Any) -> None:

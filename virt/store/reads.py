@@ -55,6 +55,13 @@ class Summary:
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "method": self.method, "url": self.url, "status": self.status}
 
+    @classmethod
+    def of(cls, interaction: Interaction) -> Summary:
+        r = interaction.request
+        target = r.path + (f"?{r.query}" if r.query else "")
+        origin = Origin(r.scheme, r.host, r.port).url
+        return cls(interaction.id or 0, r.method, origin + target, interaction.response.status)
+
 
 class Reads:
     """The reading half of Store: every query that leaves the database as it was. Store adds
