@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 START_TIMEOUT = 60.0
 """Seconds a virt process gets to answer its health check: a cold start on a busy CI machine
 imports mitmproxy, FastAPI and uvicorn."""
+PORT_ATTEMPTS = 3
+"""Starts on fresh ports before a port taken under virt is reported."""
 KEPT = 3
 """virt processes a worker keeps running: tests of one module share one, and modules run in
 order, so a few cover going back and forth without a process per database."""
@@ -182,6 +184,10 @@ class VirtServer:
             shutil.rmtree(self.scratch, ignore_errors=True)
 
 
+class PortTaken(VirtError):
+    """virt could not listen on a port chosen for it: another process took it meanwhile."""
+
+
 def start(settings: RunSettings, environ: dict[str, str], logs: Path) -> VirtServer:
     """Start virt for `settings` on free ports of 127.0.0.1 and wait until it answers.
 
@@ -227,7 +233,8 @@ def start(settings: RunSettings, environ: dict[str, str], logs: Path) -> VirtSer
     while time.monotonic() < deadline:
         if not server.alive():
             server.stop()
-            raise VirtError(
+            taken = "already in use" in server.output()
+            raise (PortTaken if taken else VirtError)(
                 f"virt {args[0]} for {settings.db} exited before answering "
                 f"(status {proc.returncode})",
                 hint=f"its log ({log}) says:\n{server.output()}",
@@ -297,9 +304,20 @@ class Pool:
         with lock(f"db-{settings.db}"):
             if settings.mode is Mode.RECORD:
                 set_aside(settings.db, self._run)
-            server = start(settings, self._environ, self._logs)
+            server = self._start(settings, self._logs)
         self._servers[settings.key] = server
         return server
+
+    def _start(self, settings: RunSettings, logs: Path) -> VirtServer:
+        """Start virt, again on other ports when one it was given was taken meanwhile (a free
+        port is only free until someone else binds it)."""
+        for attempt in range(PORT_ATTEMPTS):
+            try:
+                return start(settings, self._environ, logs)
+            except PortTaken:
+                if attempt == PORT_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         while self._servers:
