@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit docs bench bench-deps clean system-deps
+.PHONY: demo test lint typecheck unit docs bench bench-deps clean system-deps image image-deps
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -36,6 +36,24 @@ system-deps:
 		echo "installing chromium" >&2; \
 		(apt-get update -qq && apt-get install -y -qq chromium) >/dev/null || \
 		{ echo "chromium is missing and could not be installed: apt-get install chromium" >&2; exit 1; }; }
+	@$(MAKE) --no-print-directory image-deps
+
+# buildah builds and runs the image without a Docker engine, debootstrap makes the stand-in
+# for python:3.11-slim where no registry answers, and docker-compose checks examples/compose/
+# (tests/container/); installed where missing, as above
+image-deps:
+	@command -v buildah >/dev/null 2>&1 && command -v debootstrap >/dev/null 2>&1 && \
+		command -v docker-compose >/dev/null 2>&1 || { \
+		echo "installing buildah, debootstrap and docker-compose" >&2; \
+		(apt-get update -qq && apt-get install -y -qq buildah debootstrap docker-compose) >/dev/null || \
+		{ echo "buildah, debootstrap or docker-compose is missing and could not be installed: apt-get install buildah debootstrap docker-compose" >&2; exit 1; }; }
+
+# the container image (Dockerfile), with docker build where a Docker engine answers, else buildah;
+# IMAGE=name:tag to name it, BASE=image to build on another Python base
+IMAGE ?= localhost/virt:latest
+BASE ?= python:3.11-slim
+image: $(STAMP) image-deps
+	$(BIN)/python container/build.py --tag $(IMAGE) --base $(BASE)
 
 demo: $(STAMP)
 	$(BIN)/python -m demo.run
