@@ -223,9 +223,13 @@ def test_a_miss_appears_live_and_opens_with_its_explanation(server: str, page: P
     expect(button).to_have_text("Copied")
 
 
-def test_a_route_shows_its_template_volatile_fields_and_schema(server: str, page: Page) -> None:
+def test_a_route_shows_its_template_answer_volatile_fields_and_schemas(
+    server: str, page: Page
+) -> None:
     page.goto(f"{server}/__virt/ui/routes")
     page.locator("#routes a", has_text="/v1/users/{id}").click()
     expect(page.locator("table.facts")).to_contain_text("/v1/users/{id}")
-    expect(page.locator("#schema")).to_contain_text("response")
+    expect(page.locator("#fallback")).to_contain_text("--no-fallback")
+    expect(page.locator("pre.body-json").first).to_contain_text('"name": "Ada Lovelace"')
+    expect(page.locator("#schema")).to_contain_text("responses")
     shot(page, "ui-route.png")

@@ -238,6 +238,9 @@ def test_a_route_shows_its_template_and_what_was_learned(tmp_path: Path) -> None
         page = (await c.get(link.group(1).replace("&amp;", "&"))).text
         assert "<code>/users/{id}</code>" in page
         assert 'id="schema"' in page
+        assert "no: the fallback stage is off (--no-fallback)" in page  # no stage in-process
+        assert 'A fallback answer starts from <a href="/__virt/ui/recordings/1">' in page
+        assert "&#34;id&#34;: 1" in page
 
     run(tmp_path / "a.db", body)
 

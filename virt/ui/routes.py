@@ -14,6 +14,7 @@ from virt.admin.state import State, check_token
 from virt.schema.book import RouteBook
 from virt.schema.routes import Route, describe, exact, find, profile
 from virt.store import Store
+from virt.ui.render import Body, body_view
 from virt.ui.web import UI, page
 
 router = APIRouter(prefix=UI, dependencies=[Depends(check_token)])
@@ -62,12 +63,13 @@ async def route_page(
             what=f"route {name}",
             why="no recorded route has this name",
         )
-    route, described = chosen
+    route, described, template = chosen
     return page(
         "route.html",
         view="routes",
         route=route,
         described=described,
+        answer=template,
         volatile=state.engine.volatile_fields(route.request),
     )
 
@@ -81,14 +83,25 @@ def _find(db: Path, route: str | None, host: str | None) -> Any:
         store.close()
 
 
-def _profiled(db: Path, name: str, stage_on: bool) -> tuple[Route, dict[str, Any]] | None:
-    """The route named `name`, and its profile as GET /__virt/schemas describes it."""
+Template = tuple[int, Body] | None
+"""The recording a fallback answer of the route starts from (its id and answer), if any."""
+
+
+def _profiled(db: Path, name: str, stage_on: bool) -> tuple[Route, dict[str, Any], Template] | None:
+    """The route named `name`, its profile as GET /__virt/schemas describes it, and the
+    recorded answer its fallback answers are made from."""
     store = Store.open(db, readonly=True)
     try:
         named = [r for r in exact(find(store, name).routes, name) if r.name == name]
         if not named:
             return None
         made = profile(RouteBook(store), named[0])
-        return named[0], (describe(made, stage_on) if made is not None else {})
+        if made is None:
+            return named[0], {}, None
+        template: Template = None
+        if made.success is not None and (answers := made.answers()):
+            response = answers[0].interaction.response
+            template = (answers[0].id, body_view(response.body, response.headers))
+        return named[0], describe(made, stage_on), template
     finally:
         store.close()
