@@ -6,6 +6,7 @@ arrive live with its explanation, and takes the screenshots docs/ui.md shows (do
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,7 +147,7 @@ def page(browser: BrowserContext) -> Iterator[Page]:
 
 def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    made = SHOTS / f".{name}.tmp.png"
+    made = SHOTS / f".{name}.{os.getpid()}.tmp.png"
     page.screenshot(path=str(made), full_page=False)
     shutil.move(made, SHOTS / name)  # whole or not at all: a concurrent run never sees half
 
