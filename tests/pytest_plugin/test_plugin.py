@@ -221,6 +221,14 @@ def test_unrecorded_request_fails_its_test_with_the_near_miss_report(
             reply.raise_for_status()
 
 
+        def test_a_miss_taken_by_the_test_does_not_fail_it(virt):
+            if os.environ.get("RECORDING"):
+                return
+            assert requests.get(f"{BASE}/nothing/here", timeout=10).status_code == 599
+            assert [m["url"] for m in virt.take_misses()] == [f"{BASE}/nothing/here"]
+            assert virt.misses() == []
+
+
         def test_a_miss_before_a_thousand_answers(virt):
             if os.environ.get("RECORDING"):
                 return
@@ -232,12 +240,12 @@ def test_unrecorded_request_fails_its_test_with_the_near_miss_report(
     )
     monkeypatch.setenv("UP_HTTP", http_upstream.url)
     monkeypatch.setenv("RECORDING", "1")
-    pytester.runpytest_subprocess("--virt-mode=record").assert_outcomes(passed=4)
+    pytester.runpytest_subprocess("--virt-mode=record").assert_outcomes(passed=5)
     http_upstream.stop()
     monkeypatch.delenv("RECORDING")
 
     result = pytester.runpytest_subprocess()
-    result.assert_outcomes(passed=2, failed=2)
+    result.assert_outcomes(passed=3, failed=2)
     result.stdout.fnmatch_lines(
         [
             "*_ test_unrecorded_route _*",
@@ -255,7 +263,7 @@ def test_unrecorded_request_fails_its_test_with_the_near_miss_report(
     )
 
     strict = pytester.runpytest_subprocess("--virt-strict")
-    strict.assert_outcomes(passed=1, failed=3)
+    strict.assert_outcomes(passed=2, failed=3)
     strict.stdout.fnmatch_lines(
         [
             f"E   GET {http_upstream.url}/users/3  ->  599 (proxy door)",
@@ -324,3 +332,27 @@ def test_replay_without_recordings_fails_the_test_saying_how_to_record(
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*virt: no recordings at */recordings/test_new.db*"])
     assert not (pytester.path / "recordings" / "test_new.db").exists()
+
+
+def test_virt_db_is_a_path_from_where_pytest_started_whatever_a_test_changes_to(
+    pytester: pytest.Pytester, confdir: Path
+) -> None:
+    _project(pytester, confdir)
+    elsewhere = pytester.mkdir("elsewhere")
+    pytester.makeconftest(
+        f"""
+        import os
+
+        import pytest
+
+
+        @pytest.fixture(scope="session", autouse=True)
+        def _elsewhere():
+            os.chdir({str(elsewhere)!r})
+        """
+    )
+    pytester.makepyfile(test_any="import pytest\n\n@pytest.mark.virt\ndef test_x(): pass")
+    result = pytester.runpytest_subprocess("--virt-mode=record", "--virt-db=recordings/all.db")
+    result.assert_outcomes(passed=1)
+    assert (pytester.path / "recordings" / "all.db").is_file()
+    assert not (elsewhere / "recordings").exists()

@@ -103,7 +103,7 @@ def virt(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Vir
             config.stash[_PROJECT],
             request.path.stem,
             option_mode=config.getoption("--virt-mode"),
-            option_db=config.getoption("--virt-db"),
+            option_db=_option_path(config, "--virt-db"),
             option_strict=bool(config.getoption("--virt-strict")),
             marker=dict(marker.kwargs) if marker else {},
         )
@@ -127,6 +127,12 @@ def virt(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Vir
     test.env.update(apply(monkeypatch, server.proxy, ca, config.stash[_PROJECT].no_proxy))
     request.node.stash[_TEST] = test
     return test
+
+
+def _option_path(config: pytest.Config, name: str) -> str | None:
+    """A path option as given, from where pytest was started (a test may chdir)."""
+    value = config.getoption(name)
+    return str(config.invocation_params.dir / value) if value else None
 
 
 @pytest.fixture(autouse=True)
