@@ -30,8 +30,21 @@ STAND_IN = "localhost/virt-stand-in/python:3.11-bookworm"
 """Debian bookworm's python3 is 3.11, as python:3.11-slim."""
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "virt-tests"
 MIRROR = os.environ.get("VIRT_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-# vfs works everywhere, without kernel support or privileges; VIRT_BUILDAH_DRIVER=overlay is faster
-BUILDAH = ["buildah", "--storage-driver", os.environ.get("VIRT_BUILDAH_DRIVER", "vfs")]
+
+
+def buildah_command(driver: str = "vfs", root: str = "") -> list[str]:
+    """buildah with a storage driver (vfs works everywhere, without kernel support; overlay is
+    much faster where it works) and, optionally, a storage folder of its own."""
+    command = ["buildah", "--storage-driver", driver]
+    if root:
+        command += ["--root", root, "--runroot", str(Path(root) / "run")]
+    return command
+
+
+# VIRT_BUILDAH_DRIVER=overlay and VIRT_BUILDAH_ROOT=folder for another storage (the tests')
+BUILDAH = buildah_command(
+    os.environ.get("VIRT_BUILDAH_DRIVER", "vfs"), os.environ.get("VIRT_BUILDAH_ROOT", "")
+)
 # pip's settings that say where packages come from: given to the build stage, not the image
 PIP_SETTINGS = ("index-url", "extra-index-url", "find-links", "cert", "trusted-host")
 
