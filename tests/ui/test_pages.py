@@ -272,3 +272,21 @@ def test_static_files_are_only_the_pages_own(tmp_path: Path) -> None:
         assert (await c.get(f"{UI}/static/web.py")).status_code == 404
 
     run(tmp_path / "a.db", body)
+
+
+def test_a_miss_lists_its_nearest_recordings_in_the_order_matching_ranks_them(
+    tmp_path: Path,
+) -> None:
+    async def body(c: Client) -> None:
+        wheel = recording("http://pypi.example/packages/aa/attrs-23.1.0-py3-none-any.whl")
+        wheel["response"] = {"status": 200, "body_base64": "UEsDBBQAAAAIAA=="}
+        index = recording("http://pypi.example/simple/six/", "<a href='six-1.16.0.whl'>six</a>")
+        index["response"]["headers"] = [["Content-Type", "text/html"]]
+        await add(c, wheel, index)
+        r = await c.get("/simple/attrs/", headers={"Host": "pypi.example"})
+        assert r.status_code == 599
+        page = (await c.get(f"{UI}/journal/1")).text
+        candidates = re.findall(r'<h3><a href="/__virt/ui/recordings/(\d+)">', page)
+        assert candidates[0] == "2", candidates
+
+    run(tmp_path / "a.db", body)

@@ -133,7 +133,10 @@ async def entry_page(request: Request, state: State, seq: int) -> HTMLResponse:
     with contextlib.suppress(ValueError):  # a URL the journal shortened: no nearest then
         asked = request_from_url(found.method, found.url)
     if asked is not None and found.match in ("miss", "fallback", "fuzzy"):
-        nearest = state.engine.nearest(asked, limit=3)
+        # the candidates matching scored when it served the request, best first, then the
+        # recordings of the same host and path, ranked by the same scorer
+        ranked = [i for i in explain.get("nearest", ()) if isinstance(i, int)]
+        nearest = state.engine.nearest(asked, limit=3, ranked=ranked)
     origin = f"http://{request.headers.get('host', '127.0.0.1')}"
     return page(
         "entry.html",
