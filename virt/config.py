@@ -43,7 +43,7 @@ class UpstreamTrust:
 
 CONFIG_FILE = "virt.toml"
 """Read from the working directory when no --config is given and the file exists."""
-CONFIG_TABLES = frozenset({"match", "route", "redact"})
+CONFIG_TABLES = frozenset({"match", "route", "redact", "fault", "faults", "idempotency", "drift"})
 """Top-level tables of virt.toml (docs/matching.md)."""
 
 

@@ -3,6 +3,7 @@ charges (form-encoded, with an Idempotency-Key) and a GraphQL endpoint run by gr
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 from typing import Any
@@ -84,6 +85,23 @@ def create_app() -> FastAPI:
             }
         headers = {"Idempotency-Key": key, "Request-Id": f"req_{next(requests):014d}"}
         return JSONResponse(charges[key], headers=headers)
+
+    @app.get("/v1/jobs/{job}")
+    async def job(job: str) -> JSONResponse:
+        # a polled export job: done, with a log long enough to cut in half
+        return JSONResponse({"id": job, "object": "job", "status": "done", "log": "ok " * 700})
+
+    @app.get("/v1/balance")
+    async def balance(request: Request) -> JSONResponse:
+        if request.headers.get("x-burst"):  # Stripe's rate limit answer, as recorded
+            error = {"error": {"type": "rate_limit_error", "message": "Too many requests"}}
+            return JSONResponse(error, 429, headers={"Retry-After": "7"})
+        return JSONResponse({"object": "balance", "available": [{"amount": 1200}]})
+
+    @app.get("/v1/slow")
+    async def slow() -> JSONResponse:
+        await asyncio.sleep(0.3)  # an upstream that takes its time: --latency replays it
+        return JSONResponse({"object": "report", "ready": True})
 
     @app.post("/graphql")
     async def graphql(request: Request) -> JSONResponse:

@@ -18,6 +18,7 @@ from virt.admin.routes.health import router as probes
 from virt.admin.routes.transfer import IMPORT_PATH
 from virt.admin.state import PREFIX, AdminState
 from virt.errors import StateUnavailable, StoreReadOnly, VirtError
+from virt.faults import FaultLog
 from virt.limits import DEFAULT_MAX_BODY
 from virt.match.engine import Engine
 from virt.model import Interaction
@@ -34,6 +35,7 @@ def create_admin(
     host: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
     probes_only: bool = False,
+    faults: FaultLog | None = None,
 ) -> FastAPI:
     """The admin app. Routes keep the /__virt/ prefix: the replay app hands requests over as is.
 
@@ -64,6 +66,7 @@ def create_admin(
         token=token,
         host=host,
         max_body=max_body,
+        faults=faults,
     )
     app.exception_handler(StoreReadOnly)(_read_only)
     app.exception_handler(StateUnavailable)(_state_unavailable)

@@ -251,6 +251,40 @@ class RulesOut(BaseModel):
     rules: dict[str, Any] = Field(description="virt.toml's [match] and [[route]] as JSON.")
 
 
+class FaultsIn(BaseModel):
+    seed: int = Field(
+        0,
+        description="Seeds fractions and drawn delays: same seed, session and attempt, same fault.",
+    )
+    faults: list[str | dict[str, str]] = Field(
+        description="Rules in order, each '[METHOD] PATH: ACTION [ATTEMPTS]' (e.g. "
+        "'POST /v1/charges: 503 x2') or a table {route, fault, attempts}; empty: no faults."
+    )
+
+
+class FaultsOut(BaseModel):
+    source: str | None = Field(
+        description="Where the plan came from: 'config' (--fault, virt.toml), 'admin API', or "
+        "null when there is none."
+    )
+    seed: int = Field(description="The plan's seed.")
+    faults: list[dict[str, Any]] = Field(
+        description="Each rule: its text, route, action, whether it acts after answering, and "
+        "the attempts it applies to."
+    )
+
+
+class FaultsReport(BaseModel):
+    plan: dict[str, Any] | None = Field(description="The plan in force, as GET /__virt/faults.")
+    injected: dict[str, int] = Field(description="Faults injected, by action.")
+    faults: list[dict[str, Any]] = Field(
+        description="Every fault injected, oldest first: session, route, method, url, attempt, "
+        "idempotency key, the fault, when, and `next`: what the client did next ({did: 'gave "
+        "up'} or {did: 'retried', attempt, after_s, key: same|different|none, new_key, status, "
+        "faulted})."
+    )
+
+
 class Reset(BaseModel):
     reset: bool
 

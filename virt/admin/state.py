@@ -11,6 +11,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from virt.admin.access import browser_refusal
+from virt.faults import FaultLog
 from virt.match.engine import Engine
 from virt.model import Interaction
 from virt.store import Store
@@ -32,6 +33,8 @@ class AdminState:
     host: str | None
     """The --host virt listens on: a Host header naming it is not a web page's doing."""
     max_body: int
+    faults: FaultLog | None = None
+    """The fault plan in force and its report (/__virt/faults); None: not taken here."""
 
     @property
     def store(self) -> Store:

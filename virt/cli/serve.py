@@ -72,6 +72,35 @@ from virt.replay.routing import Route
     "recording and schema: X-Virt-Match: fallback). Env: VIRT_NO_FALLBACK=1.",
 )
 @click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="RULE",
+    help="Fail requests on purpose (repeatable), after virt.toml's [[fault]] rules: "
+    "'[METHOD] PATH: ACTION [ATTEMPTS]', e.g. 'POST /v1/charges: 503 x2', "
+    "'POST /v1/charges: after x1', 'GET /jobs/{id}: reset #1', '/v1/*: delay 2s 10%'. "
+    "Attempts count per client session. See docs/faults.md.",
+)
+@click.option(
+    "--fault-seed",
+    type=int,
+    envvar="VIRT_FAULT_SEED",
+    metavar="N",
+    help="Seed of the fault plan's fractions and drawn delays (default: virt.toml's [faults] "
+    "seed, else 0): the same seed, session and attempt get the same fault. "
+    "Env: VIRT_FAULT_SEED.",
+)
+@click.option(
+    "--latency",
+    default="none",
+    show_default=True,
+    envvar="VIRT_LATENCY",
+    metavar="recorded|none|FACTOR",
+    callback=lambda _ctx, _param, value: _latency(value),
+    help="Answer each recording after the time its upstream took when it was recorded "
+    "(recorded), that time scaled (a FACTOR such as 0.5), or at once (none). Env: VIRT_LATENCY.",
+)
+@click.option(
     "--openapi",
     multiple=True,
     type=click.Path(path_type=Path, dir_okay=False),
@@ -145,6 +174,9 @@ def serve_command(
     passthrough: bool,
     insecure: bool,
     no_fallback: bool,
+    faults: tuple[str, ...],
+    fault_seed: int | None,
+    latency: float | None,
     openapi: tuple[Path, ...],
     admin_token: str | None,
     no_admin: bool,
@@ -196,6 +228,9 @@ def serve_command(
             routes=[Route.parse(r) for r in routes],
             passthrough=passthrough or mode == "passthrough",
             fallback=not no_fallback,
+            faults=faults,
+            fault_seed=fault_seed,
+            latency=latency,
             openapi=openapi,
             confdir=confdir,
             insecure=insecure,
@@ -209,3 +244,21 @@ def serve_command(
             state=state,
         )
     )
+
+
+def _latency(value: str) -> float | None:
+    """--latency as a factor of the recorded durations; None for none."""
+    text = value.strip().lower()
+    if text == "none":
+        return None
+    if text == "recorded":
+        return 1.0
+    try:
+        factor = float(text)
+    except ValueError:
+        factor = -1.0
+    if not 0 <= factor <= 100:
+        raise click.BadParameter(
+            f"{value!r}: give recorded, none, or a factor from 0 to 100 (0.5: half as long)"
+        )
+    return factor

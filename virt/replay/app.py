@@ -16,6 +16,7 @@ from virt.limits import DEFAULT_MAX_BODY, size_text, too_large
 from virt.match.engine import Engine
 from virt.memo import Memo
 from virt.model import Headers, Request, header, url_text
+from virt.replay.faulting import perform
 from virt.replay.miss import miss_reply
 from virt.replay.protocol import TARGET
 from virt.replay.reply import Reply
@@ -80,6 +81,11 @@ class ReplayApp:
             await _send(send, self._refuse(scope, "this one is longer"))
             return
         reply = await self.answer(scope, raw)
+        if reply.fault is not None:  # a fault plan's, or --latency: never on the plain path
+            plain = await perform(reply, send)
+            if plain is None:
+                return
+            reply = plain
         await _send(send, reply)
 
     async def answer(self, scope: dict[str, Any], raw_body: bytes) -> Reply:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from virt import encoding
+from virt.faults import Action
 from virt.match.engine import Match, MatchKind
 from virt.memo import Memo
 from virt.model import HOP_BY_HOP, Headers, Interaction, header
@@ -27,6 +28,9 @@ class Reply:
     wire_headers: list[tuple[bytes, bytes]] | None = None
     """`headers` as the server sends them, when worked out already (a reply built once and
     sent again); the doors encode `headers` otherwise."""
+    fault: Action | None = None
+    """What the doors do instead of (or before) sending it plainly: a fault plan's choice or
+    the recorded latency (virt.replay.faulting); None on the plain path."""
 
     def encoded_headers(self) -> list[tuple[bytes, bytes]]:
         if self.wire_headers is not None:

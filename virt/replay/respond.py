@@ -12,12 +12,15 @@ from typing import Any
 
 from virt.encoding import BodyTooLarge
 from virt.errors import StateUnavailable
+from virt.faults import Action, Chosen, FaultLog, Kind, Plan
 from virt.match.engine import Engine, Match, MatchKind
 from virt.match.prepared import Prepared, prepare
 from virt.model import Interaction, Request, header
 from virt.normalize.route import template
 from virt.normalize.uri import path_form
 from virt.redact import UnredactableBody
+from virt.replay.faulting import status_reply
+from virt.replay.idempotency import IDEMPOTENCY_HEADERS, Idempotency
 from virt.replay.miss import miss_reply, why_missed
 from virt.replay.reply import Reply, from_match
 
@@ -31,6 +34,8 @@ Tokens = Callable[[Interaction, float], tuple[Interaction, dict[str, Any]]]
 """Mints a recorded response's JWTs afresh and answers JWKS with virt's key (Minter.apply)."""
 Shift = Callable[[Interaction, float], tuple[Interaction, list[str]]]
 """Moves a recorded response's timestamps by the time since recording (clock.shift)."""
+Answered = tuple[Reply, str, int | None, str, dict[str, Any]]
+"""A reply, its match kind (a MatchKind, or "fault"), its recording, why, and the explanation."""
 
 
 SESSION_HEADER = "X-Virt-Session"
@@ -46,7 +51,10 @@ class Replayer:
 
     `forward` is passthrough (None: a miss is a miss); `redact` turns a request's secrets into
     the placeholders its recording holds; `tokens` mints recorded JWTs afresh; `shift` moves
-    recorded timestamps (--shift-time).
+    recorded timestamps (--shift-time); `faults` holds the fault plan in force (virt.faults)
+    and its report; `idempotency` answers a repeated idempotency key with its first answer;
+    `latency` (--latency) scales each recording's recorded duration into a wait before its
+    answer (None: answer at once).
     """
 
     engine: Engine
@@ -54,6 +62,9 @@ class Replayer:
     redact: Redact | None = None
     tokens: Tokens | None = None
     shift: Shift | None = None
+    faults: FaultLog | None = None
+    idempotency: Idempotency | None = None
+    latency: float | None = None
 
     async def respond(self, request: Request, door: str = "direct", client: str = "") -> Reply:
         """The reply for `request`: its recording, else passthrough when enabled, else the miss.
@@ -73,9 +84,17 @@ class Replayer:
                 # recordings hold placeholders where secrets were: so must the request matched
                 request = self.redact(request)
             session = header(request.headers, SESSION_HEADER) or client
-            reply, kind, interaction_id, why, explain = await self._respond(
-                request, sent, session, prepared
-            )
+            started = time.monotonic() if self.latency is not None else 0.0
+            kind: str
+            faults = self.faults
+            if faults is not None and faults.plan is not None:
+                reply, kind, interaction_id, why, explain = await self._faulted(
+                    faults, faults.plan, request, sent, session, prepared, started
+                )
+            else:
+                reply, kind, interaction_id, why, explain = await self._answered(
+                    request, sent, session, prepared, started
+                )
         except StateUnavailable as e:
             # shared session state (Redis, a state file) is away: said on each request it
             # affects, in one line; the next request tries again
@@ -92,7 +111,7 @@ class Replayer:
             door=door,
             method=request.method,
             url=request.url,
-            match=kind.value,
+            match=str(kind),
             status=reply.status,
             interaction_id=interaction_id,
             why=why,
@@ -106,13 +125,97 @@ class Replayer:
         mine = prepare(redacted)
         return redacted, (mine, mine if redacted == request else prepare(request))
 
+    async def _faulted(
+        self,
+        faults: FaultLog,
+        plan: Plan,
+        request: Request,
+        sent: Request,
+        session: str,
+        prepared: tuple[Prepared, Prepared] | None,
+        started: float,
+    ) -> Answered:
+        """The reply when a fault plan is in force: the fault it chooses for this attempt, if
+        any, instead of (or, `after`, on top of) the answer; every attempt on a covered route
+        goes into the report."""
+        chosen, rule, attempt = plan.choose(request, session, self.engine.state)
+        answered: Answered
+        if chosen is None or chosen.action.answers:
+            answered = await self._answered(request, sent, session, prepared, started)
+        else:
+            why = f"fault plan: {chosen.rule.text!r}, attempt {chosen.attempt}"
+            answered = (self._unanswered(chosen, request), "fault", None, why, {})
+        reply, kind, interaction_id, why, explain = answered
+        if chosen is not None:
+            if chosen.action.kind is Kind.STATUS:
+                reply = status_reply(chosen, request, self.engine.store)
+            elif chosen.action.answers or kind == "fault":
+                reply = dataclasses.replace(reply, fault=chosen.action)
+            explain = {**explain, "fault": chosen.as_dict()}
+            log.info(
+                "fault %r on %s %s (session %s, attempt %d)",
+                chosen.action.text,
+                request.method,
+                request.url,
+                session[:80],
+                chosen.attempt,
+            )
+        if rule is not None:
+            faults.note(
+                chosen,
+                rule.route,
+                attempt,
+                session,
+                request.method,
+                request.url,
+                self._key(request),
+                reply.status,
+            )
+        return reply, kind, interaction_id, why, explain
+
+    def _unanswered(self, chosen: Chosen, request: Request) -> Reply:
+        """The reply of a fault that sends no recorded answer: a status, or nothing."""
+        if chosen.action.kind is Kind.STATUS:
+            return status_reply(chosen, request, self.engine.store)
+        return Reply(0, "", (), b"")
+
+    def _key(self, request: Request) -> str | None:
+        if self.idempotency is not None:
+            return self.idempotency.key(request)
+        return next((v for n in IDEMPOTENCY_HEADERS if (v := header(request.headers, n))), None)
+
+    async def _answered(
+        self,
+        request: Request,
+        sent: Request,
+        session: str,
+        prepared: tuple[Prepared, Prepared] | None,
+        started: float,
+    ) -> Answered:
+        """The answer, or the first answer to the same idempotency key in this session."""
+        idempotency = self.idempotency
+        key = idempotency.key(request) if idempotency is not None else None
+        if key is None or idempotency is None:
+            return await self._respond(request, sent, session, prepared, started)
+        repeated = idempotency.repeat(request, session, key)
+        if repeated is not None:
+            reply, kind, interaction_id, explain = repeated
+            return reply, kind, interaction_id, "", explain
+        answered = await self._respond(request, sent, session, prepared, started)
+        made, how, recording = answered[:3]
+        if how != MatchKind.MISS and 200 <= made.status < 500:
+            # a 5xx is one a client may retry with its key, and get a new answer
+            idempotency.keep(request, session, key, made, MatchKind(how), recording)
+        return answered
+
     async def _respond(
         self,
         request: Request,
         sent: Request,
         session: str,
         prepared: tuple[Prepared, Prepared] | None = None,
-    ) -> tuple[Reply, MatchKind, int | None, str, dict[str, Any]]:
+        started: float = 0.0,
+    ) -> Answered:
         engine = self.engine
         mine, theirs = prepared or (None, None)
         redacted = sent is not request
@@ -137,7 +240,10 @@ class Replayer:
                 )
             answered = match.interaction.id
             match, explain = self._refreshed(match)
-            return from_match(match, request.method), match.kind, answered, "", explain
+            reply = from_match(match, request.method)
+            if self.latency is not None:
+                reply = self._paced(reply, match.interaction, started, explain)
+            return reply, match.kind, answered, "", explain
         if self.forward is not None:
             try:
                 recorded = await self.forward(sent)
@@ -163,6 +269,24 @@ class Replayer:
         explain["route"] = route or f"{request.method.upper()} {template(path_form(request.path))}"
         explain["nearest"] = [n["id"] for n in nearest]
         return reply, MatchKind.MISS, None, why, explain
+
+    def _paced(
+        self,
+        reply: Reply,
+        interaction: Interaction | None,
+        started: float,
+        explain: dict[str, Any],
+    ) -> Reply:
+        """`reply` to be sent once the recorded duration (scaled) has passed since `started`."""
+        timings = interaction.timings if interaction is not None else None
+        recorded = timings.duration_ms if timings is not None else None
+        if recorded is None or self.latency is None:
+            return reply
+        wait = recorded * self.latency / 1000 - (time.monotonic() - started)
+        explain["latency_ms"] = round(recorded * self.latency, 3)
+        if wait <= 0:
+            return reply
+        return dataclasses.replace(reply, fault=Action(Kind.DELAY, seconds=wait, text="latency"))
 
     def _refreshed(self, match: Match) -> tuple[Match, dict[str, Any]]:
         """The match with fresh tokens and shifted times, and its explanation for the journal."""

@@ -14,7 +14,6 @@ JSON (a template of bytes is a wrong answer in disguise), or send a body its sch
 
 from __future__ import annotations
 
-import base64
 import copy
 import hashlib
 import logging
@@ -190,18 +189,10 @@ class Fallback:
         operation = self._operation(request)
         if profile is None and operation is None:
             return None
-        key = _idempotency_key(request)
-        if key is not None:
-            # a retried create with the key it was sent with: the answer it got, not a second
-            # object (the client may never have heard the first answer)
-            kept = self._kept(session, request, key)
-            if kept is not None:
-                return kept
+        # a retried create with its idempotency key gets its first answer before matching
+        # (virt.replay.idempotency), for recorded answers and made-up ones alike
         seed, nth = self._seed(request, session, profile)
-        made = self._made(request, session, ranked, profile, operation, seed, nth)
-        if key is not None and isinstance(made, Answer):
-            self._keep(session, request, key, made)
-        return made
+        return self._made(request, session, ranked, profile, operation, seed, nth)
 
     def _made(
         self,
@@ -253,31 +244,6 @@ class Fallback:
             nth = self.state.advance(f"{session}\0create\0{route}")
             seed += b"\0" + str(nth).encode()
         return hashlib.sha256(seed).digest(), nth
-
-    def _kept(self, session: str, request: Request, key: str) -> Answer | None:
-        """The answer a create with this Idempotency-Key got in this session, if any."""
-        found = self.state.get(session, _idempotency_name(request, key))
-        if found is None:
-            return None
-        kept = orjson.loads(found)
-        explain = {**kept["explain"], "idempotent": True}
-        headers = tuple((n, v) for n, v in kept["headers"])
-        body = base64.b64decode(kept["body"])
-        return Answer(kept["status"], headers, body, kept["source"], kept["template"], explain)
-
-    def _keep(self, session: str, request: Request, key: str, made: Answer) -> None:
-        kept = {
-            "status": made.status,
-            "headers": made.headers,
-            "body": base64.b64encode(made.body).decode(),
-            "source": made.source,
-            "template": made.template,
-            "explain": made.explain,
-        }
-        try:
-            self.state.put(session, _idempotency_name(request, key), orjson.dumps(kept))
-        except StateLimit as e:
-            log.warning("a create's answer is not kept for its Idempotency-Key: %s", e)
 
     def _validated(self, request: Request, profile: RouteProfile) -> Answer | None:
         """The route's own client-error answer (or a 422) when the request body breaks the
@@ -551,27 +517,6 @@ def _creates(request: Request) -> bool:
         document: str = data["query"]
         return document.lstrip().startswith("mutation")
     return True
-
-
-IDEMPOTENCY_HEADERS = ("idempotency-key", "x-idempotency-key")
-"""Headers by which a client says a POST it sends again is the same operation (Stripe, the
-IETF draft, many payment APIs)."""
-
-
-def _idempotency_key(request: Request) -> str | None:
-    if not _creates(request):
-        return None
-    for name in IDEMPOTENCY_HEADERS:
-        value = header(request.headers, name)
-        if value:
-            return value
-    return None
-
-
-def _idempotency_name(request: Request, key: str) -> str:
-    """The session record of the answer to a create with `key`, on its route's path."""
-    text = f"{request.method.upper()} {_origin(request)}{path_form(request.path)} {key}"
-    return "idem " + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:40]
 
 
 def _origin(request: Request) -> str:

@@ -24,6 +24,7 @@ from virt.admin.api import create_admin
 from virt.capture.addon import default_session
 from virt.capture.forward import Forwarder
 from virt.errors import StoreReadOnly
+from virt.faults import FaultLog, Plan
 from virt.match.engine import Engine
 from virt.match.rules import Rules
 from virt.mitm.certs import LeafCertificates
@@ -31,6 +32,7 @@ from virt.mitm.tasks import spawn
 from virt.redact import Redactor
 from virt.replay import clock
 from virt.replay.app import ReplayApp
+from virt.replay.idempotency import Idempotency
 from virt.replay.protocol import ReplayHttp
 from virt.replay.proxydoor import ProxyDoor
 from virt.replay.respond import Replayer
@@ -67,6 +69,10 @@ class Shared:
     state: str | None = field(repr=False)
     immutable: bool = False
     """Open the recordings read-only and immutable (replicas sharing a Redis)."""
+    faults: Plan | None = None
+    """The fault plan of --fault and virt.toml (the admin API may replace it per process)."""
+    idempotency_headers: tuple[str, ...] = ()
+    """Idempotency key headers virt.toml adds to the usual ones."""
 
 
 def _fallback(settings: ServeSettings) -> Callable[[Store, SessionState], Fallback] | None:
@@ -145,12 +151,16 @@ async def _serve(
             redactor=shared.redactor,
             max_body=settings.max_body,
         )
+    faults = FaultLog(shared.faults)
     replayer = Replayer(
         engine,
         forward=forwarder,
         redact=shared.redactor.request,
         tokens=shared.minter.apply,
         shift=clock.shift if settings.shift_time else None,
+        faults=faults,
+        idempotency=Idempotency(engine.state, engine.store, shared.idempotency_headers),
+        latency=settings.latency,
     )
     admin = create_admin(
         engine,
@@ -160,6 +170,7 @@ async def _serve(
         redact=shared.redactor.interaction,
         host=settings.host,
         max_body=settings.max_body,
+        faults=faults,
     )
     if settings.admin:
         add_ui(admin)  # the web page, under the admin API's access rule

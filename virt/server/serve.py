@@ -17,12 +17,14 @@ from pathlib import Path
 
 from virt.config import read_config
 from virt.errors import ConfigError, VirtError
+from virt.faults import configured_plan
 from virt.match.engine import Engine
 from virt.match.rules import Rules
 from virt.mitm.master import check_port_free, ensure_ca
 from virt.redact import Redactor, RedactRules
 from virt.redact.key import ENV as SECRET_KEY_ENV
 from virt.redact.key import secret_key
+from virt.replay.idempotency import configured_headers
 from virt.replay.tokens import Minter
 from virt.server.doors import Shared, bound, open_for_serving, run_doors
 from virt.server.settings import ServeSettings
@@ -57,6 +59,9 @@ def serve(settings: ServeSettings) -> None:
     )
     if config.path is not None:
         log.info("matching rules from %s: %d route rules", config.path, len(rules.routes))
+    faults = configured_plan(config.data, settings.faults, settings.fault_seed, config.source)
+    if faults is not None:
+        log.info("fault plan: %s", "; ".join(r.text for r in faults.rules))
     replicated = (settings.state or "").startswith(("redis://", "rediss://"))
     _check_recordings(settings, replicated)
     shared = Shared(
@@ -68,6 +73,8 @@ def serve(settings: ServeSettings) -> None:
         ca_cert=ca_cert,
         state=settings.state,
         immutable=replicated,
+        faults=faults,
+        idempotency_headers=configured_headers(config.data, config.source),
     )
     if settings.workers == 1:
         run_doors(settings, shared)

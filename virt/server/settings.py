@@ -39,6 +39,13 @@ class ServeSettings:
     fallback: bool = True
     """Answer unrecorded requests on known routes from templates and schemas (virt.schema);
     False keeps them misses (--no-fallback)."""
+    faults: tuple[str, ...] = ()
+    """--fault rules, after virt.toml's [[fault]] ones (virt.faults, docs/faults.md)."""
+    fault_seed: int | None = None
+    """--fault-seed; None takes virt.toml's [faults] seed, else 0."""
+    latency: float | None = None
+    """--latency: each recording answered after its recorded duration times this; None
+    answers at once."""
     openapi: tuple[Path, ...] = ()
     """OpenAPI documents given with --openapi (VIRT_OPENAPI), validated by the CLI; loaded at
     start with the ones stored in the database (virt.schema.openapi.documents)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from virt.admin.routes.faults import router as faults
 from virt.admin.routes.health import router as health
 from virt.admin.routes.interactions import router as interactions
 from virt.admin.routes.journal import router as journal
@@ -16,4 +17,12 @@ from virt.admin.routes.matching import router as matching
 from virt.admin.routes.schemas import router as schemas
 from virt.admin.routes.transfer import router as transfer
 
-ROUTERS: tuple[APIRouter, ...] = (health, interactions, journal, matching, schemas, transfer)
+ROUTERS: tuple[APIRouter, ...] = (
+    health,
+    interactions,
+    journal,
+    matching,
+    faults,
+    schemas,
+    transfer,
+)
