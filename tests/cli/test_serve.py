@@ -66,6 +66,8 @@ def test_no_admin_serves_on_all_interfaces_with_health_and_nothing_else(
             "/__virt/journal",
             "/__virt/docs",
             "/__virt/openapi.json",
+            "/__virt/ui",
+            "/__virt/ui/recordings",
         ):
             assert httpx.get(base + path).status_code == 404, path
         assert httpx.delete(f"{base}/__virt/interactions").status_code in (404, 405)
