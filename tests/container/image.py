@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -29,6 +30,7 @@ NAME = "localhost/virt-test"
 INPUTS = ("Dockerfile", ".dockerignore", "pyproject.toml", "README.md", "container", "virt")
 
 
+@functools.cache
 def storage() -> list[str]:
     """buildah's options for the tests' storage: overlay when this kernel mounts it, else vfs."""
     for driver in ("overlay", "vfs"):
@@ -53,8 +55,10 @@ def image_tag() -> str:
     return f"{NAME}:{digest.hexdigest()[:16]}"
 
 
+@functools.cache
 def built_image() -> tuple[list[str], str]:
-    """(buildah with the tests' storage, the image's name), building it when missing."""
+    """(buildah with the tests' storage, the image's name), building it when missing; once
+    per test session."""
     if shutil.which("buildah") is None:
         pytest.skip("buildah is missing: make system-deps installs it")
     CACHE.mkdir(parents=True, exist_ok=True)
