@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from virt.admin.state import State, check_token
 from virt.schema.book import RouteBook
-from virt.schema.routes import Route, describe, exact, find, profile
+from virt.schema.routes import Found, Route, describe, exact, find, profile
 from virt.store import Store
 from virt.ui.render import Body, body_view
 from virt.ui.web import UI, page
@@ -74,7 +74,7 @@ async def route_page(
     )
 
 
-def _find(db: Path, route: str | None, host: str | None) -> Any:
+def _find(db: Path, route: str | None, host: str | None) -> Found:
     # one index seek per route group: on a thread with a store of its own, so replay goes on
     store = Store.open(db, readonly=True)
     try:
