@@ -27,6 +27,7 @@ from tests.helpers import REPO
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "virt-tests"
 NAME = "localhost/virt-test"
+MAX_STORAGE = 4 * 2**30
 INPUTS = ("Dockerfile", ".dockerignore", "pyproject.toml", "README.md", "container", "virt")
 
 
@@ -97,12 +98,17 @@ def image_config(buildah: list[str], tag: str) -> dict[str, object]:
 
 
 def _remove_older(buildah: list[str], keep: str) -> None:
+    """Remove the test images built before `keep`; past MAX_STORAGE, also the untagged layers
+    kept as the build cache (the next build then fetches the dependencies again)."""
     listed = subprocess.run(
         [*buildah, "images", "--format", "{{.Name}}:{{.Tag}}"], capture_output=True, text=True
     )
     for name in listed.stdout.split():
         if name.startswith(NAME + ":") and name != keep:
             subprocess.run([*buildah, "rmi", name], capture_output=True)
+    used = subprocess.run(["du", "-sb", buildah[4]], capture_output=True, text=True).stdout
+    if used and int(used.split()[0]) > MAX_STORAGE:
+        subprocess.run([*buildah, "rmi", "--prune"], capture_output=True)
 
 
 @contextlib.contextmanager
