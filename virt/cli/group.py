@@ -12,6 +12,7 @@ import click
 
 from virt import __version__
 from virt.cli.ca import ca_command
+from virt.cli.drift import drift_command
 from virt.cli.formats import export_command, import_command
 from virt.cli.record import record_command
 from virt.cli.scan import scan_command
@@ -42,6 +43,7 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     context_settings=CONTEXT_SETTINGS,
     commands=[
         ca_command,
+        drift_command,
         export_command,
         import_command,
         record_command,

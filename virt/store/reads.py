@@ -63,6 +63,16 @@ class Summary:
         return cls(interaction.id or 0, r.method, origin + target, interaction.response.status)
 
 
+SUPERSEDED = "superseded"
+"""The tag of a recording replaced by a newer answer (virt drift --update): kept for the
+record, never matched."""
+_CURRENT = (
+    "NOT EXISTS (SELECT 1 FROM tags WHERE tag = 'superseded' "
+    "AND tags.interaction_id = interactions.id)"
+)
+"""SQL true for a recording matching may use; one seek of tags_tag (tag, interaction_id)."""
+
+
 class Reads:
     """The reading half of Store: every query that leaves the database as it was. Store adds
     opening, migrating and writing."""
@@ -83,7 +93,8 @@ class Reads:
     def canonical_ids(self, canonical_key: str) -> list[int]:
         """Ids of the interactions with `canonical_key`, in recorded order."""
         cur = self.db.execute(
-            "SELECT id FROM interactions WHERE canonical_key = ? ORDER BY id", [canonical_key]
+            f"SELECT id FROM interactions WHERE canonical_key = ? AND {_CURRENT} ORDER BY id",
+            [canonical_key],
         )
         return [r[0] for r in cur.fetchall()]
 
@@ -112,7 +123,7 @@ class Reads:
         """The first `limit` requests of a candidate group, in recorded order."""
         select = f"SELECT {tables.REQUEST_SELECT} FROM interactions"
         rows = self.db.query(
-            f"{select} WHERE route_key = ? ORDER BY id LIMIT ?", [route_key, limit]
+            f"{select} WHERE route_key = ? AND {_CURRENT} ORDER BY id LIMIT ?", [route_key, limit]
         )
         return [(row["id"], tables.request_from_row(row)) for row in rows]
 
@@ -124,7 +135,8 @@ class Reads:
         # most of the table, and its rows with this very path are few
         rows = self.db.query(
             f"SELECT {tables.REQUEST_SELECT} FROM interactions "
-            "WHERE host = ? AND path = ? AND method = ? AND +route_key = ? ORDER BY id LIMIT ?",
+            "WHERE host = ? AND path = ? AND method = ? AND +route_key = ? "
+            f"AND {_CURRENT} ORDER BY id LIMIT ?",
             [near.host, near.path, near.method, route_key, limit],
         )
         return [(row["id"], tables.request_from_row(row)) for row in rows]
@@ -178,7 +190,8 @@ class Reads:
     def exact_ids(self, exact_key: str) -> list[int]:
         """Ids of the interactions with `exact_key`, in recorded order."""
         cur = self.db.execute(
-            "SELECT id FROM interactions WHERE exact_key = ? ORDER BY id", [exact_key]
+            f"SELECT id FROM interactions WHERE exact_key = ? AND {_CURRENT} ORDER BY id",
+            [exact_key],
         )
         return [r[0] for r in cur.fetchall()]
 
