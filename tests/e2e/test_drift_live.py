@@ -288,3 +288,40 @@ paths:
     assert ("GET profile", "contract-violation", "$.age") in found
     assert ("GET orders/{id}", "undocumented-status", "status") in found
     assert ("GET events", "undocumented-route", "route") in found
+
+
+def test_record_compare_with_logs_how_each_live_answer_differs(
+    recorded: Recorded, tmp_path: Path, confdir: Path
+) -> None:
+    port = free_port()
+    args = ["record", "--db", str(tmp_path / "new.db"), "--port", str(port)]
+    args += ["--confdir", str(confdir), "--compare-with", str(recorded.db)]
+    with recorded.live(changed=True, seed=11):
+        recorder = VirtProcess(
+            args,
+            clean_env(SSL_CERT_FILE=str(recorded.ca)),
+            tmp_path,
+        ).start(lambda: port_open(port))
+        try:
+            with httpx.Client(
+                proxy=f"http://127.0.0.1:{port}",
+                verify=trusting(confdir / "mitmproxy-ca-cert.pem"),
+            ) as client:
+                for target in CALLS:
+                    client.get(recorded.origin + target)
+        finally:
+            assert recorder.stop() == 0, recorder.output()
+    lines = [line for line in recorder.output().splitlines() if " drift GET " in line]
+    said = {line.split(" drift ", 1)[1].replace(recorded.origin, "") for line in lines}
+    assert said == {
+        "GET /profile: [compatible] $.phone is new",
+        "GET /profile: [breaking] $.nickname is gone",
+        "GET /profile: [breaking] $.age was integer, is now string",
+        "GET /profile: [breaking] $.bio can now be null",
+        'GET /items: [compatible] $[].status has a new value "archived" '
+        '(recorded: "active", "inactive")',
+        "GET /orders/7: [breaking] status was 200, is now 404",
+        "GET /events: [breaking] $ was an array and is now an object",
+        "GET /v1/legacy: [compatible] Sunset is new",
+    }, recorder.output()
+    assert "compared 5 exchanges with" in recorder.output()

@@ -41,6 +41,13 @@ from virt.cli.options import (
     "Refuse a body larger than SIZE, as sent or once decoded: a request with 413, a response "
     "with 502; neither passes unrecorded."
 )
+@click.option(
+    "--compare-with",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    metavar="DB",
+    help="Another recordings database: each exchange it also holds is compared with its "
+    "answer, and the differences logged as virt drift reports them.",
+)
 @config_option
 @confdir_option
 def record_command(
@@ -52,6 +59,7 @@ def record_command(
     insecure: bool,
     no_redact: bool,
     max_body: int,
+    compare_with: Path | None,
     config: Path | None,
     confdir: Path,
 ) -> None:
@@ -83,5 +91,6 @@ def record_command(
             redact=not no_redact,
             config=config,
             max_body=max_body,
+            compare_with=compare_with,
         )
     )

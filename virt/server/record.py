@@ -48,6 +48,8 @@ class RecordSettings:
     """virt.toml; None reads ./virt.toml when it exists."""
     max_body: int = DEFAULT_MAX_BODY
     """Request and response bodies past this many bytes (decoded or not) are refused."""
+    compare_with: Path | None = None
+    """Another recording set: each exchange it also holds is compared with it (virt drift)."""
 
 
 _RECORDS_HTTP_ONLY = (
@@ -65,7 +67,12 @@ def record(settings: RecordSettings) -> None:
     config = read_config(settings.config)
     rules = RedactRules.from_config(config)
     ca = ensure_ca(settings.confdir)
-    recorder = Recorder(rules=rules)
+    watch = None
+    if settings.compare_with is not None:
+        from virt.drift.watch import Watch
+
+        watch = Watch(settings.compare_with)
+    recorder = Recorder(on_recorded=watch, rules=rules)
     hints = TrustHints()
     extra: dict[str, Any] = {
         "virt_db": str(settings.db),
@@ -116,7 +123,11 @@ def record(settings: RecordSettings) -> None:
             await running
         log.info("stopped: %d interactions recorded into %s", recorder.recorded, settings.db)
 
-    asyncio.run(main())  # mitmproxy's own choice of loop
+    try:
+        asyncio.run(main())  # mitmproxy's own choice of loop
+    finally:
+        if watch is not None:
+            watch.close()
 
 
 SUMMARY_EVERY_S = 10.0
