@@ -95,7 +95,7 @@ from virt.replay.routing import Route
     default="none",
     show_default=True,
     envvar="VIRT_LATENCY",
-    metavar="recorded|none|FACTOR",
+    metavar="WHEN",
     callback=lambda _ctx, _param, value: _latency(value),
     help="Answer each recording after the time its upstream took when it was recorded "
     "(recorded), that time scaled (a FACTOR such as 0.5), or at once (none). Env: VIRT_LATENCY.",

@@ -147,10 +147,10 @@ class Replayer:
             answered = (self._unanswered(chosen, request), "fault", None, why, {})
         reply, kind, interaction_id, why, explain = answered
         if chosen is not None:
-            if chosen.action.kind is Kind.STATUS:
-                reply = status_reply(chosen, request, self.engine.store)
-            elif chosen.action.answers or kind == "fault":
+            if chosen.action.kind is not Kind.STATUS:
                 reply = dataclasses.replace(reply, fault=chosen.action)
+            elif chosen.action.after:  # answered, and the client gets the status instead
+                reply = status_reply(chosen, request, self.engine.store)
             explain = {**explain, "fault": chosen.as_dict()}
             log.info(
                 "fault %r on %s %s (session %s, attempt %d)",
