@@ -12,7 +12,8 @@ warm-up, then BENCH_SECONDS measured. wrk's Lua counts every answer that is not 
 before each load 50 answers are compared byte for byte with the recording: a row with a wrong
 answer says FAIL, names the first one, and make bench exits 1.
 
-Rows, each PASS or MISS against its target in issue #15 (row 6: issue #16, row 7: issue #18):
+Rows, each PASS or MISS against its target in issue #15 (row 6: issue #16, row 7: issue #18,
+row 8: issue #19):
 1. direct door: `virt serve --db F --port P --proxy-port Q` with its default flags (stderr to a
    file; only --confdir points at the run's folder, so that the CA is the run's own), at every
    size, beside the bare app: Starlette on uvicorn with uvloop and httptools,
@@ -54,6 +55,11 @@ Rows, each PASS or MISS against its target in issue #15 (row 6: issue #16, row 7
    times in a row with httpx (bench/uipages.py). Target (issue #18): p99 under 200 ms at
    1,000,000 recordings; the notes give each view's figures. `python -m bench.uipages` runs
    this row alone.
+8. faults off: `virt serve` with its default flags (no fault plan, --latency none) beside the
+   same command run from virt as it was before fault plans (issue #19; bench/faultsoff.py),
+   on the direct door's load, at every size. Target 0.95x; a note gives the load with a plan
+   whose one rule covers no route of the workload. `python -m bench.faultsoff` runs this row
+   alone.
 
 Both mitmdumps run with -q (no line per flow), the stronger baseline; virt runs with its
 default flags, as users start it. Servers run one at a time, each in turn, in a temporary
@@ -88,7 +94,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import recordings, report, rows, settings, uipages, wrk
+from bench import faultsoff, recordings, report, rows, settings, uipages, wrk
 from bench.rows import Row
 
 GUIDE = __doc__ or ""
@@ -123,6 +129,8 @@ def main() -> None:
         add(rows.fallback(http, cwd, exact))
         err.print(f"{size:,}: web page")
         add(uipages.row(http, cwd))
+        err.print(f"{size:,}: faults off")
+        add(faultsoff.row(http, cwd))
     err.print("recording")
     add(rows.recording(recordings.get(min(settings.SIZES), "http", err), cwd))
     out.print(report.table(results, machine))
