@@ -161,11 +161,16 @@ def test_drift_reports_each_change_at_its_severity_and_nothing_else(
         assert report["worst"] == "breaking"
 
 
-def test_fail_on_breaking_exits_1_only_for_compatible_drift(recorded: Recorded) -> None:
+def test_fail_on_breaking_and_ignore_rules_silence_compatible_drift(recorded: Recorded) -> None:
     with recorded.live(changed=True, seed=5):
         compatible = recorded.drift("--route", "*/items", "--fail-on", "compatible")
         ignored = recorded.drift("--route", "*/items", "--fail-on", "breaking")
         silenced = recorded.drift("--route", "*/items", "--ignore", "status")
+    config = recorded.tmp / "silenced.toml"
+    config.write_text('[drift]\nignore = ["$[].status"]\n')
+    with recorded.live(changed=True, seed=12):
+        by_config = recorded.drift("--route", "*/items", "--config", str(config))
+    assert by_config.returncode == 0, by_config.stderr
     assert compatible.returncode == 1, compatible.stderr
     assert ignored.returncode == 0, ignored.stderr
     assert silenced.returncode == 0, silenced.stderr

@@ -46,7 +46,8 @@ def _methods(ctx: click.Context, param: click.Parameter, value: str | None) -> f
     "--ignore",
     metavar="GLOB",
     multiple=True,
-    help="Never report this JSON path ($.meta.*) or field name (updated_at). Repeatable.",
+    help="Never report this JSON path ($.meta.*), field name (updated_at) or header "
+    "(Sunset). Repeatable; adds to [drift] ignore in virt.toml.",
 )
 @click.option(
     "--openapi",
@@ -118,7 +119,7 @@ def drift_command(
     from rich.console import Console
 
     from virt.config import read_config
-    from virt.drift.check import SAFE_METHODS, Selection, check
+    from virt.drift.check import SAFE_METHODS, Selection, check, ignore_rules
     from virt.drift.finding import Severity
     from virt.drift.report import Format, render, table
     from virt.drift.send import Credentials, Sender
@@ -137,7 +138,7 @@ def drift_command(
         route=route,
         methods=methods or SAFE_METHODS,
         sample=sample,
-        ignore=ignore,
+        ignore=(*ignore, *ignore_rules(cfg)),
     )
     err = Console(stderr=True)
     store = Store.open(db, readonly=not update, create=False)

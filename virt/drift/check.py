@@ -14,9 +14,11 @@ import httpx
 import orjson
 
 from virt import encoding
+from virt.config import ConfigFile
 from virt.drift import headers, shape
 from virt.drift.finding import Finding, Kind, Severity, example
 from virt.drift.send import Credentials, Sender, Skip, fill
+from virt.errors import ConfigError
 from virt.model import Interaction, Response, header, iso_utc
 from virt.normalize import keys
 from virt.normalize.route import template
@@ -110,6 +112,18 @@ class Report:
             "worst": None if self.worst is None else str(self.worst),
             "routes": [r.as_dict() for r in self.routes],
         }
+
+
+def ignore_rules(config: ConfigFile) -> tuple[str, ...]:
+    """The `ignore` list of virt.toml's [drift] table: globs of JSON paths or field names."""
+    drift = config.data.get("drift", {})
+    rules = drift.get("ignore", []) if isinstance(drift, dict) else []
+    if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
+        raise ConfigError(
+            f"{config.source}: [drift] ignore must be a list of strings",
+            hint='ignore = ["$.meta.*", "updated_at"]',
+        )
+    return tuple(rules)
 
 
 def route_name(interaction: Interaction) -> str:
