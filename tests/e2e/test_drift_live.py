@@ -180,12 +180,16 @@ def test_junit_output_passes_a_junit_schema_and_markdown_is_a_table(
     recorded: Recorded, tmp_path: Path
 ) -> None:
     with recorded.live(changed=True, seed=6):
-        recorded.drift("--format", "junit", "-o", str(tmp_path / "drift.xml"))
-        md = recorded.drift("--format", "markdown")
+        run = recorded.drift(
+            *("--format", "junit", "-o", str(tmp_path / "drift.xml")),
+            *("--format", "markdown", "-o", str(tmp_path / "drift.md")),
+        )
+    assert run.returncode == 2, run.stderr
+    md = (tmp_path / "drift.md").read_text()
     xml = (tmp_path / "drift.xml").read_text()
     xmlschema.XMLSchema(JUNIT_XSD).validate(xml)
     assert 'tests="6" failures="5" errors="0" skipped="0"' in xml, xml
-    html = markdown.markdown(md.stdout, extensions=["tables"])
+    html = markdown.markdown(md, extensions=["tables"])
     assert html.count("<table>") == 1
     head = ["Route", "Severity", "Where", "Change", "Recorded", "Live"]
     assert re.findall(r"<th>(.*?)</th>", html) == head

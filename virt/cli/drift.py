@@ -56,12 +56,20 @@ def _methods(ctx: click.Context, param: click.Parameter, value: str | None) -> f
 )
 @click.option(
     "--format",
-    "fmt",
+    "fmts",
     type=click.Choice(_FORMATS),
-    help="Also write the report in this format (to -o FILE, else stdout).",
+    multiple=True,
+    help="Also write the report in this format, to the -o FILE in the same place "
+    "(repeatable: --format junit -o drift.xml --format markdown -o drift.md); one format "
+    "without -o goes to stdout.",
 )
 @click.option(
-    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="File for --format."
+    "-o",
+    "--output",
+    "outputs",
+    type=click.Path(path_type=Path, dir_okay=False),
+    multiple=True,
+    help="File for the --format in the same place.",
 )
 @click.option(
     "--fail-on",
@@ -93,8 +101,8 @@ def drift_command(
     dry_run: bool,
     ignore: tuple[str, ...],
     openapi: Path | None,
-    fmt: str | None,
-    output: Path | None,
+    fmts: tuple[str, ...],
+    outputs: tuple[Path, ...],
     fail_on: str,
     update: bool,
     session: str,
@@ -130,6 +138,8 @@ def drift_command(
 
     if only_safe and methods - SAFE_METHODS:
         raise click.UsageError("--only-safe and --methods with unsafe methods contradict")
+    if len(outputs) != len(fmts) and not (len(fmts) == 1 and not outputs):
+        raise click.UsageError("give one -o FILE per --format (or one --format, to stdout)")
     if update and (dry_run or openapi):
         raise click.UsageError("--update records live answers: not with --dry-run or --openapi")
     cfg = read_config(config)
@@ -169,10 +179,10 @@ def drift_command(
     finally:
         store.close()
     threshold = Severity(fail_on)
-    if fmt is not None:
+    for i, fmt in enumerate(fmts):
         text = render(report, Format(fmt), threshold)
-        if output is None:
+        if not outputs:
             sys.stdout.write(text)
         else:
-            output.write_text(text, encoding="utf-8")
+            outputs[i].write_text(text, encoding="utf-8")
     sys.exit(report.exit_code(threshold))
