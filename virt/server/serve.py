@@ -57,9 +57,10 @@ def serve(settings: ServeSettings) -> None:
         {k: v for k, v in config.data.items() if k in ("match", "route")},
         str(config.path or "rules"),
     )
+    faults = configured_plan(config.data, settings.faults, settings.fault_seed, config.source)
+    idempotency_headers = configured_headers(config.data, config.source)
     if config.path is not None:
         log.info("matching rules from %s: %d route rules", config.path, len(rules.routes))
-    faults = configured_plan(config.data, settings.faults, settings.fault_seed, config.source)
     if faults is not None:
         log.info("fault plan: %s", "; ".join(r.text for r in faults.rules))
     replicated = (settings.state or "").startswith(("redis://", "rediss://"))
@@ -74,7 +75,7 @@ def serve(settings: ServeSettings) -> None:
         state=settings.state,
         immutable=replicated,
         faults=faults,
-        idempotency_headers=configured_headers(config.data, config.source),
+        idempotency_headers=idempotency_headers,
     )
     if settings.workers == 1:
         run_doors(settings, shared)
