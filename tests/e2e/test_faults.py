@@ -179,11 +179,30 @@ def test_a_status_fault_answers_with_the_routes_recorded_error(shop: Shop) -> No
     with virt(shop, "--fault", "GET /v1/balance: 429 #1") as (base, _):
         first = httpx.get(f"{base}/v1/balance")
         second = httpx.get(f"{base}/v1/balance")
+        entry = journal(base)[-2]
+        # the journal, its counts and the web page take a fault as any other answer
+        assert (entry["match"], entry["status"]) == ("fault", 429)
+        assert entry["explain"]["fault"]["attempt"] == 1
+        assert httpx.get(f"{base}/__virt/stats").status_code == 200
+        assert httpx.get(f"{base}/__virt/ui").status_code == 200
     assert first.status_code == 429
     assert first.headers["retry-after"] == "7"
     assert first.json()["error"]["type"] == "rate_limit_error"
     assert first.headers["x-virt-match"].startswith("fault;status=429")
     assert second.status_code == 200
+
+
+def test_a_delay_on_the_first_attempt_trips_the_timeout_and_the_retry_succeeds(
+    shop: Shop,
+) -> None:
+    with virt(shop, "--fault", "GET /v1/jobs/{id}: delay 600ms #1") as (base, _):
+        with httpx.Client(timeout=httpx.Timeout(5, read=0.2)) as client:
+            with pytest.raises(httpx.ReadTimeout):
+                client.get(f"{base}/v1/jobs/j1")
+            assert client.get(f"{base}/v1/jobs/j1").json()["status"] == "done"
+        fault = report(base)["faults"][0]
+    assert fault["fault"]["action"] == "delay 600ms"
+    assert fault["next"]["did"] == "retried"
 
 
 BROKEN = [
