@@ -95,6 +95,8 @@ def _shell_lines(text: str) -> list[str]:
 
 
 VIRT_CALL = re.compile(r"(?:^|[\s;|&(])virt((?:\s+(?:\"[^\"]*\"|'[^']*'|[^\s;|&)#`\"']+))+)")
+# what may stand before a command: nothing, variable assignments, or a shell operator
+COMMAND_POSITION = re.compile(r"^\s*(?:[A-Za-z_]\w*=\S*\s+)*$|(?:\$\(|[;&|(`])\s*$")
 
 
 def _virt_calls(page: Path) -> list[tuple[str, list[str]]]:
@@ -103,6 +105,8 @@ def _virt_calls(page: Path) -> list[tuple[str, list[str]]]:
     for line in _shell_lines(page.read_text(encoding="utf-8")):
         line = line.split(" # ", 1)[0]
         for m in VIRT_CALL.finditer(line):
+            if not COMMAND_POSITION.search(line[: m.start(1) - len("virt")]):
+                continue  # an argument named virt (docker build -t virt .), not the command
             try:
                 args = shlex.split(m[1])
             except ValueError:
@@ -138,7 +142,8 @@ def test_the_command_check_reads_calls_from_shell_blocks_only(tmp_path: Path) ->
     page = tmp_path / "page.md"
     page.write_text(
         "virt nothing here\n\n```sh\nvirt serve --db a.db \\\n    --port 1  # virt bogus\n"
-        '# virt record --bogus\nX=1 virt ca --env\necho "$(virt ca --cert)"\n```\n\n'
+        '# virt record --bogus\nX=1 virt ca --env\necho "$(virt ca --cert)"\n'
+        "docker build -t virt . && virt scan --json\n```\n\n"
         "```console\n$ virt scan --db a.db\nvirt reads output\n```\n\n```text\nvirt: error\n```\n",
         encoding="utf-8",
     )
@@ -146,6 +151,7 @@ def test_the_command_check_reads_calls_from_shell_blocks_only(tmp_path: Path) ->
         ["serve", "--db", "a.db", "--port", "1"],
         ["ca", "--env"],
         ["ca", "--cert"],
+        ["scan", "--json"],
         ["scan", "--db", "a.db"],
     ]
 
