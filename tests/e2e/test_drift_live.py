@@ -216,10 +216,15 @@ def test_no_recorded_placeholder_is_ever_sent_upstream(recorded: Recorded) -> No
         assert secret not in filled.stdout + filled.stderr
 
 
-def test_dry_run_lists_what_would_be_sent_and_sends_nothing(recorded: Recorded) -> None:
+def test_dry_run_lists_what_would_be_sent_and_sends_nothing(
+    recorded: Recorded, tmp_path: Path
+) -> None:
+    db = tmp_path / "copy.db"
+    shutil.copy(recorded.db, db)  # without its key file: a check must not write one
     with recorded.live(changed=True, seed=9) as seen:
-        run = recorded.drift("--dry-run", "--format", "json")
+        run = recorded.drift("--dry-run", "--format", "json", db=db)
     assert seen == []
+    assert not (tmp_path / "copy.db.key").exists()
     assert run.returncode == 0
     report = json.loads(run.stdout)
     planned = [p for r in report["routes"] for p in r["planned"]]

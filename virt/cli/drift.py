@@ -18,6 +18,23 @@ def _methods(ctx: click.Context, param: click.Parameter, value: str | None) -> f
     return frozenset(m.strip().upper() for m in value.split(",") if m.strip())
 
 
+def _key(db: Path, update: bool) -> bytes:
+    """The recordings' redaction key. --update needs it (its answers join the recordings); a
+    check only redacts its report with it, so without one it uses a throwaway key rather than
+    write a key file next to a database it only reads."""
+    import secrets
+
+    from virt.errors import ConfigError
+    from virt.redact.key import secret_key
+
+    try:
+        return secret_key(db, create=False)
+    except ConfigError:
+        if update:
+            raise
+        return secrets.token_hex(32).encode()
+
+
 @click.command("drift")
 @db_option
 @click.option("--host", "host_filter", metavar="HOST", help="Only recordings of this host.")
@@ -133,7 +150,6 @@ def drift_command(
     from virt.drift.send import Credentials, Sender
     from virt.model import iso_utc
     from virt.redact import Redactor, RedactRules
-    from virt.redact.key import secret_key
     from virt.store import Store
 
     if only_safe and methods - SAFE_METHODS:
@@ -160,7 +176,7 @@ def drift_command(
             report = against(store, load_openapi(read_file(openapi), str(openapi)), selection)
         else:
             credentials = Credentials.from_config(cfg)
-            redactor = Redactor(secret_key(db), RedactRules.from_config(cfg))
+            redactor = Redactor(_key(db, update), RedactRules.from_config(cfg))
             sender = None if dry_run else Sender(timeout=timeout, verify=not insecure)
             try:
                 report = check(store, selection, credentials, sender, redactor)
