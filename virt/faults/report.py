@@ -18,6 +18,8 @@ from virt.faults.plan import Chosen, Plan
 
 KEPT = 10_000
 """Attempts the report remembers."""
+SHOWN = 512
+"""Characters of a URL, a session or a key an attempt keeps: the report stays within a few MiB."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +70,17 @@ class FaultLog:
     ) -> None:
         """One attempt on a covered route, faulted (`chosen`) or not."""
         fault = chosen.as_dict() if chosen is not None else None
-        entry = _Attempt(time.time(), session, route, attempt, method, url, key, fault, status)
+        entry = _Attempt(
+            time.time(),
+            session[:SHOWN],
+            route,
+            attempt,
+            method,
+            url[:SHOWN],
+            None if key is None else key[:SHOWN],
+            fault,
+            status,
+        )
         with self._lock:
             self._attempts.append(entry)
             if chosen is not None:
