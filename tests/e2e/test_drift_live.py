@@ -71,6 +71,7 @@ class Recorded:
         env = clean_env(SSL_CERT_FILE=str(self.ca))
         if creds:
             env.update(API_TOKEN=LIVE_TOKEN, API_KEY=LIVE_KEY)
+        env["COLUMNS"] = "400"  # the terminal table on one line per row
         cmd = [*VIRT, "drift", "--db", str(db or self.db), *args]
         return subprocess.run(
             cmd, env=env, cwd=self.tmp, capture_output=True, text=True, timeout=120
@@ -339,3 +340,18 @@ def test_record_compare_with_logs_how_each_live_answer_differs(
         "GET /v1/legacy: [compatible] Sunset is new",
     }, recorder.output()
     assert "compared 5 exchanges with" in recorder.output()
+
+
+def test_an_unreachable_upstream_is_an_error_never_a_pass(recorded: Recorded) -> None:
+    run = recorded.drift("--route", "*/profile", "--format", "json")  # the service is off
+    assert run.returncode == 2, run.stdout + run.stderr
+    (route,) = json.loads(run.stdout)["routes"]
+    assert route["severity"] == "breaking" and route["findings"] == []
+    assert "ConnectError" in route["errors"][0]["error"]
+
+
+def test_the_terminal_table_shows_skip_reasons_as_written(recorded: Recorded) -> None:
+    run = recorded.drift("--route", "*/me", "--dry-run", creds=False)
+    assert run.returncode == 0, run.stderr
+    assert "needs a credential nobody supplied" in run.stderr
+    assert "[drift.credentials] of virt.toml" in run.stderr

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from virt.drift.check import Report, RouteResult
@@ -25,23 +26,25 @@ def table(report: Report, console: Console) -> None:
     for column in ("route", "severity", "where", "change", "recorded", "live"):
         t.add_column(column, overflow="fold")
     for route in report.routes:
+        name = escape(route.name)
         if report.dry_run:
             for target in route.planned:
-                t.add_row(route.name, "", "", f"would send {target}", "", "")
+                t.add_row(name, "", "", escape(f"would send {target}"), "", "")
         for f in route.findings:
             style = "red" if f.severity is Severity.BREAKING else "yellow"
             t.add_row(
-                route.name,
+                name,
                 f"[{style}]{f.severity}[/]",
-                f.where,
-                f.message,
-                f.recorded or "",
-                f.live or "",
+                escape(f.where),
+                escape(f.message),
+                escape(f.recorded or ""),
+                escape(f.live or ""),
             )
+        # messages quote the recordings and the config ("[drift.credentials]"): never markup
         for target, why in route.errors:
-            t.add_row(route.name, "[red]error[/]", "", f"{target}: {why}", "", "")
+            t.add_row(name, "[red]error[/]", "", escape(f"{target}: {why}"), "", "")
         for target, why in route.skipped:
-            t.add_row(route.name, "skipped", "", f"{target}: {why}", "", "")
+            t.add_row(name, "skipped", "", escape(f"{target}: {why}"), "", "")
     console.print(t)
     sent = sum(r.sent for r in report.routes)
     console.print(
