@@ -23,8 +23,10 @@ pytestmark = pytest.mark.image
 
 TOKEN = "image-test-token"
 UID = 10001
-RECORDED = "https://127.0.0.1:50755/users/1"
-"""A request recordings/demo.db holds (make demo records it)."""
+RECORDING = REPO / "tests" / "data" / "image-replay.db"
+"""One exchange, recorded with `virt record --no-redact` from demo.upstream over HTTPS."""
+RECORDED = "https://127.0.0.1:44825/users/1"
+ANSWER = b'{"id":1,"name":"Ada"}'
 
 
 @pytest.mark.timeout(1800)  # a first build: debootstrap, then pip; later runs reuse both
@@ -73,6 +75,7 @@ def test_image_replays_a_committed_recording_through_both_doors_as_a_non_root_us
 
         direct = httpx.get(f"http://127.0.0.1:{port}/users/1")
         assert direct.status_code == 200
+        assert direct.content == ANSWER
         assert not direct.headers["x-virt-match"].startswith(("miss", "fallback"))
         with httpx.Client(
             proxy=f"http://127.0.0.1:{proxy_port}", verify=trusting(ca / "mitmproxy-ca-cert.pem")
@@ -125,14 +128,12 @@ def test_image_refuses_all_interfaces_without_a_token_in_one_line(tmp_path: Path
 
 
 def _volumes(tmp_path: Path, db_name: str) -> tuple[Path, Path]:
-    """The recordings volume with the committed demo recording as `db_name`, and an empty CA
+    """The recordings volume with the committed recording as `db_name`, and an empty CA
     volume: both owned by the image's user, as a fresh named volume would be."""
     recordings, ca = tmp_path / "recordings", tmp_path / "ca"
     recordings.mkdir()
     ca.mkdir()
-    shutil.copy(REPO / "recordings" / "demo.db", recordings / db_name)
-    shutil.copy(REPO / "recordings" / "demo.db.key", recordings / f"{db_name}.key")
-    (recordings / f"{db_name}.key").chmod(0o600)
+    shutil.copy(RECORDING, recordings / db_name)
     for path in (recordings, ca, *recordings.iterdir()):
         os.chown(path, UID, UID)
     return recordings, ca
