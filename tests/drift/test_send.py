@@ -70,3 +70,9 @@ def test_the_credentials_table_names_variables_and_refuses_values() -> None:
     with pytest.raises(ConfigError, match="must name an environment variable") as e:
         Credentials.from_config(bad, {})
     assert "abc123" not in str(e.value)
+
+
+def test_scrub_hides_every_credential_a_run_may_send() -> None:
+    creds = Credentials({"authorization": "TOKEN"}, {"TOKEN": "t0ken/1", "VIRT_DRIFT_KEY": "k3y!"})
+    said = creds.scrub("GET https://a.test/?key=k3y%21 failed: Bearer t0ken/1")
+    assert said == "GET https://a.test/?key=<credential> failed: Bearer <credential>"

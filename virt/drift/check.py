@@ -195,7 +195,7 @@ def check(
             try:
                 live = sender.send(request)
             except (httpx.HTTPError, encoding.CodingError, Skip) as e:
-                result.errors.append((target, f"{type(e).__name__}: {e}"))
+                result.errors.append((target, credentials.scrub(f"{type(e).__name__}: {e}")))
                 continue
             if redactor is not None:
                 live = redactor.response(live)  # reports and --update never hold a live secret

@@ -68,6 +68,17 @@ class Credentials:
             names[name.lower()] = variable
         return cls(names, os.environ if env is None else env)
 
+    def scrub(self, text: str) -> str:
+        """`text` with every credential this run may send replaced by `<credential>`: error
+        messages of the HTTP stack can quote a URL or header they were sent."""
+        names = set(self.names.values()) | {k for k in self.env if k.startswith(ENV_PREFIX)}
+        for value in sorted((self.env.get(n) or "" for n in names), key=len, reverse=True):
+            if len(value) >= 4:
+                text = text.replace(value, "<credential>").replace(
+                    quote(value, safe=""), "<credential>"
+                )
+        return text
+
     def variable(self, name: str) -> str:
         return self.names.get(name.lower()) or default_variable(name)
 
