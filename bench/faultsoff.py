@@ -3,9 +3,10 @@
 `virt serve` with its default flags (no fault plan, --latency none) beside the same command run
 from virt as it was before fault plans existed (BEFORE, the commit that precedes them: its
 virt/ package is extracted with `git archive` into the bench cache once, and put first on the
-baseline's sys.path), on the direct door's load, at every size. Target: 0.95x, the noise of
-one load on a shared machine. A note gives the same load with a plan whose one rule covers no
-route of the workload: what a plan costs on requests it does not cover.
+baseline's sys.path), on the direct door's load, at every size, alternated twice (before, now,
+before, now), each side's best load counting. Target: 0.95x. A note gives the same load with a
+plan whose one rule covers no route of the workload: what a plan costs on requests it does
+not cover.
 
 Run it alone with `python -m bench.faultsoff` (BENCH_SIZES as for make bench).
 """
@@ -16,17 +17,20 @@ import fcntl
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
 
 from bench import recordings, servers, settings
 from bench.recordings import CACHE
-from bench.rows import Row, _direct_side, run_side
+from bench.rows import Row, Side, _direct_side, run_side
 
 BEFORE = "1ce8147^"
 """The commit before fault plans: the last virt without a fault check on its reply path."""
 TARGET = 0.95
+ROUNDS = 2
+"""Loads of each side, alternated; each side's best counts."""
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -65,6 +69,12 @@ def _before(db: Path, cwd: Path, tree: Path) -> servers.Server:
     return servers.Server("virt before faults", cmd, port, cwd)
 
 
+def _measured(
+    start: Callable[[], servers.Server], rec: recordings.Recordings, row: Row
+) -> Side | None:
+    return run_side(lambda: _direct_side(start, rec), row)
+
+
 def row(rec: recordings.Recordings, cwd: Path) -> Row:
     """The faults-off row at `rec.size` recordings."""
     row = Row("faults off", rec.size, TARGET)
@@ -76,9 +86,19 @@ def row(rec: recordings.Recordings, cwd: Path) -> Row:
     def now() -> servers.Server:
         return servers.virt_serve(rec.db, cwd, ["--no-proxy"])[0]
 
-    row.virt = run_side(lambda: _direct_side(now, rec), row)
-    if not row.problem:
-        row.base = run_side(lambda: _direct_side(lambda: _before(rec.db, cwd, tree), rec), row)
+    def before() -> servers.Server:
+        return _before(rec.db, cwd, tree)
+
+    # alternated, best of two each: on a shared machine, a burst of other work during one
+    # load is the largest difference between two such close servers
+    for _ in range(ROUNDS):
+        for start, which in ((before, "base"), (now, "virt")):
+            if row.problem:
+                break
+            got = _measured(start, rec, row)
+            kept = getattr(row, which)
+            if got is not None and (kept is None or got.load.rps > kept.load.rps):
+                setattr(row, which, got)
     if not row.problem:
         extra = ["--no-proxy", "--fault", "GET /never/{id}: 503"]
         idle = run_side(
