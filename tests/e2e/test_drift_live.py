@@ -277,7 +277,6 @@ def test_openapi_contract_check_needs_no_network(recorded: Recorded, tmp_path: P
     spec.write_text(
         """openapi: 3.1.0
 info: {title: drift, version: "1"}
-servers: [{url: /}]
 paths:
   /profile:
     get:

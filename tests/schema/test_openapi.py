@@ -350,3 +350,14 @@ def test_documents_loads_stored_and_given_files_once_each(tmp_path: Path) -> Non
             documents(store, [tmp_path / "missing.yaml"])
     finally:
         store.close()
+
+
+def test_a_document_without_servers_is_served_at_the_root_of_any_host() -> None:
+    doc = load_openapi(
+        b'{"openapi": "3.1.0", "info": {"title": "T", "version": "1"}, "paths": {"/users/{id}":'
+        b' {"get": {"responses": {"200": {"description": "ok"}}}}}}',
+        "no-servers.json",
+    )
+    op = doc.find("GET", "api.example.com", "/users/7")
+    assert op is not None and op.template == "/users/{id}"
+    assert op.matches("/users/7") == {"id": "7"}

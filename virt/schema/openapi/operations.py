@@ -117,7 +117,8 @@ class OpenApi:
 
     def _build(self) -> list[Operation]:
         doc = self.root
-        top = _servers(doc.get("servers"))
+        # no servers means one at "/", on any host (OpenAPI 3.0 and 3.1, "servers")
+        top = _servers(doc.get("servers")) or (_Server(None, ""),)
         out: list[Operation] = []
         for path, item in (doc.get("paths") or {}).items():
             at = pointer(("paths", path))
