@@ -8,7 +8,7 @@ import sys
 
 from tests.helpers import clean_env
 
-COMMANDS = ["ca", "export", "import", "record", "scan", "schema", "serve"]
+COMMANDS = ["ca", "drift", "export", "import", "record", "scan", "schema", "serve"]
 
 _LOADED_BY_HELP = """
 import json, sys
