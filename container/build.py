@@ -79,7 +79,16 @@ def build_with_buildah(tag: str, base: str) -> None:
     as /etc/pip.conf for the RUN steps (volumes are never part of a layer)."""
     settings = pip_settings()
     with tempfile.TemporaryDirectory(prefix="virt-image-") as tmp:
-        command = [*BUILDAH, "bud", "--isolation", "chroot", "--layers", "--format", "docker"]
+        command = [
+            *BUILDAH,
+            "bud",
+            "--isolation",
+            "chroot",
+            "--layers",
+            "--force-rm",
+            "--format",
+            "docker",
+        ]
         command += ["-t", tag, "--build-arg", f"BASE={base}"]
         if settings:
             conf = Path(tmp) / "pip.conf"
