@@ -392,3 +392,23 @@ def test_faults_reach_a_client_inside_a_tls_tunnel_of_the_proxy_door(
         assert client.get(url.replace(job, "j1")).headers["x-virt-match"]
         with pytest.raises(raised):
             client.get(url)
+
+
+def test_a_plan_set_over_the_admin_api_reaches_every_worker(shop: Shop) -> None:
+    with virt(shop, "--workers", "2") as (base, _):
+        put = httpx.put(f"{base}/__virt/faults", json={"faults": ["GET /v1/jobs/{id}: 502"]})
+        assert put.status_code == 200, put.text
+
+        def statuses(n: int) -> list[int]:
+            # a connection each: the kernel spreads them over both workers
+            return [httpx.get(f"{base}/v1/jobs/j1").status_code for _ in range(n)]
+
+        statuses(8)  # each worker looks at the shared state at most every 0.5 s
+        time.sleep(0.6)
+        statuses(8)
+        assert statuses(12) == [502] * 12
+        httpx.delete(f"{base}/__virt/faults")
+        statuses(8)
+        time.sleep(0.6)
+        statuses(8)
+        assert statuses(12) == [200] * 12

@@ -9,15 +9,26 @@ far). Kept per process, bounded: the oldest attempts go first.
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from virt.faults.plan import Chosen, Plan
+import orjson
+
+from virt.errors import ConfigError, StateUnavailable
+from virt.faults.plan import Chosen, Plan, parse_plan
+from virt.state import SessionState
+
+log = logging.getLogger("virt")
 
 KEPT = 10_000
 """Attempts the report remembers."""
+SHARED = ("\0virt", "fault plan")
+"""The session-state record (session, name) where a plan set over the admin API is kept, for
+the other workers and replicas to take up."""
 SHOWN = 512
 """Characters of a URL, a session or a key an attempt keeps: the report stays within a few MiB."""
 
@@ -39,9 +50,17 @@ class FaultLog:
     """The fault plan in force and the attempts on the routes it covers: shared by the doors
     (which choose and note) and the admin API (which replaces the plan and reads the report)."""
 
-    def __init__(self, plan: Plan | None = None, source: str | None = "config") -> None:
+    def __init__(
+        self,
+        plan: Plan | None = None,
+        source: str | None = "config",
+        state: SessionState | None = None,
+    ) -> None:
         self.plan: Plan | None = plan if plan is not None and plan.rules else None
         self.source = source if self.plan is not None else None
+        self.state = state
+        """Shared with the other processes serving the same recordings, when there are any."""
+        self._stamp = ""
         self._attempts: collections.deque[_Attempt] = collections.deque(maxlen=KEPT)
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {}
@@ -51,6 +70,37 @@ class FaultLog:
         self.plan = plan if plan is not None and plan.rules else None
         self.source = source if self.plan is not None else None
         self.clear()
+
+    def publish(self) -> None:
+        """Keep the plan in force in the shared state, and say so: the other workers and
+        replicas take it up within a second (Engine.followers calls `follow`)."""
+        if self.state is None:
+            return
+        self._stamp = uuid.uuid4().hex
+        plan = self.plan
+        rules = [r.text for r in plan.rules] if plan is not None else []
+        kept = {"stamp": self._stamp, "seed": plan.seed if plan else 0, "faults": rules}
+        self.state.put(*SHARED, orjson.dumps(kept))
+        self.state.bump()
+
+    def follow(self) -> None:
+        """Take up a plan another process published, if it is not the one in force."""
+        if self.state is None:
+            return
+        try:
+            found = self.state.get(*SHARED)
+            if found is None:
+                return
+            kept = orjson.loads(found)
+            if kept.get("stamp") == self._stamp:
+                return
+            plan = parse_plan(kept["faults"], kept["seed"], "the shared fault plan")
+        except (StateUnavailable, ConfigError, ValueError, KeyError, TypeError) as e:
+            log.error("the fault plan another process set cannot be taken up: %s", e)
+            return
+        self._stamp = kept["stamp"]
+        self.replace(plan, "admin API")
+        log.info("fault plan from another process: %d rules", len(plan.rules))
 
     def clear(self) -> None:
         with self._lock:

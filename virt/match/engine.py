@@ -174,6 +174,8 @@ class Engine:
         """No other process changes what this one serves: nothing to follow."""
         self._generation = 0 if self._alone else self.state.generation()
         self._next_look = 0.0
+        self.followers: list[Callable[[], None]] = []
+        """Called when another process said something changed (the fault plan follows)."""
         self.fallback: FallbackStage | None = fallback(store, self.state) if fallback else None
         """The fourth stage (virt.schema), made with this engine's store and state; None
         answers every unrecorded request with a miss (--no-fallback)."""
@@ -492,6 +494,8 @@ class Engine:
             self._cache.clear()
             if self.fallback is not None:
                 self.fallback.clear()
+            for follow in self.followers:
+                follow()
 
     def recorded(self, interaction: Interaction) -> None:
         """Note an interaction written while serving (passthrough), so it can answer from now on."""

@@ -43,7 +43,7 @@ from virt.schema.openapi import OpenApi, documents
 from virt.server.loop import full_collections, gc_policy, run_loop
 from virt.server.settings import ServeSettings
 from virt.server.signals import stop_on_signals
-from virt.state import SessionState, open_state
+from virt.state import MemoryState, SessionState, open_state
 from virt.store import Store
 from virt.store.journal import JournalWriter
 from virt.store.writer import Writer
@@ -151,7 +151,9 @@ async def _serve(
             redactor=shared.redactor,
             max_body=settings.max_body,
         )
-    faults = FaultLog(shared.faults)
+    alone = isinstance(engine.state, MemoryState)  # no other process to tell a new plan
+    faults = FaultLog(shared.faults, state=None if alone else engine.state)
+    engine.followers.append(faults.follow)
     replayer = Replayer(
         engine,
         forward=forwarder,

@@ -34,10 +34,11 @@ async def get_faults(state: State) -> p.FaultsOut:
 @router.put("/faults", responses={400: {"model": p.Error}})
 async def put_faults(state: State, body: p.FaultsIn) -> p.FaultsOut:
     """Replace the fault plan until the server stops (an empty list: no faults). Attempts
-    count from the next request; the report starts again. In this process only: with
-    --workers, use --fault or virt.toml."""
+    count from the next request; the report starts again. With --workers or a shared --state,
+    the other processes take it up within a second; each keeps its own report."""
     log = _log(state)
     log.replace(parse_plan(body.faults, body.seed, "body"), "admin API")
+    log.publish()
     return _out(log)
 
 
@@ -46,6 +47,7 @@ async def delete_faults(state: State) -> p.FaultsOut:
     """No faults from now on; the report starts again."""
     log = _log(state)
     log.replace(None, None)
+    log.publish()
     return _out(log)
 
 
