@@ -54,3 +54,9 @@ def test_ids_and_names_never_become_enums() -> None:
 def test_ignored_paths_are_never_reported() -> None:
     found = compare([{"a": 1, "b": 1}], [{"a": "x"}], ignored=lambda path: path == "$.a")
     assert [(f.kind, f.where) for f in found] == [(Kind.FIELD_REMOVED, "$.b")]
+
+
+def test_maps_keyed_by_ids_or_dates_compare_their_values_not_their_keys() -> None:
+    recorded = [{"by_day": {"2026-01-01": {"n": 1}}, "users": {"17": {"a": 1}, "42": {"a": 2}}}]
+    live = [{"by_day": {"2026-02-03": {"n": 5}}, "users": {"99": {"a": "x"}}}]
+    assert kinds(recorded, live) == {(Kind.FIELD_RETYPED, "$.users{}.a")}

@@ -19,6 +19,7 @@ from typing import Any
 
 from virt.drift.finding import Finding, Kind, example
 from virt.errors import SchemaError
+from virt.normalize.route import is_param
 from virt.schema.infer import ENUM_MIN_SAMPLES, infer
 
 ROOT = "$"
@@ -27,10 +28,12 @@ MAX_DEPTH = 64
 MAX_NODES = 200_000
 """JSON values walked per side; the rest of the samples are left out."""
 MAX_KEYS = 256
-"""An object with more keys is taken for a map keyed by data: its values share one path."""
+"""An object with more keys is taken for a map keyed by data: its values share one path
+($.by_day{}), as are objects whose every key is an id or a date."""
 MAX_STRINGS = 64
 """Distinct strings kept per path, for enum checks."""
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+_DATE_KEY = re.compile(r"\d{4}-\d{2}(?:-\d{2})?(?:[T ][0-9:.]+Z?)?")
 
 
 def child(path: str, key: str) -> str:
@@ -100,7 +103,7 @@ def spots(samples: Sequence[Any]) -> dict[str, Spot]:
         spot.add(value)
         if isinstance(value, dict):
             spot.objects += 1
-            if len(value) > MAX_KEYS:
+            if len(value) > MAX_KEYS or _keyed_by_data(value):
                 for item in value.values():
                     walk(item, path + "{}", depth + 1)
                 return
@@ -113,6 +116,14 @@ def spots(samples: Sequence[Any]) -> dict[str, Spot]:
     for sample in samples:
         walk(sample, ROOT, 0)
     return out
+
+
+def _keyed_by_data(obj: dict[Any, Any]) -> bool:
+    """An object whose every key is an id or a date ({"42": …}, {"2026-01-01": …}): a map,
+    whose keys change with the data and are no fields."""
+    return bool(obj) and all(
+        is_param(k) or _DATE_KEY.fullmatch(k) for k in obj if isinstance(k, str)
+    )
 
 
 def enums(samples: Sequence[Any]) -> dict[str, list[str]]:
