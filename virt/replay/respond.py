@@ -87,9 +87,10 @@ class Replayer:
             started = time.monotonic() if self.latency is not None else 0.0
             kind: str
             faults = self.faults
-            if faults is not None and faults.plan is not None:
+            plan = faults.plan if faults is not None else None  # read once: PUT may replace it
+            if faults is not None and plan is not None:
                 reply, kind, interaction_id, why, explain = await self._faulted(
-                    faults, faults.plan, request, sent, session, prepared, started
+                    faults, plan, request, sent, session, prepared, started
                 )
             else:
                 reply, kind, interaction_id, why, explain = await self._answered(
