@@ -14,6 +14,7 @@ JSON (a template of bytes is a wrong answer in disguise), or send a body its sch
 
 from __future__ import annotations
 
+import collections
 import copy
 import hashlib
 import logging
@@ -258,7 +259,7 @@ class Fallback:
         sent = json_form(request)
         if sent is NOT_JSON:
             return None
-        found = violations(structural(schema), sent)
+        found = violations(_top_level(structural(schema)), sent)
         if not found:
             return None
         shown = [{"pointer": v.pointer, "rule": v.rule, "message": v.message} for v in found]
@@ -296,7 +297,12 @@ class Fallback:
         answers = [r for r in profile.answers() if r.body is not NOT_JSON]
         if not answers:
             return None
-        template = min(answers, key=lambda r: (order.get(r.id, len(order)), r.id))
+        # the answer of the shape most answers have (an object's top-level keys), nearest
+        # first among those: a rare shape (an extra field one answer had) is no template
+        shapes = collections.Counter(_shape(r.body) for r in answers)
+        template = min(
+            answers, key=lambda r: (-shapes[_shape(r.body)], order.get(r.id, len(order)), r.id)
+        )
         sent = leaves.request_values(request)
         echoes = _echoes(profile)
         explain: dict[str, Any] = {"route": profile.name, "template": template.id}
@@ -484,6 +490,26 @@ def _echoes(profile: RouteProfile) -> list[fill.Echo]:
         if profile.echoes is None:
             profile.echoes = fill.learn(profile.recordings)
         return profile.echoes
+
+
+def _top_level(schema: dict[str, Any]) -> dict[str, Any]:
+    """The contract a few recorded bodies can vouch for: the top-level fields every one of
+    them sent, and the JSON type of each top-level field. Deeper, a handful of samples says
+    little (free-form objects, optional nested parts), and a refusal there would be a wrong
+    answer."""
+    out = {k: v for k, v in schema.items() if k in ("type", "required", "$schema")}
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        out["properties"] = {
+            name: {k: v for k, v in sub.items() if k == "type"} if isinstance(sub, dict) else sub
+            for name, sub in properties.items()
+        }
+    return out
+
+
+def _shape(body: Any) -> frozenset[str] | None:
+    """The top-level keys of an object answer; None for any other."""
+    return frozenset(body) if isinstance(body, dict) else None
 
 
 def _in_list(echo: fill.Echo, where: leaves.Path) -> bool:
