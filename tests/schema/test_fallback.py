@@ -290,3 +290,18 @@ def test_a_graphql_query_is_a_read_and_keeps_the_ids_it_found(store: Store) -> N
     assert search["term"] == "chair"
     # a query makes nothing: the items of the template stay as recorded, never new ids
     assert [i["id"] for i in search["items"]] in (["p1", "p2"], ["p3", "p4"])
+
+
+def test_validation_holds_a_body_to_its_top_level_fields_and_types_only(store: Store) -> None:
+    for n, name in enumerate(("ada", "bob"), start=1):
+        order = {"customer": {"name": name, "vip": True}, "qty": n}
+        record(store, send("POST", "/orders", order), 201, {"id": f"o_{n}x7k2p9", **order})
+    e = engine(store)
+    nested = e.match(send("POST", "/orders", {"customer": {"name": "cy"}, "qty": 3}))
+    # two recordings say nothing about what a customer must hold: no refusal there
+    assert nested.interaction is not None and nested.interaction.response.status == 201
+    wrong = e.match(send("POST", "/orders", {"customer": {"name": "cy"}, "qty": "three"}))
+    assert wrong.interaction is not None and wrong.interaction.response.status == 422
+    assert body(wrong)["violations"][0]["pointer"] == "/qty"
+    missing = e.match(send("POST", "/orders", {"qty": 3}))
+    assert missing.interaction is not None and missing.interaction.response.status == 422
