@@ -66,3 +66,13 @@ def test_the_floor_never_changes_what_reaches_it(
         assert whole.score <= cut.score < floor
     else:
         assert cut == whole
+
+
+def test_another_page_is_never_the_same_request_however_alike_the_rest() -> None:
+    query = "alt=json&prefix=blob&maxResults=2&projection=full&versions=false"
+    sent = side("/storage/v1/b/bucket/o", f"{query}&pageToken=Cg9ibG9iLWZvci1saXN0LTE%3D")
+    recorded = side("/storage/v1/b/bucket/o", f"{query}&pageToken=Cg9ibG9iLWZvci1saXN0LTI%3D")
+    assert compare(sent, recorded, Policy()).failed == "query:pageToken: another page"
+    first_page = side("/storage/v1/b/bucket/o", query)
+    assert compare(sent, first_page, Policy()).failed == "query:pageToken: another page"
+    assert compare(recorded, recorded, Policy()).failed is None

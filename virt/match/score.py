@@ -30,6 +30,7 @@ from virt.normalize.fields import (
     MAX_FIELDS_BODY,
     OPAQUE_BODY,
     OPERATION_HEADERS,
+    PAGING_QUERY,
     Fields,
     fields,
     generated_kind,
@@ -152,6 +153,9 @@ def compare(
         if not condition.holds(sent_value, _value(condition.ref, recorded)):
             return Comparison(0.0, failed=f"match {condition.ref.text}: {_short(sent_value)}")
     skip = ignored_names(sent, recorded, policy, learned)
+    for name in _paging(a, b):
+        if name not in skip and a.get(name) != b.get(name):
+            return Comparison(0.0, failed=f"{name}: another page")
     body_names = [n for n in b if group_of(n) == "body" and n not in skip]
     if policy.body is BodyMode.EXACT and any(
         a.get(n) != b.get(n) for n in {*body_names, *(n for n in _body(a) if n not in skip)}
@@ -374,6 +378,11 @@ def _value(ref: FieldRef, side: Side) -> str | None:
     if len(names) == 1:
         return side.fields[names[0]]
     return "\x1f".join(f"{n}={side.fields[n]}" for n in names)
+
+
+def _paging(a: Fields, b: Fields) -> list[str]:
+    """The paging query fields of either request (PAGING_QUERY)."""
+    return [n for n in {*a, *b} if n.startswith("query:") and n[6:].lower() in PAGING_QUERY]
 
 
 def _extra_counts(group: str, policy: Policy) -> bool:

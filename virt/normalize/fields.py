@@ -123,6 +123,42 @@ OPERATION_HEADERS = frozenset(
 method overrides): requests that differ in one are different requests, whatever their URL and
 body, at every stage of matching."""
 
+PAGING_QUERY = frozenset(
+    {
+        "page",
+        "page[number]",
+        "page[offset]",
+        "page[after]",
+        "page[before]",
+        "page[size]",
+        "offset",
+        "skip",
+        "cursor",
+        "after",
+        "before",
+        "starting_after",
+        "ending_before",
+        "pagetoken",
+        "page_token",
+        "next_token",
+        "nexttoken",
+        "continuation",
+        "continuationtoken",
+        "marker",
+        "since_id",
+        "max_id",
+        "limit",
+        "per_page",
+        "page_size",
+        "pagesize",
+        "max_results",
+        "maxresults",
+    }
+)
+"""Query parameters (by lower-case name) that say which page of a collection is asked: two
+requests that differ in one ask for different items, however alike the rest, so scoring never
+takes one for the other (the fallback cuts the page asked for instead)."""
+
 _TOKEN_LIKE = re.compile(r"[A-Za-z0-9+/=_.~-]{20,}")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 _HEX = re.compile(r"[0-9a-f]{16,}", re.I)

@@ -206,6 +206,10 @@ class Fallback:
         nth: int,
     ) -> Answer | Refusal | None:
         if profile is not None:
+            if profile.success is None:
+                return Refusal(
+                    "the route has no recorded success answer to make one from", profile.name
+                )
             if not profile.structured:
                 return Refusal(
                     "the route's recorded answers are not JSON: no answer is made up for it",
@@ -300,8 +304,16 @@ class Fallback:
         # the answer of the shape most answers have (an object's top-level keys), nearest
         # first among those: a rare shape (an extra field one answer had) is no template
         shapes = collections.Counter(_shape(r.body) for r in answers)
+        # a batch (a JSON array sent) is answered by a batch: the request's own kind first
+        kind = _kind(json_form(request))
         template = min(
-            answers, key=lambda r: (-shapes[_shape(r.body)], order.get(r.id, len(order)), r.id)
+            answers,
+            key=lambda r: (
+                _kind(json_form(r.interaction.request)) != kind,
+                -shapes[_shape(r.body)],
+                order.get(r.id, len(order)),
+                r.id,
+            ),
         )
         sent = leaves.request_values(request)
         echoes = _echoes(profile)
@@ -505,6 +517,11 @@ def _top_level(schema: dict[str, Any]) -> dict[str, Any]:
             for name, sub in properties.items()
         }
     return out
+
+
+def _kind(data: Any) -> str:
+    """What a request body is, for choosing a template: an object, an array, or other."""
+    return "object" if isinstance(data, dict) else "array" if isinstance(data, list) else "other"
 
 
 def _shape(body: Any) -> frozenset[str] | None:
