@@ -118,13 +118,12 @@ class RouteProfile:
     def request_schema(self) -> dict[str, Any] | None:
         """The inferred schema of the JSON request bodies of successful calls; None when they
         are not all JSON objects or arrays."""
-        from virt.normalize.canonical import json_form
 
         bodies = []
         for r in self.recordings:
             if not 200 <= r.status < 300:
                 continue
-            data = json_form(r.interaction.request)
+            data = leaves.body_data(r.interaction.request)
             if data is NOT_JSON or not isinstance(data, dict | list):
                 return None
             bodies.append(data)

@@ -26,7 +26,9 @@ import orjson
 
 from virt.errors import SchemaError, StateLimit, VirtError
 from virt.model import Request, header
-from virt.normalize.canonical import NOT_JSON, canonical_key, json_form
+from virt.normalize.canonical import NOT_JSON, canonical_key
+from virt.normalize.fields import MAX_FIELDS_BODY
+from virt.normalize.lookup import exact_key
 from virt.normalize.uri import path_form
 from virt.schema import fill, leaves, pages
 from virt.schema.book import Recorded, RouteBook, RouteProfile
@@ -152,7 +154,7 @@ class Fallback:
                 {"route": route, "state": "deleted"},
             )
         if method in _CHANGES:
-            sent = json_form(request)
+            sent = leaves.body_data(request)
             if isinstance(sent, dict) and isinstance(found, dict):
                 found = {**found, **{k: v for k, v in sent.items() if k in found and k != "id"}}
                 self.objects.put(session, origin, path, found)
@@ -241,7 +243,10 @@ class Fallback:
     ) -> tuple[bytes, int]:
         """The seed of everything made up for `request`, and for a create its number among
         the session's creates on the route (0 for anything else)."""
-        seed = canonical_key(request).encode()
+        # the canonical key reads a JSON body as data: over MAX_FIELDS_BODY the exact key
+        # (a digest of the bytes) seeds alike, without parsing megabytes on the loop
+        large = len(request.body) > MAX_FIELDS_BODY
+        seed = (exact_key(request) if large else canonical_key(request)).encode()
         nth = 0
         if _creates(request):
             # two equal creates in one session are two objects: the nth create has its own ids
@@ -260,7 +265,7 @@ class Fallback:
             < MIN_VALIDATION_SAMPLES
         ):
             return None
-        sent = json_form(request)
+        sent = leaves.body_data(request)
         if sent is NOT_JSON:
             return None
         found = violations(_top_level(structural(schema)), sent)
@@ -305,11 +310,11 @@ class Fallback:
         # first among those: a rare shape (an extra field one answer had) is no template
         shapes = collections.Counter(_shape(r.body) for r in answers)
         # a batch (a JSON array sent) is answered by a batch: the request's own kind first
-        kind = _kind(json_form(request))
+        kind = _kind(leaves.body_data(request))
         template = min(
             answers,
             key=lambda r: (
-                _kind(json_form(r.interaction.request)) != kind,
+                _kind(leaves.body_data(r.interaction.request)) != kind,
                 -shapes[_shape(r.body)],
                 order.get(r.id, len(order)),
                 r.id,
@@ -389,7 +394,7 @@ class Fallback:
             "openapi": document.source,
         }
         if op.request_schema is not None:
-            sent = json_form(request)
+            sent = leaves.body_data(request)
             if sent is not NOT_JSON:
                 found = violations(op.request_schema, sent)
                 if found:
@@ -555,7 +560,7 @@ def _creates(request: Request) -> bool:
     sent as a POST; a mutation is a create)."""
     if request.method.upper() not in _CREATES:
         return False
-    data = json_form(request)
+    data = leaves.body_data(request)
     if isinstance(data, dict) and isinstance(data.get("query"), str):
         document: str = data["query"]
         return document.lstrip().startswith("mutation")

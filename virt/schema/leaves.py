@@ -15,6 +15,7 @@ import orjson
 
 from virt.model import Request, header
 from virt.normalize.canonical import NOT_JSON, json_form, too_deep
+from virt.normalize.fields import MAX_FIELDS_BODY
 from virt.normalize.uri import pairs, path_form
 
 Path = tuple[str | int, ...]
@@ -101,11 +102,19 @@ def request_values(request: Request) -> dict[str, Any]:
         for name, value in pairs(text):
             out.setdefault(f"form:{name}", value)
         return out
-    data = json_form(request)
+    data = body_data(request)
     if data is not NOT_JSON:
         for path, value in walk(data):
             out[f"body:{shown(path)}"] = value
     return out
+
+
+def body_data(request: Request) -> Any:
+    """The request's body as JSON data, or NOT_JSON; a body over MAX_FIELDS_BODY is not read
+    as data (as scoring compares it whole), so no made-up answer parses megabytes on the loop."""
+    if len(request.body) > MAX_FIELDS_BODY:
+        return NOT_JSON
+    return json_form(request)
 
 
 def json_body(body: bytes, content_type: str | None) -> Any:
