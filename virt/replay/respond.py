@@ -92,6 +92,11 @@ class Replayer:
                 reply, kind, interaction_id, why, explain = await self._faulted(
                     faults, plan, request, sent, session, prepared, started
                 )
+            elif self.idempotency is None or self.idempotency.key(request) is None:
+                # the plain path: no fault plan, no idempotency key
+                reply, kind, interaction_id, why, explain = await self._respond(
+                    request, sent, session, prepared, started
+                )
             else:
                 reply, kind, interaction_id, why, explain = await self._answered(
                     request, sent, session, prepared, started
