@@ -535,11 +535,9 @@ def _shape(body: Any) -> frozenset[str] | None:
 
 
 def _in_list(echo: fill.Echo, where: leaves.Path) -> bool:
-    return (
-        echo.path[: len(where) + 1][: len(where)] == where
-        and len(echo.path) > len(where)
-        and isinstance(echo.path[len(where)], int)
-    )
+    """Whether `echo` puts a value into an item of the list at `where` (pages make those)."""
+    n = len(where)
+    return len(echo.path) > n and echo.path[:n] == where and isinstance(echo.path[n], int)
 
 
 def _linked(headers: tuple[tuple[str, str], ...], page: pages.Page) -> tuple[tuple[str, str], ...]:

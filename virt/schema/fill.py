@@ -178,18 +178,6 @@ def _next_id(old: Any, seen: Sequence[Any], nth: int, seed: bytes) -> Any:
     return new
 
 
-def refresh(body: Any, paths: Iterable[Path], seed: bytes) -> Any:
-    """`body` with each value at `paths` replaced by a new one of the same shape, drawn from
-    `seed` and the path (the same request gets the same new ids)."""
-    for path in paths:
-        try:
-            old = leaves.get(body, path)
-        except KeyError:
-            continue
-        leaves.put(body, path, like(old, seed + leaves.shown(path).encode()))
-    return body
-
-
 def like(old: Any, seed: bytes) -> Any:
     """A value shaped like `old`: `ch_3Nx9...` keeps its prefix and character classes, a number
     keeps its count of digits, a uuid stays a uuid."""
