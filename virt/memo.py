@@ -8,7 +8,6 @@ would do that in O(n) once many entries were deleted from its front, an OrderedD
 from __future__ import annotations
 
 import collections
-import contextlib
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -30,8 +29,11 @@ class Memo(Generic[K, V]):
     def put(self, key: K, value: V) -> None:
         entries = self._entries
         if len(entries) >= self.size:
-            with contextlib.suppress(KeyError):  # emptied meanwhile by another thread
+            # not contextlib.suppress: this runs for every request seen for the first time
+            try:  # noqa: SIM105
                 entries.popitem(last=False)
+            except KeyError:  # emptied meanwhile by another thread
+                pass
         entries[key] = value
 
     def clear(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from virt.match.score import LEARN_SAMPLE, Side, learn_volatile
 from virt.memo import Memo
@@ -33,6 +34,8 @@ _IDS_CACHE = 200_000
 """Keys whose recorded ids are kept in memory."""
 _ROW_CACHE_BODY = 256 * 1024
 """Larger responses are read from the database each time."""
+WARM_CHUNK = 128
+"""Recordings one step of warming reads: about 2 ms on the loop, between requests."""
 
 Stub = tuple[int, RequestPattern, Request]
 
@@ -61,6 +64,9 @@ class Cache:
         self._same_path: Memo[tuple[str, str, str, str], list[tuple[int, Request]]] = Memo(
             _SAME_PATH_CACHE
         )
+        self._epoch = 0
+        """Bumped whenever kept reads go stale: a warm-up begun before stops."""
+        self._warm = _Warming(epoch=-1)
 
     def group(self, route: str, limit: int, near: Request) -> list[tuple[int, Request]]:
         """The candidates of a route group for `near`: its recordings of the very path first
@@ -163,8 +169,50 @@ class Cache:
             self._origins = self.store.origins()
         return self._origins
 
+    def warm(self) -> bool:
+        """Read the next recordings into memory, in id order, WARM_CHUNK at a time; False when
+        there is nothing more to do.
+
+        Replay then answers a recording asked for the first time from memory, as it answers
+        one asked before, instead of two reads of the database. Warming never evicts: it
+        stops where the row cache is full. The exact keys' ids are kept only once every
+        recording was read (a key's sequence must be whole), and a change to the recordings
+        meanwhile stops it.
+        """
+        warm = self._warm
+        if warm.epoch != self._epoch:
+            if warm.epoch >= 0:  # the recordings changed under it: what it gathered is stale
+                return False
+            warm = self._warm = _Warming(epoch=self._epoch)
+        if warm.done:
+            return False
+        chunk = self.store.scan(warm.after, WARM_CHUNK)
+        rows = self._rows
+        for interaction, exact, current in chunk:
+            id = interaction.id
+            assert id is not None
+            warm.after = id
+            size = len(interaction.response.body) + len(interaction.request.body) + _ROW_OVERHEAD
+            if id not in rows and size <= _ROW_CACHE_BODY:
+                if self._row_bytes + size > _ROW_CACHE_BYTES:
+                    warm.done = True  # full: the rest is read as it is asked for
+                    return False
+                rows[id] = (interaction, size)
+                self._row_bytes += size
+            if current and exact is not None and len(warm.ids) <= _IDS_CACHE:
+                warm.ids.setdefault(exact, []).append(id)
+        if len(chunk) < WARM_CHUNK:
+            warm.done = True
+            if len(warm.ids) + len(self._ids) <= _IDS_CACHE:
+                for key, ids in warm.ids.items():
+                    self._ids.setdefault(key, ids)
+            warm.ids = {}
+            return False
+        return True
+
     def clear(self) -> None:
         """Drop every kept read."""
+        self._epoch += 1
         self._origins = None
         self._sides, self._side_fields = {}, 0
         self._rows, self._row_bytes = collections.OrderedDict(), 0
@@ -176,6 +224,7 @@ class Cache:
 
     def recorded(self, interaction: Interaction) -> None:
         """Drop what `interaction`, just written, makes stale; keep its origin."""
+        self._epoch += 1
         origin = Origin(
             interaction.request.scheme, interaction.request.host, interaction.request.port
         )
@@ -185,3 +234,13 @@ class Cache:
         self._groups.pop(route_key(interaction.request), None)
         self._same_path.clear()
         self._ids = {}  # its keys may now have one more recording in their sequence
+
+
+@dataclass(slots=True)
+class _Warming:
+    """How far a warm-up of the cache got, for the recordings as they were at `epoch`."""
+
+    epoch: int
+    after: int = 0
+    done: bool = False
+    ids: dict[str, list[int]] = field(default_factory=dict)

@@ -497,6 +497,11 @@ class Engine:
             for follow in self.followers:
                 follow()
 
+    def warm(self) -> bool:
+        """One step of reading the recordings into memory ahead of the requests for them;
+        False once done. Meant to be called between requests until it says False."""
+        return self._cache.warm()
+
     def recorded(self, interaction: Interaction) -> None:
         """Note an interaction written while serving (passthrough), so it can answer from now on."""
         self._cache.recorded(interaction)

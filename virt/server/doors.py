@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,14 +233,30 @@ async def _serve(
             )
         summary = spawn(_summaries(engine), name="summary")
         collections = spawn(full_collections(), name="full garbage collections")
+        warming = spawn(_warm(engine), name="cache warm-up")
         try:
             await _until_first_ends(jobs, stop)
         finally:
             summary.cancel()
             collections.cancel()
+            warming.cancel()
             _report_misses(engine, index if several else None)
             if forwarder is not None:
                 await forwarder.aclose()
+
+
+async def _warm(engine: Engine) -> None:
+    """Read the recordings into memory a chunk at a time between requests, so that the first
+    request for each is answered as fast as the next ones."""
+    started, steps = time.monotonic(), 0
+    try:
+        while engine.warm():
+            steps += 1
+            await asyncio.sleep(0)
+    except Exception as e:  # a damaged row: requests for it say so themselves
+        log.warning("reading the recordings ahead stopped: %s", e)
+        return
+    log.debug("cache warm: %d steps in %.1f s", steps, time.monotonic() - started)
 
 
 def _read_ahead(db: Path) -> None:

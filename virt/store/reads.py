@@ -90,6 +90,21 @@ class Reads:
         names = _column_names(cur.description)
         return tables.from_row(dict(zip(names, row, strict=True)))
 
+    def scan(self, after: int, limit: int) -> list[tuple[Interaction, str | None, bool]]:
+        """The interactions with an id above `after`, in id order, at most `limit`: each with
+        its exact key and whether matching may use it (not superseded). One range of the
+        primary key, for warming a cache in chunks."""
+        cur = self.db.conn.execute(
+            f"SELECT *, {_CURRENT} AS current_ FROM interactions WHERE id > ? ORDER BY id LIMIT ?",
+            (after, limit),
+        )
+        names = _column_names(cur.description)
+        out = []
+        for values in cur.fetchall():
+            row = dict(zip(names, values, strict=True))
+            out.append((tables.from_row(row), row["exact_key"], bool(row["current_"])))
+        return out
+
     def canonical_ids(self, canonical_key: str) -> list[int]:
         """Ids of the interactions with `canonical_key`, in recorded order."""
         cur = self.db.execute(
