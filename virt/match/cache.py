@@ -98,6 +98,20 @@ class Cache:
                 self._ids[key] = ids
         return ids
 
+    def exact_ids(self, key: str) -> list[int]:
+        """The recorded ids under exact key `key`, as `ids` keeps them; a key read from the
+        database brings its first recording along into the row cache."""
+        ids = self._ids.get(key)
+        if ids is not None:
+            return ids
+        ids, first = self.store.exact_first(key)
+        if first is not None and first.id is not None:
+            self._keep(first.id, first)
+            if len(self._ids) >= _IDS_CACHE:
+                self._ids = {}
+            self._ids[key] = ids
+        return ids
+
     def get(self, id: int) -> Interaction | None:
         """Interaction `id`, from memory when it was read before (admin edits drop the copy)."""
         kept = self._rows.get(id)
@@ -106,14 +120,17 @@ class Cache:
         found = self.store.get(id)
         if found is None:
             return None
+        self._keep(id, found)
+        return found
+
+    def _keep(self, id: int, found: Interaction) -> None:
         size = len(found.response.body) + len(found.request.body) + _ROW_OVERHEAD
-        if size <= _ROW_CACHE_BODY:
+        if size <= _ROW_CACHE_BODY and id not in self._rows:
             rows = self._rows
             while rows and self._row_bytes + size > _ROW_CACHE_BYTES:  # the oldest go first
                 self._row_bytes -= rows.popitem(last=False)[1][1]
             rows[id] = (found, size)
             self._row_bytes += size
-        return found
 
     def side(self, id: int, request: Request | None = None) -> Side | None:
         """The comparable fields of recording `id`, parsed once and cached."""

@@ -239,7 +239,7 @@ class Engine:
         else:
             sent = Side.of(request) if strict else None
         asked = prepared.asked if prepared else operation(request)
-        ids = self._admitted(self._cache.ids(key, self.store.exact_ids), asked, sent, policy)
+        ids = self._admitted(self._cache.exact_ids(key), asked, sent, policy)
         if ids:
             # the same path, query values and body: only headers can differ, and be echoed
             cursor = f"{session}\0{key}{_named(asked)}"

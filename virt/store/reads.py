@@ -210,6 +210,21 @@ class Reads:
         )
         return [r[0] for r in cur.fetchall()]
 
+    def exact_first(self, exact_key: str) -> tuple[list[int], Interaction | None]:
+        """The ids of the interactions with `exact_key` (as exact_ids), and the first of them
+        whole: one query for the usual key recorded once, where ids then get would be two."""
+        cur = self.db.conn.execute(
+            f"SELECT * FROM interactions WHERE exact_key = ? AND {_CURRENT} ORDER BY id LIMIT 2",
+            (exact_key,),
+        )
+        rows = cur.fetchall()
+        if not rows:
+            return [], None
+        first = tables.from_row(dict(zip(_column_names(cur.description), rows[0], strict=True)))
+        if len(rows) == 1:
+            return [rows[0][0]], first
+        return self.exact_ids(exact_key), first  # a sequence: every id of it
+
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM interactions").fetchone()[0])
 
