@@ -31,6 +31,7 @@ from virt.normalize.fields import MAX_FIELDS_BODY
 from virt.normalize.lookup import exact_key
 from virt.normalize.uri import path_form
 from virt.schema import fill, leaves, pages
+from virt.schema.absent import NOT_THERE, Absent, absent
 from virt.schema.book import Recorded, RouteBook, RouteProfile
 from virt.schema.infer import structural
 from virt.schema.objects import GONE, Objects
@@ -208,6 +209,9 @@ class Fallback:
         nth: int,
     ) -> Answer | Refusal | None:
         if profile is not None:
+            gone = absent(self.store, self.book, request, profile)
+            if gone is not None:
+                return self._not_found(profile, profile.name, gone)
             if profile.success is None:
                 return Refusal(
                     "the route has no recorded success answer to make one from", profile.name
@@ -459,29 +463,26 @@ class Fallback:
         explain = {"route": profile.name, "status": status, "schema": True}
         return Answer(status, _headers(base, data, seed), data, "schema", base.id, explain)
 
-    def _not_found(self, profile: RouteProfile | None, route: str) -> Answer:
-        recorded = profile.errors((404, 410)) if profile else None
-        if recorded is None and profile is not None:
-            recorded = None
+    def _not_found(
+        self, profile: RouteProfile | None, route: str, gone: Absent | None = None
+    ) -> Answer:
+        """The route's recorded 404 (or 410), else a JSON 404: for an object a session deleted,
+        or one the recordings show is not there (`gone`)."""
+        explain: dict[str, Any] = {"route": route}
+        if gone is None:
+            explain["state"] = "deleted"
+            recorded = profile.errors(NOT_THERE) if profile else None
+        else:
+            explain["absent"] = gone.explain()
+            recorded = gone.recorded
         if recorded is not None:
             resp = recorded.interaction.response
-            return Answer(
-                resp.status,
-                _headers(recorded, resp.body),
-                resp.body,
-                "template",
-                recorded.id,
-                {"route": route, "state": "deleted"},
-            )
+            explain["status"] = resp.status
+            headers = _headers(recorded, resp.body)
+            return Answer(resp.status, headers, resp.body, "template", recorded.id, explain)
         body = orjson.dumps({"detail": "Not Found"})
-        return Answer(
-            404,
-            (("Content-Type", "application/json"),),
-            body,
-            "schema",
-            None,
-            {"route": route, "state": "deleted"},
-        )
+        headers = (("Content-Type", "application/json"),)
+        return Answer(404, headers, body, "schema", None, {**explain, "status": 404})
 
     def _operation(self, request: Request) -> tuple[OpenApi, Operation] | None:
         for document in self.openapi:
