@@ -305,3 +305,22 @@ def test_validation_holds_a_body_to_its_top_level_fields_and_types_only(store: S
     assert body(wrong)["violations"][0]["pointer"] == "/qty"
     missing = e.match(send("POST", "/orders", {"qty": 3}))
     assert missing.interaction is not None and missing.interaction.response.status == 422
+
+
+def test_between_two_shapes_equally_common_the_one_recorded_last_is_the_template(
+    store: Store,
+) -> None:
+    # the API added fields between two recordings years apart: the answer follows the API as
+    # it is now, even when the older recording's request is nearer to the one asked
+    for when, title, shape in (
+        ("2013-09-22T03:21:05Z", "Test issue creation", {}),
+        ("2017-12-29T00:44:42Z", "Another issue", {"assignees": [], "locked": False}),
+    ):
+        request = send("POST", "/issues", {"title": title, "labels": []})
+        answer = {"id": len(when), "title": title, "labels": [], **shape}
+        response = Response(201, headers=JSON, body=orjson.dumps(answer))
+        store.insert(Interaction(request, response, recorded_at=when), keys(request))
+    asked = send("POST", "/issues", {"title": "Test issue creation!", "labels": []})
+    match = engine(store).match(asked)
+    assert match.kind is MatchKind.FALLBACK
+    assert set(body(match)) == {"id", "title", "labels", "assignees", "locked"}

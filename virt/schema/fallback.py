@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import copy
+import datetime
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
@@ -311,8 +312,10 @@ class Fallback:
         if not answers:
             return None
         # the answer of the shape most answers have (an object's top-level keys), nearest
-        # first among those: a rare shape (an extra field one answer had) is no template
+        # first among those: a rare shape (an extra field one answer had) is no template.
+        # Among shapes equally common, the one recorded last: the API as it is now
         shapes = collections.Counter(_shape(r.body) for r in answers)
+        latest = _latest(answers)
         # a batch (a JSON array sent) is answered by a batch: the request's own kind first
         kind = _kind(leaves.body_data(request))
         template = min(
@@ -320,6 +323,7 @@ class Fallback:
             key=lambda r: (
                 _kind(leaves.body_data(r.interaction.request)) != kind,
                 -shapes[_shape(r.body)],
+                -latest[_shape(r.body)],
                 order.get(r.id, len(order)),
                 r.id,
             ),
@@ -523,6 +527,26 @@ def _top_level(schema: dict[str, Any]) -> dict[str, Any]:
             for name, sub in properties.items()
         }
     return out
+
+
+def _latest(answers: Sequence[Recorded]) -> dict[frozenset[str] | None, float]:
+    """When each shape was last recorded, as a timestamp (0 for recordings without a time)."""
+    out: dict[frozenset[str] | None, float] = {}
+    for r in answers:
+        shape = _shape(r.body)
+        out[shape] = max(out.get(shape, 0.0), _when(r.interaction.recorded_at))
+    return out
+
+
+def _when(recorded_at: str) -> float:
+    """`recorded_at` (ISO 8601) as a POSIX timestamp; 0 when it is missing or unreadable."""
+    try:
+        moment = datetime.datetime.fromisoformat(recorded_at)
+    except ValueError:
+        return 0.0
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment.timestamp()
 
 
 def _kind(data: Any) -> str:
