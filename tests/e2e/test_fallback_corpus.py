@@ -8,9 +8,17 @@ to a running `virt serve` through its direct door, with the recorded Host, heade
 A case is good when the answer has the hidden status, a body valid against the schema inferred
 from the route's other answers of that status, and the hidden body's top-level keys. The share
 of good cases per format is printed at the end of the run. Issue #16 aims at 90%; this corpus
-gives 86 of 105 today (the rest: hidden 4xx answers for ids the API had deleted or never had,
-and answers whose fields changed between cassettes recorded years apart), so the test holds the
-figure reached, GOOD_SHARE, and fails on any fall below it.
+gives 89 of 105 today, so the test holds the figure reached, GOOD_SHARE, and fails on any fall
+below it. What remains wrong has no honest answer from the recordings (docs/fallback.md says
+more): a field the API added after the hidden answer, or after every other one (3); one request
+recorded twice with two shapes of answer (1); an error the API gave for what a request meant,
+not for its shape (both `assignee` and `assignees`, an unknown user, a failed GraphQL mutation:
+4, one of them answered by the scored stage); a field the request asked for under another name
+(1); a body without a field every recording sent, refused as the issue asks (2); a GET after a
+recorded DELETE of its path, which only the client's session could tell from one before it
+(1); an id nothing recorded listed, on a route that answered both 200 and 404 (1); a DELETE on
+a route that never succeeded, a miss (1); and two the scored stage answered with another
+recording (another page by an opaque `from` cursor, a signup with fewer identifiers).
 When no other answer of the route has the hidden status (the API's one 422, say), there is no
 shape to expect, and the status alone decides.
 
@@ -61,8 +69,8 @@ from virt.schema.validate import is_valid, violations
 
 CASES_PER_FORMAT = 40
 """At most this many routes per format, spread over its sorted routes, to keep the run short."""
-GOOD_SHARE = 0.8
-"""The share reached (86 of 105 when written), rounded down: a floor against regressions, not
+GOOD_SHARE = 0.84
+"""The share reached (89 of 105 when written), rounded down: a floor against regressions, not
 the 90% the issue aims at."""
 
 NOT_JSON = object()
