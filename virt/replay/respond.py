@@ -12,7 +12,7 @@ from typing import Any
 
 from virt.encoding import BodyTooLarge
 from virt.errors import StateUnavailable
-from virt.faults import Action, Chosen, FaultLog, Kind, Plan
+from virt.faults import Action, Chosen, FaultLog, Kind, Rule
 from virt.match.engine import Engine, Match, MatchKind
 from virt.match.prepared import Prepared, prepare
 from virt.model import Interaction, Request, header
@@ -88,9 +88,12 @@ class Replayer:
             kind: str
             faults = self.faults
             plan = faults.plan if faults is not None else None  # read once: PUT may replace it
-            if faults is not None and plan is not None:
+            covered: tuple[Chosen | None, Rule | None, int] = (None, None, 0)
+            if plan is not None:
+                covered = plan.choose(request, session, self.engine.state)
+            if faults is not None and covered[1] is not None:
                 reply, kind, interaction_id, why, explain = await self._faulted(
-                    faults, plan, request, sent, session, prepared, started
+                    faults, covered, request, sent, session, prepared, started
                 )
             elif self.idempotency is None or self.idempotency.key(request) is None:
                 # the plain path: no fault plan, no idempotency key
@@ -134,17 +137,17 @@ class Replayer:
     async def _faulted(
         self,
         faults: FaultLog,
-        plan: Plan,
+        covered: tuple[Chosen | None, Rule | None, int],
         request: Request,
         sent: Request,
         session: str,
         prepared: tuple[Prepared, Prepared] | None,
         started: float,
     ) -> Answered:
-        """The reply when a fault plan is in force: the fault it chooses for this attempt, if
-        any, instead of (or, `after`, on top of) the answer; every attempt on a covered route
-        goes into the report."""
-        chosen, rule, attempt = plan.choose(request, session, self.engine.state)
+        """The reply to a request on a route the fault plan in force covers: the fault it
+        chose for this attempt (`covered`, from Plan.choose), if any, instead of (or, `after`,
+        on top of) the answer; every such attempt goes into the report."""
+        chosen, rule, attempt = covered
         answered: Answered
         if chosen is None or chosen.action.answers:
             answered = await self._answered(request, sent, session, prepared, started)
