@@ -18,9 +18,13 @@ session a client stands, a GET of that path may come before the DELETE as well a
 
 from __future__ import annotations
 
+import copy
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
+
+import orjson
 
 from virt.model import Request
 from virt.normalize.canonical import NOT_JSON
@@ -50,10 +54,29 @@ class Absent:
     """The route's recorded 404s, each for an id its collection never named."""
     recorded: Recorded
     """The route's recorded 404 (or 410) to answer with."""
+    was: str
+    """The id `recorded` was asked for."""
+    asked: str
+    """The id asked for now."""
 
     def explain(self) -> dict[str, Any]:
         why = "the route answered 404 for ids its collection never named, as this one"
         return {"why": why, "evidence": list(self.evidence)}
+
+    def body(self) -> bytes:
+        """The recorded 404's body, naming the id asked for where it named its own (Okta's
+        "Resource not found: 00Tinvalid1 (Token)"); as recorded when it is not JSON or never
+        named it."""
+        raw = self.recorded.interaction.response.body
+        if self.recorded.body is NOT_JSON or self.was not in raw.decode("utf-8", "replace"):
+            return raw
+        named = re.compile(rf"(?<![A-Za-z0-9]){re.escape(self.was)}(?![A-Za-z0-9])")
+        document = copy.deepcopy(self.recorded.body)
+        changed = False
+        for path, value in list(leaves.walk(document)):
+            if isinstance(value, str) and named.search(value):
+                changed |= leaves.put(document, path, named.sub(lambda _: self.asked, value))
+        return orjson.dumps(document) if changed else raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +116,10 @@ def _unknown(
         return None  # a collection nothing recorded, or an id it named
     if _successes(store, request, (request.method.upper(), "GET")):
         return None  # the very path answered success once: the object was there
-    return Absent(tuple(r.id for r in evidence.errors), evidence.errors[0])
+    first = evidence.errors[0]
+    was = path_form(first.interaction.request.path).split("/")[evidence.position]
+    ids = tuple(r.id for r in evidence.errors)
+    return Absent(ids, first, was, segments[evidence.position])
 
 
 def _successes(store: Store, request: Request, methods: Iterable[str]) -> list[int]:

@@ -476,14 +476,15 @@ class Fallback:
         if gone is None:
             explain["state"] = "deleted"
             recorded = profile.errors(NOT_THERE) if profile else None
+            data = recorded.interaction.response.body if recorded else b""
         else:
             explain["absent"] = gone.explain()
-            recorded = gone.recorded
+            recorded, data = gone.recorded, gone.body()
         if recorded is not None:
-            resp = recorded.interaction.response
-            explain["status"] = resp.status
-            headers = _headers(recorded, resp.body)
-            return Answer(resp.status, headers, resp.body, "template", recorded.id, explain)
+            status = recorded.interaction.response.status
+            explain["status"] = status
+            headers = _headers(recorded, data)
+            return Answer(status, headers, data, "template", recorded.id, explain)
         body = orjson.dumps({"detail": "Not Found"})
         headers = (("Content-Type", "application/json"),)
         return Answer(404, headers, body, "schema", None, {**explain, "status": 404})
