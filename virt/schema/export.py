@@ -29,7 +29,7 @@ from virt.model import header
 from virt.normalize.route import PARAM
 from virt.normalize.uri import pairs, path_form
 from virt.schema.book import LEARNED, SAMPLE, RouteBook, RouteProfile
-from virt.schema.fallback import MIN_VALIDATION_SAMPLES
+from virt.schema.contract import MIN_VALIDATION_SAMPLES
 from virt.schema.infer import query_schema, structural
 from virt.schema.routes import NOT_JSON, Route, profile, short_origin
 

@@ -14,13 +14,10 @@ JSON (a template of bytes is a wrong answer in disguise), or send a body its sch
 
 from __future__ import annotations
 
-import collections
 import copy
-import datetime
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -33,57 +30,23 @@ from virt.normalize.lookup import exact_key
 from virt.normalize.uri import path_form
 from virt.schema import fill, leaves, pages
 from virt.schema.absent import NOT_THERE, Absent, absent
-from virt.schema.book import Recorded, RouteBook, RouteProfile
+from virt.schema.book import RouteBook, RouteProfile
+from virt.schema.contract import refusal
 from virt.schema.infer import structural
 from virt.schema.objects import GONE, Objects
 from virt.schema.openapi import OpenApi, Operation
+from virt.schema.reply import DROPPED, Answer, Refusal, headers_for, linked
+from virt.schema.template import choose
 from virt.schema.validate import is_valid, violations
 from virt.state import SessionState
 from virt.store import Store
 
 log = logging.getLogger("virt.fallback")
 
-_DROPPED = frozenset(
-    {
-        "content-length",
-        "content-encoding",
-        "transfer-encoding",
-        "etag",
-        "last-modified",
-        "content-md5",
-    }
-)
-"""Recorded headers that describe the recorded body's bytes, not the new one's."""
-_REQUEST_IDS = ("request-id", "requestid", "trace-id", "correlation-id", "x-amz-id", "cf-ray")
 _CREATES = frozenset({"POST"})
 _CHANGES = frozenset({"PUT", "PATCH"})
 DOCUMENTS = "openapi"
 """The kind of stored document the stage reads."""
-MIN_VALIDATION_SAMPLES = 2
-"""Successful recorded bodies a route needs before its request schema is enforced: one sample
-makes every field look required."""
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """A fallback answer, ready to send."""
-
-    status: int
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-    source: str
-    """template | openapi | schema"""
-    template: int | None
-    """The recording the answer was built from (X-Virt-Recording)."""
-    explain: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """The route is known, and still no answer can be made: the miss says why."""
-
-    why: str
-    route: str
 
 
 class Fallback:
@@ -146,7 +109,7 @@ class Fallback:
             status = profile.success if profile and profile.success else 204
             base = profile.answers()[0] if profile and profile.answers() else None
             body = base.interaction.response.body if base and status != 204 else b""
-            headers = _headers(base, body) if base else ()
+            headers = headers_for(base, body) if base else ()
             return Answer(
                 status,
                 headers,
@@ -165,7 +128,7 @@ class Fallback:
         status = profile.success if profile and profile.success else 200
         return Answer(
             status,
-            _headers(base, body),
+            headers_for(base, body),
             body,
             "template",
             base.id if base else None,
@@ -222,7 +185,7 @@ class Fallback:
                     "the route's recorded answers are not JSON: no answer is made up for it",
                     profile.name,
                 )
-            refused = self._validated(request, profile)
+            refused = refusal(request, profile)
             if refused is not None:
                 return refused
             try:
@@ -260,44 +223,6 @@ class Fallback:
             seed += b"\0" + str(nth).encode()
         return hashlib.sha256(seed).digest(), nth
 
-    def _validated(self, request: Request, profile: RouteProfile) -> Answer | None:
-        """The route's own client-error answer (or a 422) when the request body breaks the
-        structure of every recorded request body; None when it keeps it."""
-        schema = profile.request_schema
-        if (
-            schema is None
-            or len([r for r in profile.recordings if 200 <= r.status < 300])
-            < MIN_VALIDATION_SAMPLES
-        ):
-            return None
-        sent = leaves.body_data(request)
-        if sent is NOT_JSON:
-            return None
-        found = violations(_top_level(structural(schema)), sent)
-        if not found:
-            return None
-        shown = [{"pointer": v.pointer, "rule": v.rule, "message": v.message} for v in found]
-        explain = {"route": profile.name, "violations": shown}
-        recorded = profile.errors((422, 400))
-        if recorded is not None:
-            resp = recorded.interaction.response
-            return Answer(
-                resp.status,
-                _headers(recorded, resp.body),
-                resp.body,
-                "template",
-                recorded.id,
-                {**explain, "status": resp.status},
-            )
-        body = orjson.dumps(
-            {
-                "error": "the request body does not match what the recordings of this route sent",
-                "violations": shown,
-            }
-        )
-        headers = (("Content-Type", "application/json"),)
-        return Answer(422, headers, body, "schema", None, {**explain, "status": 422})
-
     def _from_template(
         self,
         request: Request,
@@ -307,27 +232,10 @@ class Fallback:
         seed: bytes,
         nth: int = 0,
     ) -> Answer | None:
-        order = {id: i for i, id in enumerate(ranked)}
         answers = [r for r in profile.answers() if r.body is not NOT_JSON]
         if not answers:
             return None
-        # the answer of the shape most answers have (an object's top-level keys), nearest
-        # first among those: a rare shape (an extra field one answer had) is no template.
-        # Among shapes equally common, the one recorded last: the API as it is now
-        shapes = collections.Counter(_shape(r.body) for r in answers)
-        latest = _latest(answers)
-        # a batch (a JSON array sent) is answered by a batch: the request's own kind first
-        kind = _kind(leaves.body_data(request))
-        template = min(
-            answers,
-            key=lambda r: (
-                _kind(leaves.body_data(r.interaction.request)) != kind,
-                -shapes[_shape(r.body)],
-                -latest[_shape(r.body)],
-                order.get(r.id, len(order)),
-                r.id,
-            ),
-        )
+        template = choose(answers, request, ranked)
         sent = leaves.request_values(request)
         echoes = _echoes(profile)
         explain: dict[str, Any] = {"route": profile.name, "template": template.id}
@@ -361,9 +269,9 @@ class Fallback:
             except StateLimit as e:
                 explain["remembered"] = False
                 log.warning("fallback create not remembered: %s", e)
-        headers = _headers(template, data, seed, request)
+        headers = headers_for(template, data, seed, request)
         if page is not None:
-            headers = _linked(headers, page)
+            headers = linked(headers, page)
         return Answer(template.status, headers, data, "template", template.id, explain)
 
     def with_created(
@@ -447,7 +355,7 @@ class Fallback:
         headers.extend(
             (k, v)
             for k, v in answer.headers
-            if k.lower() not in _DROPPED and k.lower() != "content-type"
+            if k.lower() not in DROPPED and k.lower() != "content-type"
         )
         explain["status"] = status
         return Answer(status, tuple(headers), body, "openapi", None, explain)
@@ -465,7 +373,7 @@ class Fallback:
         data = orjson.dumps(value)
         base = profile.answers()[0]
         explain = {"route": profile.name, "status": status, "schema": True}
-        return Answer(status, _headers(base, data, seed), data, "schema", base.id, explain)
+        return Answer(status, headers_for(base, data, seed), data, "schema", base.id, explain)
 
     def _not_found(
         self, profile: RouteProfile | None, route: str, gone: Absent | None = None
@@ -483,7 +391,7 @@ class Fallback:
         if recorded is not None:
             status = recorded.interaction.response.status
             explain["status"] = status
-            headers = _headers(recorded, data)
+            headers = headers_for(recorded, data)
             return Answer(status, headers, data, "template", recorded.id, explain)
         body = orjson.dumps({"detail": "Not Found"})
         headers = (("Content-Type", "application/json"),)
@@ -515,68 +423,10 @@ def _echoes(profile: RouteProfile) -> list[fill.Echo]:
         return profile.echoes
 
 
-def _top_level(schema: dict[str, Any]) -> dict[str, Any]:
-    """The contract a few recorded bodies can vouch for: the top-level fields every one of
-    them sent, and the JSON type of each top-level field. Deeper, a handful of samples says
-    little (free-form objects, optional nested parts), and a refusal there would be a wrong
-    answer."""
-    out = {k: v for k, v in schema.items() if k in ("type", "required", "$schema")}
-    properties = schema.get("properties")
-    if isinstance(properties, dict):
-        out["properties"] = {
-            name: {k: v for k, v in sub.items() if k == "type"} if isinstance(sub, dict) else sub
-            for name, sub in properties.items()
-        }
-    return out
-
-
-def _latest(answers: Sequence[Recorded]) -> dict[frozenset[str] | None, float]:
-    """When each shape was last recorded, as a timestamp (0 for recordings without a time)."""
-    out: dict[frozenset[str] | None, float] = {}
-    for r in answers:
-        shape = _shape(r.body)
-        out[shape] = max(out.get(shape, 0.0), _when(r.interaction.recorded_at))
-    return out
-
-
-def _when(recorded_at: str) -> float:
-    """`recorded_at` (ISO 8601) as a POSIX timestamp; 0 when it is missing or unreadable."""
-    try:
-        moment = datetime.datetime.fromisoformat(recorded_at)
-    except ValueError:
-        return 0.0
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.UTC)
-    return moment.timestamp()
-
-
-def _kind(data: Any) -> str:
-    """What a request body is, for choosing a template: an object, an array, or other."""
-    return "object" if isinstance(data, dict) else "array" if isinstance(data, list) else "other"
-
-
-def _shape(body: Any) -> frozenset[str] | None:
-    """The top-level keys of an object answer; None for any other."""
-    return frozenset(body) if isinstance(body, dict) else None
-
-
 def _in_list(echo: fill.Echo, where: leaves.Path) -> bool:
     """Whether `echo` puts a value into an item of the list at `where` (pages make those)."""
     n = len(where)
     return len(echo.path) > n and echo.path[:n] == where and isinstance(echo.path[n], int)
-
-
-def _linked(headers: tuple[tuple[str, str], ...], page: pages.Page) -> tuple[tuple[str, str], ...]:
-    """`headers` with their Link headers made true of `page` (dropped when no link is left)."""
-    out = []
-    for name, value in headers:
-        if name.lower() == "link":
-            rewritten = page.link(value)
-            if rewritten is None:
-                continue
-            value = rewritten
-        out.append((name, value))
-    return tuple(out)
 
 
 def _creates(request: Request) -> bool:
@@ -593,29 +443,3 @@ def _creates(request: Request) -> bool:
 
 def _origin(request: Request) -> str:
     return f"{request.scheme}://{request.host}:{request.port}"
-
-
-def _headers(
-    recorded: Recorded | None, body: bytes, seed: bytes = b"", sent: Request | None = None
-) -> tuple[tuple[str, str], ...]:
-    """The recorded answer's headers for a new body: those describing the old bytes dropped,
-    Content-Length set, a header that repeated the recorded request's (an Idempotency-Key, a
-    correlation id) repeating `sent`'s, other request ids made anew from the seed."""
-    out: list[tuple[str, str]] = []
-    if recorded is not None:
-        asked = recorded.interaction.request.headers
-        for name, value in recorded.interaction.response.headers:
-            lowered = name.lower()
-            if lowered in _DROPPED:
-                continue
-            echoed = header(asked, name) == value and sent is not None
-            new = header(sent.headers, name) if sent is not None and echoed else None
-            if new is not None:
-                value = new
-            elif any(part in lowered for part in _REQUEST_IDS):
-                value = str(fill.like(value, seed + lowered.encode()))
-            out.append((name, value))
-    if not any(n.lower() == "content-type" for n, _ in out) and body:
-        out.append(("Content-Type", "application/json"))
-    out.append(("Content-Length", str(len(body))))
-    return tuple(out)

@@ -1,0 +1,68 @@
+"""Template: which recorded answer of a route a made-up answer is built from.
+
+The answer takes the shape (top-level keys) most of the route's answers have, and among shapes
+equally common the one recorded last, the API as it is now; of the answers of that shape, the
+nearest recording's (the best-scored candidate of the scored stage). A field one answer had is
+no contract, and a field the API added later wins a tie against the answers from before it. A
+batch (a JSON array sent) is answered from a batch first.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+from collections.abc import Sequence
+from typing import Any
+
+from virt.model import Request
+from virt.schema import leaves
+from virt.schema.book import Recorded
+
+
+def choose(answers: Sequence[Recorded], request: Request, ranked: Sequence[int]) -> Recorded:
+    """The template among `answers` (not empty) for `request`, nearest recordings first in
+    `ranked`."""
+    order = {id: i for i, id in enumerate(ranked)}
+    shapes = collections.Counter(shape(r.body) for r in answers)
+    latest = _latest(answers)
+    kind = _kind(leaves.body_data(request))
+    return min(
+        answers,
+        key=lambda r: (
+            _kind(leaves.body_data(r.interaction.request)) != kind,
+            -shapes[shape(r.body)],
+            -latest[shape(r.body)],
+            order.get(r.id, len(order)),
+            r.id,
+        ),
+    )
+
+
+def shape(body: Any) -> frozenset[str] | None:
+    """The top-level keys of an object answer; None for any other."""
+    return frozenset(body) if isinstance(body, dict) else None
+
+
+def _latest(answers: Sequence[Recorded]) -> dict[frozenset[str] | None, float]:
+    """When each shape was last recorded, as a timestamp (0 for recordings without a time)."""
+    out: dict[frozenset[str] | None, float] = {}
+    for r in answers:
+        key = shape(r.body)
+        out[key] = max(out.get(key, 0.0), _when(r.interaction.recorded_at))
+    return out
+
+
+def _when(recorded_at: str) -> float:
+    """`recorded_at` (ISO 8601) as a POSIX timestamp; 0 when it is missing or unreadable."""
+    try:
+        moment = datetime.datetime.fromisoformat(recorded_at)
+    except ValueError:
+        return 0.0
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment.timestamp()
+
+
+def _kind(data: Any) -> str:
+    """What a request body is, for choosing a template: an object, an array, or other."""
+    return "object" if isinstance(data, dict) else "array" if isinstance(data, list) else "other"
