@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 
+from virt.memo import Memo
 from virt.model import Keys, Request
 from virt.normalize.uri import byte_pairs, path_form
 
@@ -29,7 +29,11 @@ def exact_key(request: Request) -> str:
         request.body,
     )
     if len(request.path) + len(request.query) + len(request.body) <= MEMO_PART:
-        return _remembered(*parts)  # replay asks for the same requests again and again
+        found = _remembered.get(parts)  # replay asks for the same requests again and again
+        if found is None:
+            found = _exact_key(*parts)
+            _remembered.put(parts, found)
+        return found
     return _exact_key(*parts)
 
 
@@ -54,7 +58,7 @@ def _exact_key(
     return h.hexdigest()[:32]
 
 
-_remembered = functools.lru_cache(maxsize=4096)(_exact_key)
+_remembered: Memo[tuple[str, str, str, int, str, str, bytes], str] = Memo(4096, again=True)
 
 
 def keys(request: Request) -> Keys:

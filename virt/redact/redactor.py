@@ -76,15 +76,15 @@ class Redactor:
     rules: RedactRules = field(default_factory=RedactRules)
     _rule_names: frozenset[str] = field(init=False, repr=False, compare=False)
     _seen_headers: Memo[Headers, Headers] = field(
-        init=False, repr=False, compare=False, default_factory=lambda: Memo(MEMO_SIZE)
+        init=False, repr=False, compare=False, default_factory=lambda: Memo(MEMO_SIZE, again=True)
     )
     """Request headers, query strings and bodies redacted lately (small ones): clients send the
     same ones again and again, and redacting them costs more than the rest of an exact match."""
     _seen_queries: Memo[str, str] = field(
-        init=False, repr=False, compare=False, default_factory=lambda: Memo(MEMO_SIZE)
+        init=False, repr=False, compare=False, default_factory=lambda: Memo(MEMO_SIZE, again=True)
     )
     _seen_bodies: Memo[tuple[bytes, str | None], bytes] = field(
-        init=False, repr=False, compare=False, default_factory=lambda: Memo(MEMO_SIZE)
+        init=False, repr=False, compare=False, default_factory=lambda: Memo(MEMO_SIZE, again=True)
     )
 
     def __post_init__(self) -> None:

@@ -213,7 +213,7 @@ def _plain(status: int, reason: str, text: str) -> Reply:
     return Reply(status, reason, headers, body)
 
 
-_decoded: Memo[tuple[tuple[bytes, bytes], ...], Headers] = Memo()
+_decoded: Memo[tuple[tuple[bytes, bytes], ...], Headers] = Memo(again=True)
 """Request headers as virt reads them, for the header sets seen lately."""
 
 

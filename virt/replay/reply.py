@@ -57,7 +57,7 @@ MEMO_SIZE = 4096
 """Replies remembered, so that a recording answered again is not rebuilt (the oldest goes)."""
 MEMO_BODY = 4096
 """Replies with larger bodies are built afresh each time (memory stays within 16 MiB)."""
-_built: Memo[tuple[int, str, bool], tuple[Interaction, Reply]] = Memo(MEMO_SIZE)
+_built: Memo[tuple[int, str, bool], tuple[Interaction, Reply]] = Memo(MEMO_SIZE, again=True)
 
 
 def from_match(match: Match, method: str) -> Reply:
