@@ -80,16 +80,24 @@ class Measured:
 
 
 def measure(
-    server: Server, size: int, origin: str = "", host: str = "", port: int = 0, mode: str = ""
+    server: Server,
+    size: int,
+    origin: str = "",
+    host: str = "",
+    port: int = 0,
+    mode: str = "",
+    connections: int = 0,
 ) -> Measured:
     """A warm-up then the measured load from wrk on `port` (the server's own when 0), the
-    server's RSS after it, and the CPU that other work took meanwhile; `mode` as wrk.run's."""
+    server's RSS after it, and the CPU that other work took meanwhile; `mode` as wrk.run's;
+    `connections` settings.CONNECTIONS when 0."""
     url = f"http://127.0.0.1:{port or server.port}"
+    conns = connections or settings.CONNECTIONS
     if settings.WARMUP > 0:
-        wrk.run(url, size, settings.WARMUP, settings.CONNECTIONS, origin, host, mode)
+        wrk.run(url, size, settings.WARMUP, conns, origin, host, mode)
     pids = server.pids()
     before = cpu.snapshot(pids)
-    load = wrk.run(url, size, settings.SECONDS, settings.CONNECTIONS, origin, host, mode)
+    load = wrk.run(url, size, settings.SECONDS, conns, origin, host, mode)
     others = cpu.others(before, pids)
     server.check_alive()
     return Measured(load, server.rss_mib(), others)
@@ -281,30 +289,43 @@ FALLBACK_P99_MS = 5.0
 """Issue #16: a fallback answer costs at most this at p99, at 100,000 recordings."""
 
 
-def fallback(rec: Recordings, cwd: Path, exact: Row) -> Row:
+def fallback(rec: Recordings, cwd: Path) -> Row:
     """Row 6: requests never recorded, on recorded routes (bench/unrecorded.py), answered by
-    the fallback of issue #16 through the direct door with default flags; beside it the
-    recorded requests of the direct door row `exact` at the same size, measured there. Held to
-    a p99 of FALLBACK_P99_MS."""
+    the fallback of issue #16 through the direct door with default flags, one request at a
+    time on one connection: the latency is what one fallback answer costs, with no queue of
+    other clients' requests in it. Held to a p99 of FALLBACK_P99_MS. Beside it, the recorded
+    requests on the same server the same way; a note gives the fallback load at
+    settings.CONNECTIONS connections."""
     row = Row("fallback", rec.size, None, p99_target_ms=FALLBACK_P99_MS)
     if not servers.supports("serve", "--no-fallback"):
         row.skipped = "not supported by this virt (virt serve has no --no-fallback)"
         return row
+    sides: dict[str, Side] = {}
 
     def virt() -> Side:
         server = servers.virt_serve(rec.db, cwd)[0]
         try:
             ready = server.ready()
             server.verify_fallback(rec.size)
-            return side(server, ready, measure(server, rec.size, mode="fallback"))
+            one = measure(server, rec.size, mode="fallback", connections=1)
+            unrecorded = side(server, ready, one)
+            sides["recorded"] = side(server, ready, measure(server, rec.size, connections=1))
+            sides["busy"] = side(server, ready, measure(server, rec.size, mode="fallback"))
+            return unrecorded
         finally:
             server.stop()
 
     row.virt = run_side(virt, row)
     if row.virt is not None:
-        row.virt = dataclasses.replace(row.virt, name="virt serve, unrecorded")
-    if exact.virt is not None:
-        row.base = dataclasses.replace(exact.virt, name="virt serve, recorded")
+        row.virt = dataclasses.replace(row.virt, name="virt serve, unrecorded, 1 connection")
+    if "recorded" in sides:
+        row.base = dataclasses.replace(sides["recorded"], name="virt serve, recorded, 1 connection")
+    if (busy := sides.get("busy")) is not None:
+        row.notes.append(
+            f"the same unrecorded requests on {settings.CONNECTIONS} connections: "
+            f"{busy.load.rps:,.0f} req/s, p50 {busy.load.p50_ms:.2f} ms, "
+            f"p99 {busy.load.p99_ms:.2f} ms (waiting behind the other connections included)"
+        )
     if not row.problem:
         row.notes.append(_misses(rec, cwd))
     return row
