@@ -107,3 +107,22 @@ def test_a_full_cache_ends_the_warm_up_and_the_rest_is_read_when_asked(
     assert [body(engine, POLL) for _ in range(3)] == [b"pending", b"running", b"done"]
     assert body(engine, item(299)) == b"item 299"
     assert engine.match(item(300), "s").kind is MatchKind.MISS
+
+
+def test_a_full_cache_takes_a_new_recording_only_when_it_is_read_a_second_time(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache, "_ROW_CACHE_BYTES", 100 * (cache._ROW_OVERHEAD + 16))
+    engine = Engine(Store.open(db))
+    while engine.warm():
+        pass
+    assert body(engine, item(0)) == b"item 0"  # warmed (and now its key is known)
+    assert body(engine, item(50)) == b"item 50"
+    assert body(engine, item(250)) == b"item 250"  # read once: not kept, nothing evicted
+    assert body(engine, item(260)) == b"item 260"
+    assert body(engine, item(260)) == b"item 260"  # read twice: kept, the oldest goes
+    wipe(db)
+    assert body(engine, item(260)) == b"item 260"
+    assert body(engine, item(250)) is None
+    assert body(engine, item(50)) == b"item 50"  # still there
+    assert body(engine, item(0)) is None  # the oldest row went for item 260's

@@ -32,6 +32,8 @@ _SAME_PATH_CACHE = 256
 """Recorded paths whose candidates are kept (each up to MAX_CANDIDATES requests)."""
 _IDS_CACHE = 200_000
 """Keys whose recorded ids are kept in memory."""
+_SEEN_ROWS = 400_000
+"""Ids read once while the row cache was full, remembered for a second read."""
 _ROW_CACHE_BODY = 256 * 1024
 """Larger responses are read from the database each time."""
 WARM_CHUNK = 128
@@ -57,7 +59,11 @@ class Cache:
             collections.OrderedDict()
         )
         self._row_bytes = 0
-        self._ids: dict[str, list[int]] = {}
+        self._ids: Memo[str, list[int]] = Memo(_IDS_CACHE, again=True)
+        self._last: tuple[int, Interaction] | None = None
+        """The row `exact_ids` read last."""
+        self._seen_rows: set[int] = set()
+        """Ids read once while the row cache was full (see `_keep`)."""
         self._volatile: dict[str, frozenset[str]] = {}
         self._stubs: dict[str, list[Stub]] = {}
         self._groups: dict[str, list[tuple[int, Request]]] = {}
@@ -93,9 +99,7 @@ class Cache:
         if ids is None:
             ids = read(key)
             if ids:
-                if len(self._ids) >= _IDS_CACHE:
-                    self._ids = {}
-                self._ids[key] = ids
+                self._ids.put(key, ids)
         return ids
 
     def exact_ids(self, key: str) -> list[int]:
@@ -106,10 +110,8 @@ class Cache:
             return ids
         ids, first = self.store.exact_first(key)
         if first is not None and first.id is not None:
-            self._keep(first.id, first)
-            if len(self._ids) >= _IDS_CACHE:
-                self._ids = {}
-            self._ids[key] = ids
+            self._last = (first.id, first)  # what `get` is asked for next: kept there
+            self._ids.put(key, ids)
         return ids
 
     def get(self, id: int) -> Interaction | None:
@@ -117,6 +119,11 @@ class Cache:
         kept = self._rows.get(id)
         if kept is not None:
             return kept[0]
+        last = self._last
+        if last is not None and last[0] == id:
+            self._last = None
+            self._keep(id, last[1])
+            return last[1]
         found = self.store.get(id)
         if found is None:
             return None
@@ -124,13 +131,26 @@ class Cache:
         return found
 
     def _keep(self, id: int, found: Interaction) -> None:
+        """Keep a row read from the database. Once the cache is full, a row takes the place
+        of the oldest only when it is read the second time lately, as a Memo made with
+        `again` does, and for the same reason: rows asked for once each (a million recordings
+        asked at random) would swap the whole cache, for no hits and long collections."""
         size = len(found.response.body) + len(found.request.body) + _ROW_OVERHEAD
-        if size <= _ROW_CACHE_BODY and id not in self._rows:
-            rows = self._rows
+        if size > _ROW_CACHE_BODY or id in self._rows:
+            return
+        rows = self._rows
+        if self._row_bytes + size > _ROW_CACHE_BYTES:
+            seen = self._seen_rows
+            if id not in seen:
+                if len(seen) >= _SEEN_ROWS:
+                    seen.clear()
+                seen.add(id)
+                return
+            seen.discard(id)
             while rows and self._row_bytes + size > _ROW_CACHE_BYTES:  # the oldest go first
                 self._row_bytes -= rows.popitem(last=False)[1][1]
-            rows[id] = (found, size)
-            self._row_bytes += size
+        rows[id] = (found, size)
+        self._row_bytes += size
 
     def side(self, id: int, request: Request | None = None) -> Side | None:
         """The comparable fields of recording `id`, parsed once and cached."""
@@ -222,7 +242,8 @@ class Cache:
             warm.done = True
             if len(warm.ids) + len(self._ids) <= _IDS_CACHE:
                 for key, ids in warm.ids.items():
-                    self._ids.setdefault(key, ids)
+                    if self._ids.get(key) is None:
+                        self._ids.put(key, ids)
             warm.ids = {}
             return False
         return True
@@ -233,7 +254,9 @@ class Cache:
         self._origins = None
         self._sides, self._side_fields = {}, 0
         self._rows, self._row_bytes = collections.OrderedDict(), 0
-        self._ids = {}
+        self._ids.clear()
+        self._seen_rows.clear()
+        self._last = None
         self._volatile = {}
         self._stubs = {}
         self._groups = {}
@@ -250,7 +273,8 @@ class Cache:
         self._volatile.pop(route_key(interaction.request), None)
         self._groups.pop(route_key(interaction.request), None)
         self._same_path.clear()
-        self._ids = {}  # its keys may now have one more recording in their sequence
+        self._last = None
+        self._ids.clear()  # its keys may now have one more recording in their sequence
 
 
 @dataclass(slots=True)
