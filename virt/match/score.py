@@ -73,12 +73,21 @@ class Side:
 
     fields: Fields
     data: Any = NOT_JSON
+    paths: tuple[str, ...] | None = None
+    """The names of the path fields, when worked out already (Side.of does)."""
 
     @classmethod
     def of(cls, request: Request) -> Side:
         """`request`'s fields, and its JSON data unless the body is compared whole."""
         compared_whole = len(request.body) > MAX_FIELDS_BODY
-        return cls(fields(request), NOT_JSON if compared_whole else json_form(request))
+        found = fields(request)
+        paths = tuple(n for n in found if n.startswith("path["))
+        return cls(found, NOT_JSON if compared_whole else json_form(request), paths)
+
+    def path_names(self) -> tuple[str, ...]:
+        if self.paths is not None:
+            return self.paths
+        return tuple(n for n in self.fields if n.startswith("path["))
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +246,7 @@ def path_bound(sent: Side, recorded: Side, policy: Policy, path_names: Collectio
     if policy.ignore:
         return 1.0  # an ignore rule may drop path fields: no cheap bound
     b = recorded.fields
-    names = {*path_names, *(n for n in b if n.startswith("path["))}
+    names = {*path_names, *recorded.path_names()}
     if not names:
         return 1.0
     a = sent.fields

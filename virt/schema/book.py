@@ -93,6 +93,12 @@ class RouteProfile:
             return False
         return all(r.body is not NOT_JSON or not r.interaction.response.body for r in answers)
 
+    @functools.cached_property
+    def json_answers(self) -> list[Recorded]:
+        """The success answers that are JSON, among which a template is chosen (worked out
+        once: every made-up answer of the route asks)."""
+        return [r for r in self.answers() if r.body is not NOT_JSON]
+
     def answers(self, status: int | None = None) -> list[Recorded]:
         """The recordings answered with `status` (the success status when None), JSON first."""
         wanted = self.success if status is None else status

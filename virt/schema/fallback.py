@@ -232,7 +232,7 @@ class Fallback:
         seed: bytes,
         nth: int = 0,
     ) -> Answer | None:
-        answers = [r for r in profile.answers() if r.body is not NOT_JSON]
+        answers = profile.json_answers
         if not answers:
             return None
         template = choose(answers, request, ranked)

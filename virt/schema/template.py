@@ -14,6 +14,7 @@ import datetime
 from collections.abc import Sequence
 from typing import Any
 
+from virt.memo import Memo
 from virt.model import Request
 from virt.schema import leaves
 from virt.schema.book import Recorded
@@ -23,19 +24,35 @@ def choose(answers: Sequence[Recorded], request: Request, ranked: Sequence[int])
     """The template among `answers` (not empty) for `request`, nearest recordings first in
     `ranked`."""
     order = {id: i for i, id in enumerate(ranked)}
+    unranked = len(order)
+    kind = _kind(leaves.body_data(request))
+    best = min(
+        _standing(answers),
+        key=lambda s: (s[0] != kind, s[1], s[2], order.get(s[3].id, unranked), s[3].id),
+    )
+    return best[3]
+
+
+_Standing = tuple[str, int, float, Recorded]
+_standings: Memo[int, tuple[Sequence[Recorded], list[_Standing]]] = Memo(1024)
+"""What the choice weighs of each answer that does not depend on the request, per list of a
+route's answers (kept while that list is: a route profile holds it)."""
+
+
+def _standing(answers: Sequence[Recorded]) -> list[_Standing]:
+    """Per answer: the kind of request it answered, how common its shape is (negated) and
+    when its shape was last recorded (negated), worked out once per list of answers."""
+    found = _standings.get(id(answers))
+    if found is not None and found[0] is answers:
+        return found[1]
     shapes = collections.Counter(shape(r.body) for r in answers)
     latest = _latest(answers)
-    kind = _kind(leaves.body_data(request))
-    return min(
-        answers,
-        key=lambda r: (
-            _kind(leaves.body_data(r.interaction.request)) != kind,
-            -shapes[shape(r.body)],
-            -latest[shape(r.body)],
-            order.get(r.id, len(order)),
-            r.id,
-        ),
-    )
+    out = []
+    for r in answers:
+        s = shape(r.body)
+        out.append((_kind(leaves.body_data(r.interaction.request)), -shapes[s], -latest[s], r))
+    _standings.put(id(answers), (answers, out))
+    return out
 
 
 def shape(body: Any) -> frozenset[str] | None:
