@@ -59,7 +59,7 @@ row 8: issue #19):
    this row alone.
 8. faults off: `virt serve` with its default flags (no fault plan, --latency none) beside the
    same command run from virt as it was before fault plans (issue #19; bench/faultsoff.py),
-   on the direct door's load, at every size, alternated twice with each side's best load
+   on the direct door's load, at every size, alternated three times with each side's best load
    counting. Target 0.95x; a note gives the load with a plan
    whose one rule covers no route of the workload. `python -m bench.faultsoff` runs this row
    alone.
