@@ -8,21 +8,21 @@ learned and ignored fields take no part and the best candidate above the thresho
 
 from __future__ import annotations
 
+__all__ = ["Engine", "Match", "MatchKind"]
+
 import dataclasses
-import enum
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
 from virt.errors import StateError, StateUnavailable
 from virt.match import echo, nearmiss, patterns
 from virt.match.cache import Cache
-from virt.match.caps import FIELDS_SHOWN, first
 from virt.match.journal import Journal
 from virt.match.prepared import Prepared
+from virt.match.result import Found, Match, MatchKind
 from virt.match.rules import Policy, Rules
 from virt.match.score import (
     Comparison,
@@ -63,90 +63,6 @@ NEAREST_POOL = 12
 """Recordings weighed for a miss report: its scored candidates and index neighbours."""
 FOLLOW_EVERY = 0.5
 """Seconds between two looks at whether another worker or replica changed the recordings."""
-
-
-class MatchKind(enum.StrEnum):
-    """How a request was answered; sent as X-Virt-Match."""
-
-    EXACT = "exact"
-    FUZZY = "fuzzy"
-    PATTERN = "pattern"
-    FALLBACK = "fallback"
-    PASSTHROUGH = "passthrough"
-    MISS = "miss"
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    kind: MatchKind
-    key: str
-    interaction: Interaction | None = None
-    position: int = 0
-    """Index of the chosen response within its recorded sequence."""
-    score: float = 1.0
-    """How close the recorded request is, 1.0 identical in meaning (fuzzy matches)."""
-    comparison: Comparison | None = None
-    """The field-by-field comparison behind a scored match (or the best rejected candidate)."""
-    echoed: tuple[str, ...] = ()
-    """Request fields whose new values replaced the recorded ones in the response."""
-    rule: str | None = None
-    """The route rule that applied, if any."""
-    fallback: dict[str, Any] | None = None
-    """How the fallback stage made its answer, or why it made none (journal)."""
-    source: str = ""
-    """What a fallback answer was made from: template, openapi or schema."""
-    nearest: tuple[int, ...] = ()
-    """A miss's scored candidates, best first: the fallback stage's templates."""
-
-    @property
-    def header_value(self) -> str:
-        """X-Virt-Match: exact | fuzzy;score=0.93 | fallback;source=template | miss."""
-        if self.kind is MatchKind.FUZZY:
-            return f"fuzzy;score={shown(self.score, 2):.2f}"
-        if self.kind is MatchKind.FALLBACK:
-            return f"fallback;source={self.source}"
-        return self.kind.value
-
-    def explain(self) -> dict[str, Any]:
-        """What the journal keeps about how this match was made."""
-        out: dict[str, Any] = {}
-        if self.kind is MatchKind.FUZZY:
-            out["score"] = shown(self.score, 4)
-        if self.comparison is not None:
-            out["comparison"] = self.comparison.as_dict()
-        if self.echoed:
-            out["echoed"], total = first(self.echoed)
-            if total > FIELDS_SHOWN:
-                out["echoed_total"], out["truncated"] = total, True
-        if self.rule:
-            out["rule"] = self.rule
-        if self.fallback is not None:
-            out["fallback"] = self.fallback
-        if self.kind is MatchKind.MISS and self.nearest:
-            # the recordings a miss came closest to, best first: what the pytest plugin's report
-            # and a reader of the journal look up
-            out["nearest"] = list(self.nearest[:NEAREST_SHOWN])
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    """What a stage found: the recordings of one sequence, and how the request compares."""
-
-    kind: MatchKind
-    cursor: str
-    """Names the sequence, per session: requests with the same cursor walk it together."""
-    ids: list[int]
-    echoable: Callable[[Request], Fields]
-    """The request fields that can differ from the recording's at this stage."""
-    score: float = 1.0
-    comparison: Comparison | None = None
-    sent: Fields | None = None
-    """The request's `echoable` fields, when the stage parsed them already."""
-
-
-NEAREST_SHOWN = 3
-"""Candidates of a miss the journal names."""
 
 
 class Engine:

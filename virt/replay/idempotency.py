@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from virt.errors import ConfigError, StateLimit
-from virt.match.engine import MatchKind
+from virt.match.result import MatchKind
 from virt.model import HOP_BY_HOP, Interaction, Request, header
 from virt.normalize.route import template
 from virt.normalize.uri import path_form

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from virt.match.caps import URL_SHOWN, shorten
-from virt.match.engine import Match
+from virt.match.result import Match
 from virt.match.score import shown
 from virt.model import Request
 from virt.normalize.route import template

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from virt import encoding
 from virt.faults import Action
-from virt.match.engine import Match, MatchKind
+from virt.match.result import Match, MatchKind
 from virt.memo import Memo
 from virt.model import HOP_BY_HOP, Headers, Interaction, header
 

@@ -13,8 +13,9 @@ from typing import Any
 from virt.encoding import BodyTooLarge
 from virt.errors import StateUnavailable
 from virt.faults import Action, Chosen, FaultLog, Kind, Rule
-from virt.match.engine import Engine, Match, MatchKind
+from virt.match.engine import Engine
 from virt.match.prepared import Prepared, prepare
+from virt.match.result import Match, MatchKind
 from virt.model import Interaction, Request, header
 from virt.normalize.route import template
 from virt.normalize.uri import path_form

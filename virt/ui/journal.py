@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from virt.admin.state import AdminState, State, check_token
 from virt.formats.base import request_from_url
-from virt.match.engine import MatchKind
 from virt.match.journal import Served
+from virt.match.result import MatchKind
 from virt.normalize.route import template
 from virt.normalize.uri import path_form
 from virt.ui.web import SECURITY_HEADERS, UI, fragment, page
