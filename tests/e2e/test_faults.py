@@ -155,9 +155,12 @@ def test_a_naive_client_that_makes_a_new_key_per_attempt_is_caught(shop: Shop) -
             except httpx.TransportError:
                 assert attempt == 0
         fault = report(base)["faults"][0]
+        page = httpx.get(f"{base}/__virt/ui/faults")  # the web page says the same
     assert fault["next"]["did"] == "retried"
     assert fault["next"]["key"] == "different"  # two keys for one logical charge
     assert fault["next"]["new_key"] not in (None, fault["key"])
+    assert page.status_code == 200
+    assert f"retried with another key, {fault['next']['new_key']}" in page.text
 
 
 def test_a_polled_job_answers_503_twice_and_the_client_backs_off_to_the_third(

@@ -12,8 +12,11 @@ from typing import Any, TypeVar
 import httpx
 
 from virt.admin.api import create_admin
+from virt.faults import FaultLog, parse_plan
 from virt.match.engine import Engine
 from virt.replay.app import ReplayApp
+from virt.replay.idempotency import Idempotency
+from virt.replay.respond import Replayer
 from virt.replay.routing import Router
 from virt.store import Store
 from virt.ui import UI, add_ui
@@ -290,3 +293,49 @@ def test_a_miss_lists_its_nearest_recordings_in_the_order_matching_ranks_them(
         assert candidates[0] == "2", candidates
 
     run(tmp_path / "a.db", body)
+
+
+def test_the_faults_page_shows_the_plan_and_what_each_client_did_after_a_fault(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        store = Store.open(tmp_path / "rec.db")
+        try:
+            engine = Engine(store)
+            faults = FaultLog(parse_plan(["POST /v1/charges: 503 x1"], seed=7))
+            admin = create_admin(engine, faults=faults)
+            add_ui(admin)
+            replayer = Replayer(engine, faults=faults, idempotency=Idempotency(engine.state, store))
+            app = ReplayApp(engine, Router([], engine.origins), admin, replayer=replayer)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+                charge = recording("https://api.test/v1/charges", '{"id": "ch_1"}')
+                charge["request"]["method"] = "POST"
+                await add(c, charge)
+                sent = {
+                    "Host": "api.test",
+                    "X-Virt-Session": "checkout-<1>",
+                    "Idempotency-Key": "k-1",
+                }
+                statuses = [(await c.post("/v1/charges", headers=sent)).status_code for _ in "ab"]
+                assert statuses == [503, 200]
+                shown = await c.get(f"{UI}/faults")
+                assert shown.status_code == 200
+                html = shown.text
+                assert "POST /v1/charges: 503 x1" in html and "seed 7" in html
+                assert "checkout-&lt;1&gt;" in html and "<1>" not in html  # escaped
+                assert "retried with the same key after" in html and ": 200" in html
+                other = await c.get(f"{UI}/faults", params={"session": "someone else"})
+                assert "No fault injected in this session" in other.text
+        finally:
+            store.close()
+
+    asyncio.run(main())
+
+
+def test_a_server_without_fault_plans_says_so_on_the_faults_page(tmp_path: Path) -> None:
+    async def body(c: Client) -> None:
+        r = await c.get(f"{UI}/faults")
+        assert r.status_code == 404 and "takes no fault plans" in r.text
+
+    run(tmp_path / "rec.db", body)
