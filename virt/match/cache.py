@@ -135,7 +135,7 @@ class Cache:
         of the oldest only when it is read the second time lately, as a Memo made with
         `again` does, and for the same reason: rows asked for once each (a million recordings
         asked at random) would swap the whole cache, for no hits and long collections."""
-        size = len(found.response.body) + len(found.request.body) + _ROW_OVERHEAD
+        size = _size(found)
         if size > _ROW_CACHE_BODY or id in self._rows:
             return
         rows = self._rows
@@ -211,7 +211,7 @@ class Cache:
         there is nothing more to do.
 
         Replay then answers a recording asked for the first time from memory, as it answers
-        one asked before, instead of two reads of the database. Warming never evicts: it
+        one asked before, instead of reading the database. Warming never evicts: it
         stops where the row cache is full. The exact keys' ids are kept only once every
         recording was read (a key's sequence must be whole), and a change to the recordings
         meanwhile stops it.
@@ -229,7 +229,7 @@ class Cache:
             id = interaction.id
             assert id is not None
             warm.after = id
-            size = len(interaction.response.body) + len(interaction.request.body) + _ROW_OVERHEAD
+            size = _size(interaction)
             if id not in rows and size <= _ROW_CACHE_BODY:
                 if self._row_bytes + size > _ROW_CACHE_BYTES:
                     warm.done = True  # full: the rest is read as it is asked for
@@ -285,3 +285,8 @@ class _Warming:
     after: int = 0
     done: bool = False
     ids: dict[str, list[int]] = field(default_factory=dict)
+
+
+def _size(interaction: Interaction) -> int:
+    """What a kept row counts against _ROW_CACHE_BYTES: its bodies and _ROW_OVERHEAD."""
+    return len(interaction.response.body) + len(interaction.request.body) + _ROW_OVERHEAD
