@@ -251,3 +251,78 @@ def test_submit_after_close_fails_at_once_instead_of_waiting_forever(tmp_path: P
     with pytest.raises(StoreError, match="stopped"):
         fut.result(timeout=5)
     writer.close()  # closing twice is harmless
+
+
+def write_all(writer: Writer, interactions: list[Interaction]) -> list[Interaction | BaseException]:
+    """Each interaction written from its own task, all started in one turn of a fresh loop."""
+
+    async def main() -> list[Interaction | BaseException]:
+        tasks = [writer.write(i, exact_key(i.request)) for i in interactions]
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    return asyncio.run(main())
+
+
+def test_writes_of_one_turn_are_committed_together_each_with_its_own_row(tmp_path: Path) -> None:
+    db = tmp_path / "rec.db"
+    writer = Writer(db)
+    written = write_all(writer, [make(f"/{n}") for n in range(300)])  # more than one group
+    writer.close()
+    assert all(isinstance(w, Interaction) for w in written)
+    got = [w for w in written if isinstance(w, Interaction)]
+    assert [w.request.path for w in got] == [f"/{n}" for n in range(300)]
+    assert [w.seq for w in got] == list(range(1, 301))
+    assert rows(db) == {w.id: w.request.path for w in got}
+
+
+def test_a_bad_row_fails_alone_among_the_writes_of_its_turn(tmp_path: Path) -> None:
+    db = tmp_path / "rec.db"
+    writer = Writer(db)
+    first, bad, last = write_all(writer, [make("/first"), make("/caf\udce9"), make("/last")])
+    writer.close()
+    assert isinstance(bad, StoreError)
+    assert isinstance(first, Interaction) and isinstance(last, Interaction)
+    assert rows(db) == {first.id: "/first", last.id: "/last"}
+
+
+def test_close_on_the_loop_commits_what_the_loop_wrote_in_that_turn(tmp_path: Path) -> None:
+    db = tmp_path / "rec.db"
+    writer = Writer(db)
+
+    async def main() -> list[Interaction]:
+        tasks = [spawn(writer.write(make(f"/{n}"), "k"), name=f"write {n}") for n in range(3)]
+        await asyncio.sleep(0)  # each task is now waiting on its row, not yet handed over
+        writer.close()
+        return await asyncio.wait_for(asyncio.gather(*tasks), DEADLINE)
+
+    written = asyncio.run(main())
+    assert sorted(rows(db).values()) == ["/0", "/1", "/2"]
+    assert [w.id for w in written] == sorted(rows(db))
+
+
+def test_write_after_close_fails_at_once_instead_of_waiting_forever(tmp_path: Path) -> None:
+    writer = Writer(tmp_path / "closed.db")
+    writer.close()
+    (late,) = write_all(writer, [make("/late")])
+    assert isinstance(late, StoreError) and "stopped" in str(late)
+
+
+def test_a_write_whose_caller_gave_up_is_committed_and_the_writer_goes_on(tmp_path: Path) -> None:
+    db = tmp_path / "rec.db"
+    writer = Writer(db)
+    blocker = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")  # hold the commit back while the caller gives up
+
+    async def main() -> Interaction:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(writer.write(make("/abandoned"), "k"), 0.2)
+        blocker.execute("ROLLBACK")
+        return await asyncio.wait_for(writer.write(make("/after"), "k"), DEADLINE)
+
+    try:
+        after = asyncio.run(main())
+    finally:
+        blocker.close()
+    writer.close()
+    assert sorted(rows(db).values()) == ["/abandoned", "/after"]
+    assert after.id in rows(db)
