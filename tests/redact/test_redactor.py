@@ -91,6 +91,23 @@ def test_redacting_twice_changes_nothing_more() -> None:
         assert r.interaction(once) == once
 
 
+def test_an_answer_seen_again_is_redacted_as_the_first_time_whatever_its_type_says() -> None:
+    """Responses are remembered once redacted: an upstream answers alike while it is recorded.
+    What is remembered must be what a fresh redaction gives, the content type included."""
+    r = Redactor(KEY)
+    for _ in range(3):
+        for i in planted():
+            assert r.interaction(i) == Redactor(KEY).interaction(i)
+    body = b"password=hunter2hunter2&page=2"
+    form = Response(
+        200, headers=(("Content-Type", "application/x-www-form-urlencoded"),), body=body
+    )
+    binary = Response(200, headers=(("Content-Type", "application/octet-stream"),), body=body)
+    for _ in range(2):
+        assert b"hunter2" not in r.response(form).body
+        assert r.response(binary).body == Redactor(KEY).response(binary).body
+
+
 def test_an_interaction_without_secrets_is_returned_untouched() -> None:
     i = Interaction(
         Request("GET", "https", "h", 443, "/users/1", "page=2", (("Accept", "*/*"),)),

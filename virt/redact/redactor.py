@@ -86,6 +86,14 @@ class Redactor:
     _seen_bodies: Memo[tuple[bytes, str | None], bytes] = field(
         init=False, repr=False, compare=False, default_factory=lambda: Memo(MEMO_SIZE, again=True)
     )
+    _seen_answer_headers: Memo[Headers, Headers] = field(
+        init=False, repr=False, compare=False, default_factory=lambda: Memo(MEMO_SIZE, again=True)
+    )
+    """Response headers and bodies redacted lately (small ones, claims kept): an upstream
+    answers the same again and again while it is recorded."""
+    _seen_answer_bodies: Memo[tuple[bytes, str | None], bytes] = field(
+        init=False, repr=False, compare=False, default_factory=lambda: Memo(MEMO_SIZE, again=True)
+    )
 
     def __post_init__(self) -> None:
         self._rule_names = frozenset(normal_name(f) for f in self.rules.fields)
@@ -156,9 +164,19 @@ class Redactor:
         return found
 
     def response(self, response: Response) -> Response:
-        headers = self._headers(response.headers, keep_claims=True)
+        headers = self._remembered(
+            self._seen_answer_headers,
+            response.headers,
+            lambda: self._headers(response.headers, keep_claims=True),
+            sum(len(n) + len(v) for n, v in response.headers),
+        )
         plain, coding = self._coded(response.body, response.headers, response.encoding, "response")
-        body = self._body(plain, response.headers, keep_claims=True)
+        body = self._remembered(
+            self._seen_answer_bodies,
+            (plain, header(response.headers, "content-type")),
+            lambda: self._body(plain, response.headers, keep_claims=True),
+            len(plain),
+        )
         if body == plain:  # nothing to redact: the body stays as it came, coded or not
             body = response.body
         if (headers, body) == (response.headers, response.body):
