@@ -28,6 +28,7 @@ from virt.mitm.master import (
 from virt.mitm.stop import abort_upstreams, answered, close_clients, stop_listening
 from virt.mitm.tasks import spawn
 from virt.redact import RedactRules
+from virt.server.loop import set_aside_startup
 from virt.server.signals import stop_on_signals
 from virt.store.writer import Writer
 
@@ -123,6 +124,9 @@ def record(settings: RecordSettings) -> None:
             await running
         log.info("stopped: %d interactions recorded into %s", recorder.recorded, settings.db)
 
+    import mitmproxy.addons  # noqa: F401  # the proxy's own modules, loaded before start-up is set aside
+
+    set_aside_startup()
     try:
         asyncio.run(main())  # mitmproxy's own choice of loop
     finally:
