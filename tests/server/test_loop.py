@@ -1,4 +1,4 @@
-"""The loop both servers run on, and the garbage-collection policy of virt serve."""
+"""The loop both servers run on, and the garbage-collection policies of virt serve and record."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextlib
 import gc
 import weakref
 
-from virt.server.loop import full_collections, gc_policy, run_loop
+from virt.server.loop import full_collections, gc_policy, run_loop, set_aside_startup
 
 
 def test_run_loop_runs_a_coroutine_to_the_end_on_uvloop() -> None:
@@ -55,3 +55,16 @@ def test_a_cycle_set_aside_and_then_dropped_is_freed_by_the_full_collections() -
 
         asyncio.run(a_while())
         assert alive() is None
+
+
+def test_the_recorder_sets_aside_what_start_up_made_and_nothing_made_later() -> None:
+    """virt record: a flow made after start-up stays where collections find its cycles."""
+    started = [[n] for n in range(100)]
+    set_aside_startup()
+    try:
+        later = [[n] for n in range(100)]
+        walked = {id(o) for o in gc.get_objects()}
+        assert id(started) not in walked and id(started[0]) not in walked
+        assert id(later) in walked and id(later[0]) in walked
+    finally:
+        gc.unfreeze()
