@@ -12,8 +12,8 @@ warm-up, then BENCH_SECONDS measured. wrk's Lua counts every answer that is not 
 before each load 50 answers are compared byte for byte with the recording: a row with a wrong
 answer says FAIL, names the first one, and make bench exits 1.
 
-Rows, each PASS or MISS against its target in issue #15 (row 6: issue #16, row 7: issue #18,
-row 8: issue #19):
+Rows, each PASS or MISS against its target in issue #15 (rows 6 and 9: issue #16, row 7:
+issue #18, row 8: issue #19):
 1. direct door: `virt serve --db F --port P --proxy-port Q` with its default flags (stderr to a
    file; only --confdir points at the run's folder, so that the CA is the run's own), at every
    size, beside the bare app: Starlette on uvicorn with uvloop and httptools,
@@ -63,6 +63,11 @@ row 8: issue #19):
    counting. Target 0.95x; a note gives the load with a plan
    whose one rule covers no route of the workload. `python -m bench.faultsoff` runs this row
    alone.
+9. exact, fallback on: `virt serve` with its default flags beside `virt serve` from virt as it
+   was before the fallback (issue #16; bench/fallbackoff.py), which imports the same HAR with
+   its own `virt import` (it reads an older schema), on the direct door's load (every request
+   recorded), alternated three times as row 8, at sizes up to 100,000. Target 0.95x.
+   `python -m bench.fallbackoff` runs this row alone.
 
 Both mitmdumps run with -q (no line per flow), the stronger baseline; virt runs with its
 default flags, as users start it. Servers run one at a time, each in turn, in a temporary
@@ -97,7 +102,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import faultsoff, recordings, report, rows, settings, uipages, wrk
+from bench import fallbackoff, faultsoff, recordings, report, rows, settings, uipages, wrk
 from bench.rows import Row
 
 GUIDE = __doc__ or ""
@@ -134,6 +139,9 @@ def main() -> None:
         add(uipages.row(http, cwd))
         err.print(f"{size:,}: faults off")
         add(faultsoff.row(http, cwd))
+        if size <= fallbackoff.MAX_SIZE:
+            err.print(f"{size:,}: exact, fallback on")
+            add(fallbackoff.row(http, cwd))
     err.print("recording")
     add(rows.recording(recordings.get(min(settings.SIZES), "http", err), cwd))
     out.print(report.table(results, machine))
