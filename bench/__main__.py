@@ -32,7 +32,9 @@ issue #18, row 8: issue #19):
    proxy, is what saturated. Target 2x.
    Rows 2 and 3 run at sizes up to BENCH_PROXY_MAX.
 4. --workers 2 vs --workers 1: virt's own ratio on the direct door, target 1.7x on 2 cores;
-   "not supported by this virt" while `virt serve` has no --workers.
+   "not supported by this virt" while `virt serve` has no --workers. A note gives the same two
+   loads on the bare app (uvicorn --workers 2 and 1): what the machine allows while wrk takes
+   its share of the same two cores.
 5. recording: `virt record` (regular proxy mode, a fresh database) forwarding absolute-form
    requests to a local upstream (the bare app with the smallest size's entries) beside plain
    `mitmdump` forwarding to the same upstream. Target 0.8x.

@@ -252,6 +252,18 @@ def workers(rec: Recordings, cwd: Path) -> Row:
         row.virt = dataclasses.replace(row.virt, name="virt --workers 2")
     if row.base is not None:
         row.base = dataclasses.replace(row.base, name="virt --workers 1")
+    if not row.problem:
+        # what the machine allows: the same two loads on the bare app (wrk shares the cores)
+        def bare(n: int) -> Callable[[], Side]:
+            return lambda: _direct_side(lambda: servers.bare(rec.har, cwd, n), rec)
+
+        sides = [run_side(bare(n), row) for n in (2, 1)]
+        two, one = sides
+        if two is not None and one is not None:
+            row.notes.append(
+                f"the bare app on this machine: 2 workers {two.load.rps:,.0f} req/s, "
+                f"1 worker {one.load.rps:,.0f}: {two.load.rps / one.load.rps:.2f}x"
+            )
     return row
 
 

@@ -190,9 +190,9 @@ def virt_serve(db: Path, cwd: Path, extra: Sequence[str] = ()) -> tuple[Server, 
     return Server("virt serve", cmd, port, cwd), proxy_port
 
 
-def bare(har: Path, cwd: Path) -> Server:
+def bare(har: Path, cwd: Path, workers: int = 1) -> Server:
     port = free_port()
-    cmd = [sys.executable, "-m", "bench.baseline", str(port), str(har.absolute())]
+    cmd = [sys.executable, "-m", "bench.baseline", str(port), str(har.absolute()), str(workers)]
     return Server("bare app", cmd, port, cwd)
 
 
