@@ -37,7 +37,8 @@ issue #18, row 8: issue #19):
    its share of the same two cores.
 5. recording: `virt record` (regular proxy mode, a fresh database) forwarding absolute-form
    requests to a local upstream (the bare app with the smallest size's entries) beside plain
-   `mitmdump` forwarding to the same upstream. Target 0.8x.
+   `mitmdump` forwarding to the same upstream, alternated three times (mitmdump first), each
+   side's best load counting, as in row 8. Target 0.8x.
 6. fallback: requests that were never recorded, on the recorded routes (bench/unrecorded.py):
    `GET /api/items/{N+i}?page={i % 7}`, items past the recorded ones, and `POST /api/search`
    with a `q` of "new-{i}", answered through the direct door of `virt serve` with its default

@@ -267,6 +267,11 @@ def workers(rec: Recordings, cwd: Path) -> Row:
     return row
 
 
+RECORDING_ROUNDS = 3
+"""Loads of each side of the recording row, alternated, each side's best counting: on this
+shared machine one load of the same mitmdump varied between 680 and 1,180 req/s."""
+
+
 def recording(rec: Recordings, cwd: Path) -> Row:
     """Row 5: `virt record` forwarding absolute-form requests to a local upstream (the bare
     app) beside plain mitmdump forwarding to the same upstream."""
@@ -285,11 +290,23 @@ def recording(rec: Recordings, cwd: Path) -> Row:
             finally:
                 server.stop()
 
-        db = cwd / f"recorded-{time.time_ns()}.db"
-        row.virt = run_side(lambda: through(servers.virt_record(db, cwd)), row)
-        if not row.problem:
-            row.base = run_side(lambda: through(servers.mitmdump_forward(cwd)), row)
+        def record() -> Side:
+            return through(servers.virt_record(cwd / f"recorded-{time.time_ns()}.db", cwd))
+
+        def forward() -> Side:
+            return through(servers.mitmdump_forward(cwd))
+
+        for _ in range(RECORDING_ROUNDS):
+            for start, which in ((forward, "base"), (record, "virt")):
+                got = None if row.problem else run_side(start, row)
+                kept = getattr(row, which)
+                if got is not None and (kept is None or got.load.rps > kept.load.rps):
+                    setattr(row, which, got)
         row.notes.append(f"upstream: the bare app with {rec.size:,} entries")
+        row.notes.append(
+            f"each side's best of {RECORDING_ROUNDS} loads, alternated; virt record into a "
+            "fresh database each time"
+        )
     except ServerFailed as e:
         row.problem = f"the upstream: {e}"
     finally:
