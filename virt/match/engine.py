@@ -14,13 +14,14 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
-from http import HTTPStatus
 from typing import Any
 
 from virt.errors import StateError, StateUnavailable
 from virt.match import echo, nearmiss, patterns
 from virt.match.cache import Cache
+from virt.match.cursor import named, recorded_operation, unsigned
 from virt.match.journal import Journal
+from virt.match.nearmiss import with_segments
 from virt.match.prepared import Prepared
 from virt.match.result import Found, Match, MatchKind
 from virt.match.rules import Policy, Rules
@@ -33,21 +34,12 @@ from virt.match.score import (
     shown,
     signature,
 )
-from virt.match.stage import Answered, FallbackStage, Refused
-from virt.model import Interaction, Request, Response
+from virt.match.stage import FallbackStage, Refused, fallback_match
+from virt.model import Interaction, Request
 from virt.normalize import exact_key, keys
 from virt.normalize.canonical import canonical_key
-from virt.normalize.fields import (
-    OPERATION_HEADERS,
-    Fields,
-    Operation,
-    fields,
-    header_fields,
-    operation,
-    query_fields,
-)
+from virt.normalize.fields import Operation, fields, header_fields, operation
 from virt.normalize.route import route_key
-from virt.normalize.uri import path_form
 from virt.state import MemoryState, SessionState
 from virt.store import Origin, Store, Summary
 
@@ -124,7 +116,7 @@ class Engine:
         held = stage.held(request, session)
         if held is not None:
             key = prepared.key if prepared else exact_key(request)
-            return _fallback_match(key, request, held)
+            return fallback_match(key, request, held)
         found = self._match(request, session, prepared)
         if found.kind is MatchKind.MISS and fall_back:
             return self.fall_back(request, session, found)
@@ -158,7 +150,7 @@ class Engine:
         ids = self._admitted(self._cache.exact_ids(key), asked, sent, policy)
         if ids:
             # the same path, query values and body: only headers can differ, and be echoed
-            cursor = f"{session}\0{key}{_named(asked)}"
+            cursor = f"{session}\0{key}{named(asked)}"
             found = Found(MatchKind.EXACT, cursor, ids, header_fields)
             return self._walk(found, key, request, policy)
         canonical = prepared.canonical if prepared else canonical_key(request)
@@ -169,8 +161,8 @@ class Engine:
             policy,
         )
         if ids:
-            cursor = f"{session}\0~{canonical}{_named(asked)}"
-            return self._walk(Found(MatchKind.FUZZY, cursor, ids, _unsigned), key, request, policy)
+            cursor = f"{session}\0~{canonical}{named(asked)}"
+            return self._walk(Found(MatchKind.FUZZY, cursor, ids, unsigned), key, request, policy)
         patterned = self._patterned(request, session, asked, sent, policy)
         if patterned is not None:
             return self._walk(patterned, key, request, policy)
@@ -197,7 +189,7 @@ class Engine:
         ids = self._admitted(ids, asked, sent, policy)  # a rule's conditions hold here too
         if not ids:
             return None
-        return Found(MatchKind.PATTERN, f"{session}\0%{ids[0]}{_named(asked)}", ids, header_fields)
+        return Found(MatchKind.PATTERN, f"{session}\0%{ids[0]}{named(asked)}", ids, header_fields)
 
     def _admitted(
         self, ids: list[int], asked: Operation, sent: Side | None, policy: Policy
@@ -211,7 +203,7 @@ class Engine:
             return [i for i in ids if (s := side(i)) and compare(sent, s, policy).failed is None]
         if not asked:
             return ids
-        return [i for i in ids if (s := side(i)) and _operation(s) == asked]
+        return [i for i in ids if (s := side(i)) and recorded_operation(s) == asked]
 
     def _scored(
         self, request: Request, key: str, session: str, sent: Side, policy: Policy, route: str
@@ -286,7 +278,7 @@ class Engine:
         if isinstance(made, Refused):
             refused = {"route": made.route, "refused": made.why}
             return dataclasses.replace(missed, fallback=refused)
-        found = _fallback_match(missed.key, request, made)
+        found = fallback_match(missed.key, request, made)
         # what the nearest recording differed in: why no recording answered
         return dataclasses.replace(found, score=missed.score, comparison=missed.comparison)
 
@@ -357,14 +349,14 @@ class Engine:
             pool.setdefault(id, None)
         for summary in self.store.nearest(request.method, request.host, request.path, NEAREST_POOL):
             pool[summary.id] = summary
-        whole = _with_segments(sent, request)
+        whole = with_segments(sent, request)
         scored: list[tuple[float, int, Interaction, Comparison]] = []
         for id in pool:
             recorded = self._cache.get(id)
             side = self._cache.side(id, recorded.request) if recorded is not None else None
             if recorded is None or side is None:
                 continue
-            rank = compare(whole, _with_segments(side, recorded.request), policy)
+            rank = compare(whole, with_segments(side, recorded.request), policy)
             score = rank.score if rank.failed is None else -1.0
             scored.append((score, id, recorded, compare(sent, side, policy)))
         scored.sort(key=lambda s: (-s[0], s[1]))
@@ -421,47 +413,3 @@ class Engine:
     def recorded(self, interaction: Interaction) -> None:
         """Note an interaction written while serving (passthrough), so it can answer from now on."""
         self._cache.recorded(interaction)
-
-
-def _fallback_match(key: str, request: Request, made: Answered) -> Match:
-    """A Match for a fallback answer: a made-up interaction named after its template."""
-    try:
-        reason = HTTPStatus(made.status).phrase
-    except ValueError:
-        reason = ""
-    response = Response(made.status, reason, made.headers, made.body)
-    interaction = Interaction(request, response, id=made.template)
-    explain = {**made.explain, "source": made.source}
-    return Match(MatchKind.FALLBACK, key, interaction, fallback=explain, source=made.source)
-
-
-def _with_segments(side: Side, request: Request) -> Side:
-    """`side` with every segment of the path as a field, not only identifiers: for ranking
-    recordings of other routes by how close their path is."""
-    extra = {
-        f"path[{i}]": segment
-        for i, segment in enumerate(path_form(request.path).split("/"))
-        if segment and f"path[{i}]" not in side.fields
-    }
-    return Side({**side.fields, **extra}, side.data) if extra else side
-
-
-def _unsigned(request: Request) -> Fields:
-    """What a canonical hit can differ in: headers, and query values (signing parameters)."""
-    return {**query_fields(request), **header_fields(request)}
-
-
-def _operation(side: Side) -> Operation:
-    """The operation headers of a recorded request, as `operation` gives them for a sent one."""
-    found = []
-    for name in sorted(OPERATION_HEADERS):
-        value = side.fields.get(f"header:{name}")
-        if value is not None:
-            found.append((name, value))
-    return tuple(found)
-
-
-def _named(asked: Operation) -> str:
-    """A cursor suffix naming the operation asked for, so that requests for different
-    operations on the same URL and body keep sequences of their own."""
-    return "".join(f"\0{name}={value}" for name, value in asked)

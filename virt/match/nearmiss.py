@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from virt.match.caps import first, shorten
+from virt.match.score import Side
 from virt.model import Request
 from virt.normalize import query_pairs
 from virt.normalize.canonical import body_form
+from virt.normalize.uri import path_form
 
 _COMPARED_BODIES = 1 << 20
 """Bytes of two bodies past which the report does not work out whether they mean the same."""
@@ -50,3 +52,14 @@ def diff(request: Request, recorded: Request) -> dict[str, Any]:
             "recorded": shorten(recorded.body.decode("utf-8", "replace")),
         }
     return out
+
+
+def with_segments(side: Side, request: Request) -> Side:
+    """`side` with every segment of the path as a field, not only identifiers: for ranking
+    recordings of other routes by how close their path is."""
+    extra = {
+        f"path[{i}]": segment
+        for i, segment in enumerate(path_form(request.path).split("/"))
+        if segment and f"path[{i}]" not in side.fields
+    }
+    return Side({**side.fields, **extra}, side.data) if extra else side

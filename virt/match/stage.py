@@ -8,9 +8,11 @@ stay apart and `--no-fallback` is simply an engine without one.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any, Protocol, runtime_checkable
 
-from virt.model import Request
+from virt.match.result import Match, MatchKind
+from virt.model import Interaction, Request, Response
 
 
 class Answered(Protocol):
@@ -76,3 +78,15 @@ class FallbackStage(Protocol):
     def clear(self) -> None:
         """The recordings changed."""
         ...
+
+
+def fallback_match(key: str, request: Request, made: Answered) -> Match:
+    """A Match for a fallback answer: a made-up interaction named after its template."""
+    try:
+        reason = HTTPStatus(made.status).phrase
+    except ValueError:
+        reason = ""
+    response = Response(made.status, reason, made.headers, made.body)
+    interaction = Interaction(request, response, id=made.template)
+    explain = {**made.explain, "source": made.source}
+    return Match(MatchKind.FALLBACK, key, interaction, fallback=explain, source=made.source)
