@@ -6,7 +6,8 @@ import collections
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from virt.match.score import LEARN_SAMPLE, Side, learn_volatile
+from virt.match.learn import LEARN_SAMPLE, learn_volatile
+from virt.match.score import Side
 from virt.memo import Memo
 from virt.model import Interaction, Request, RequestPattern, Response
 from virt.normalize.route import route_key
