@@ -35,9 +35,10 @@ from virt.schema.contract import refusal
 from virt.schema.infer import structural
 from virt.schema.objects import GONE, Objects
 from virt.schema.openapi import OpenApi, Operation
-from virt.schema.reply import DROPPED, Answer, Refusal, headers_for, linked
+from virt.schema.reply import Answer, Refusal, headers_for, linked
+from virt.schema.synth import from_openapi, from_schema
 from virt.schema.template import choose
-from virt.schema.validate import is_valid, violations
+from virt.schema.validate import is_valid
 from virt.state import SessionState
 from virt.store import Store
 
@@ -196,12 +197,12 @@ class Fallback:
             if made is not None:
                 return made
         if operation is not None:
-            found = self._from_openapi(request, operation, seed)
+            found = from_openapi(request, operation, seed)
             if found is not None:
                 return found
         if profile is not None:
             try:
-                return self._from_schema(request, profile, seed)
+                return from_schema(request, profile, seed)
             except SchemaError as e:
                 return Refusal(f"the route's schema cannot be satisfied: {e}", profile.name)
         return None
@@ -300,80 +301,6 @@ class Fallback:
             if key.lower() in pages.TOTAL and isinstance(data[key], int):
                 data[key] += len(created)
         return orjson.dumps(data)
-
-    def _from_openapi(
-        self, request: Request, operation: tuple[OpenApi, Operation], seed: bytes
-    ) -> Answer | None:
-        document, op = operation
-        explain: dict[str, Any] = {
-            "route": f"{op.method} {op.template}",
-            "openapi": document.source,
-        }
-        if op.request_schema is not None:
-            sent = leaves.body_data(request)
-            if sent is not NOT_JSON:
-                found = violations(op.request_schema, sent)
-                if found:
-                    shown = [
-                        {"pointer": v.pointer, "rule": v.rule, "message": v.message} for v in found
-                    ]
-                    body = orjson.dumps(
-                        {
-                            "error": "the request body does not match the OpenAPI document",
-                            "violations": shown,
-                        }
-                    )
-                    return Answer(
-                        422,
-                        (("Content-Type", "application/json"),),
-                        body,
-                        "openapi",
-                        None,
-                        {**explain, "violations": shown, "status": 422},
-                    )
-        status = op.success
-        if status is None:
-            return None
-        answer = op.responses.get(status)
-        if answer is None:
-            return None
-        if answer.example is not None:
-            value: Any = answer.example
-            explain["example"] = True
-        elif answer.schema is not None:
-            from virt.schema.generate import generate  # faker loads on first use only
-
-            try:
-                value = generate(answer.schema, seed, root=document.root)
-            except SchemaError as e:
-                log.warning("openapi fallback for %s %s: %s", op.method, op.template, e)
-                return None
-        else:
-            value = None
-        body = b"" if value is None else orjson.dumps(value)
-        headers = [("Content-Type", answer.content_type or "application/json")] if body else []
-        headers.extend(
-            (k, v)
-            for k, v in answer.headers
-            if k.lower() not in DROPPED and k.lower() != "content-type"
-        )
-        explain["status"] = status
-        return Answer(status, tuple(headers), body, "openapi", None, explain)
-
-    def _from_schema(
-        self, request: Request, profile: RouteProfile, seed: bytes
-    ) -> Answer | Refusal:
-        status = profile.success
-        schema = profile.response_schemas.get(status) if status is not None else None
-        if status is None or schema is None:
-            return Refusal("the route has no structured success answer to learn from", profile.name)
-        from virt.schema.generate import generate  # faker loads on first use only
-
-        value = generate(schema, seed)
-        data = orjson.dumps(value)
-        base = profile.answers()[0]
-        explain = {"route": profile.name, "status": status, "schema": True}
-        return Answer(status, headers_for(base, data, seed), data, "schema", base.id, explain)
 
     def _not_found(
         self, profile: RouteProfile | None, route: str, gone: Absent | None = None
