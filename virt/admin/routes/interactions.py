@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi import Path as FastAPIPath
 
 from virt.admin import payloads as p
+from virt.admin.edits import InteractionIn, InteractionPatch
 from virt.admin.state import PREFIX, AdminState, State, check_token
 from virt.formats.base import request_from_url, response_from, with_body
 from virt.model import Interaction, iso_utc
@@ -74,7 +75,7 @@ async def get_interaction(state: State, id: InteractionId) -> p.InteractionOut:
 
 
 @router.post("/interactions", status_code=201)
-async def add_interaction(state: State, body: p.InteractionIn) -> p.InteractionOut:
+async def add_interaction(state: State, body: InteractionIn) -> p.InteractionOut:
     """Add a hand-written interaction; it answers requests at once."""
     interaction = state.clean(replace(_from_payload(body), session=body.session))
     written = state.store.insert(interaction, keys(interaction.request))
@@ -86,7 +87,7 @@ async def add_interaction(state: State, body: p.InteractionIn) -> p.InteractionO
 
 @router.put("/interactions/{id}", responses=_NOT_FOUND)
 async def replace_interaction(
-    state: State, id: InteractionId, body: p.InteractionIn
+    state: State, id: InteractionId, body: InteractionIn
 ) -> p.InteractionOut:
     """Replace an interaction (it keeps its id, session and place in its sequence)."""
     current = _get(state, id)
@@ -108,7 +109,7 @@ async def replace_interaction(
 
 @router.patch("/interactions/{id}", responses=_NOT_FOUND)
 async def patch_interaction(
-    state: State, id: InteractionId, body: p.InteractionPatch
+    state: State, id: InteractionId, body: InteractionPatch
 ) -> p.InteractionOut:
     """Change some fields of an interaction: status, headers, a body, tags..."""
     current = _get(state, id)
@@ -142,7 +143,7 @@ def _out(state: AdminState, i: Interaction) -> p.InteractionOut:
     return p.interaction_out(i, state.store.tags([i.id]).get(i.id, []))
 
 
-def _from_payload(body: p.InteractionIn) -> Interaction:
+def _from_payload(body: InteractionIn) -> Interaction:
     req, resp = body.request, body.response
     try:
         request = request_from_url(req.method, req.url, tuple(req.headers))
@@ -157,7 +158,7 @@ def _from_payload(body: p.InteractionIn) -> Interaction:
     )
 
 
-def _patched(current: Interaction, patch: p.InteractionPatch) -> Interaction:
+def _patched(current: Interaction, patch: InteractionPatch) -> Interaction:
     request, response = current.request, current.response
     if (rp := patch.request) is not None:
         if rp.url is not None:
