@@ -3,12 +3,12 @@
 Each call is one statement in autocommit (WAL, synchronous=OFF: the state outlives no crash
 worth keeping), so two workers advancing one cursor get consecutive positions. The file keeps
 MAX_SESSIONS sessions: every PRUNE_EVERY writes, a process forgets the least recently used
-beyond that. It also holds the journal of every worker (ServedLog, `state_served`).
+beyond that. It also holds the journal of every worker (ServedLog, `state_served`; see
+virt.state.sqlite_journal).
 """
 
 from __future__ import annotations
 
-import collections
 import logging
 import os
 import random
@@ -21,16 +21,14 @@ from pathlib import Path
 from typing import TypeVar
 
 from virt.errors import StateUnavailable
-from virt.model import iso_utc
 from virt.state.base import (
     MAX_RECORDS,
     MAX_SESSIONS,
-    SERVED_KEPT,
     check_record,
     split,
     too_many,
 )
-from virt.state.batch import Batcher
+from virt.state.sqlite_journal import SqliteServed, iso_now
 
 log = logging.getLogger("virt")
 
@@ -97,7 +95,7 @@ class SqliteState:
                 db.execute(statement)
             db.execute(
                 "INSERT OR IGNORE INTO state_meta (key, value) VALUES ('started', ?)",
-                (_iso_now(),),
+                (iso_now(),),
             )
 
         self.run("open it", create, write=True)
@@ -297,68 +295,6 @@ class SqliteState:
         return conn
 
 
-class SqliteServed:
-    """The journal of every worker, in the state file: entries are written by a thread in
-    batches, the newest SERVED_KEPT kept, counts by match kind kept since the file was made."""
-
-    def __init__(self, state: SqliteState) -> None:
-        self._state = state
-        self._batcher: Batcher[tuple[str, bytes]] = Batcher(self._write, "virt-state-journal")
-        row = state.run(
-            "read when the journal started",
-            lambda db: db.execute("SELECT value FROM state_meta WHERE key = 'started'").fetchone(),
-        )
-        self.started = str(row[0]) if row else _iso_now()
-
-    def add(self, match: str, entry: bytes) -> None:
-        self._batcher.add((match, entry))
-
-    def newest(self, limit: int, match: str | None = None) -> list[tuple[int, bytes]]:
-        self._batcher.flush()
-        args: tuple[object, ...] = (limit,)
-        sql = "SELECT id, entry FROM state_served ORDER BY id DESC LIMIT ?"
-        if match is not None:
-            sql = "SELECT id, entry FROM state_served WHERE match = ? ORDER BY id DESC LIMIT ?"
-            args = (match, limit)
-        rows = self._state.run("read the journal", lambda db: db.execute(sql, args).fetchall())
-        return [(int(i), bytes(e)) for i, e in rows]
-
-    def counts(self) -> dict[str, int]:
-        self._batcher.flush()
-        rows = self._state.run(
-            "read the journal's counts",
-            lambda db: db.execute("SELECT match, n FROM state_counts").fetchall(),
-        )
-        return {str(m): int(n) for m, n in rows}
-
-    def clear(self) -> None:
-        self._batcher.flush()
-        self._state.run(
-            "clear the journal", lambda db: db.execute("DELETE FROM state_served"), write=True
-        )
-
-    def close(self) -> None:
-        self._batcher.close()
-
-    def _write(self, batch: list[tuple[str, bytes]]) -> None:
-        counts = collections.Counter(match for match, _ in batch)
-        kept = [(match, entry) for match, entry in batch if entry]  # b"": counted only
-
-        def append(db: sqlite3.Connection) -> None:
-            db.executemany("INSERT INTO state_served (match, entry) VALUES (?, ?)", kept)
-            db.executemany(
-                "INSERT INTO state_counts (match, n) VALUES (?, ?) "
-                "ON CONFLICT (match) DO UPDATE SET n = n + excluded.n",
-                counts.items(),
-            )
-            db.execute(
-                "DELETE FROM state_served WHERE id <= (SELECT max(id) FROM state_served) - ?",
-                (SERVED_KEPT,),
-            )
-
-        self._state.run("write the journal", append, write=True)
-
-
 _OPEN: weakref.WeakSet[SqliteState] = weakref.WeakSet()
 """The states of this process, closed before a fork: SQLite's per-process bookkeeping of a
 file's locks and shared memory must not be copied into a child that opens the file again."""
@@ -413,7 +349,3 @@ def _check_file(path: Path) -> None:
         raise StateUnavailable(
             f"session state file {path}: cannot create it: {e.strerror}", hint=_HINT
         ) from e
-
-
-def _iso_now() -> str:
-    return iso_utc(time.time())
