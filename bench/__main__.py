@@ -89,11 +89,13 @@ Settings (environment):
   BENCH_PROXY_MAX    largest size of the proxy rows   (100000)
   BENCH_CACHE        where HAR files and databases are kept (bench/.cache)
 
-Time on 2 cores: about 10 minutes once the recordings are cached. The first run also writes and
-imports the HAR files: 1,000,000 entries are a 1 GB HAR that `virt import` takes about 6 minutes
-to bring in (a 1.4 GB database), so count 8 more minutes for it. The bare app takes half a
-minute to read that HAR. `BENCH_SIZES=1000 make bench` is a quick look (about 3 minutes; add
-BENCH_SECONDS=3 for one). Results are printed and written to bench/RESULTS.md.
+Time on 2 cores: about 30 minutes once the recordings are cached (rows 5, 8 and 9 alternate
+three loads a side). The first run also writes and imports the HAR files: 1,000,000 entries
+are a 1 GB HAR that `virt import` takes about 10 minutes to bring in (a 2.4 GB database), and
+row 9's earlier virt imports the smaller ones again, so count 12 more minutes for it. The bare
+app takes half a minute to read the largest HAR. `BENCH_SIZES=1000 make bench` is a quick look
+(about 8 minutes; add BENCH_SECONDS=3 for a quicker one). Results are printed and written to
+bench/RESULTS.md.
 """
 
 from __future__ import annotations
