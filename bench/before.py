@@ -20,7 +20,7 @@ from rich.console import Console
 
 from bench import recordings, servers, settings
 from bench.recordings import CACHE, Recordings
-from bench.rows import Row, Side, _direct_side, run_side
+from bench.rows import Row, Side, _direct_side, best_of
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -100,20 +100,12 @@ def alternate(
     rounds: int,
 ) -> None:
     """The direct door's load on the earlier virt (`then`, the row's baseline) and on virt as
-    it is (`now`), alternated `rounds` times, each side's best load kept: on a shared machine,
-    a burst of other work during one load is the largest difference between two close servers."""
+    it is (`now`), alternated `rounds` times, each side's best load kept (rows.best_of)."""
 
     def load(start: Callable[[], servers.Server]) -> Callable[[], Side]:
         return lambda: _direct_side(start, rec)
 
-    for _ in range(rounds):
-        for start, which in ((then, "base"), (now, "virt")):
-            if row.problem:
-                return
-            got = run_side(load(start), row)
-            kept = getattr(row, which)
-            if got is not None and (kept is None or got.load.rps > kept.load.rps):
-                setattr(row, which, got)
+    best_of(row, load(then), load(now), rounds)
 
 
 def run_alone(
