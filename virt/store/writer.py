@@ -65,11 +65,22 @@ def _resolve(futures: list[asyncio.Future[Interaction]], outcomes: list[Outcome]
 class _Single:
     """One row from `submit`, with the thread-safe future its caller holds."""
 
-    __slots__ = ("future", "row")
+    __slots__ = ("future", "rows")
 
     def __init__(self, row: Row, future: Future[Interaction]) -> None:
-        self.row = row
+        self.rows = [row]
         self.future = future
+
+    def settle(self, outcomes: list[Outcome]) -> None:
+        (outcome,) = outcomes
+        # A caller that gave up cancelled its future (its row is written all the same); once
+        # running, it cannot be cancelled, so setting it cannot raise and kill the thread.
+        if not self.future.set_running_or_notify_cancel():
+            return
+        if isinstance(outcome, StoreError):
+            self.future.set_exception(outcome)
+        else:
+            self.future.set_result(outcome)
 
 
 class Writer:
@@ -167,33 +178,14 @@ class Writer:
             store.close()
 
     def _write_group(self, group: list[_Batch | _Single], store: Store) -> None:
-        rows: list[Row] = []
-        for item in group:
-            if isinstance(item, _Batch):
-                rows += item.rows
-            else:
-                # A caller that gives up cancels its future; once running, it cannot be
-                # cancelled, so setting it cannot raise and kill this thread. A row whose
-                # caller left first is written all the same.
-                item.future.set_running_or_notify_cancel()
-                rows.append(item.row)
+        rows = [row for item in group for row in item.rows]
         if not rows:
             return
         outcomes = self._commit(store, rows)
         at = 0
         for item in group:
-            if isinstance(item, _Batch):
-                item.settle(outcomes[at : at + len(item.rows)])
-                at += len(item.rows)
-            else:
-                outcome = outcomes[at]
-                at += 1
-                if item.future.cancelled():
-                    continue
-                if isinstance(outcome, StoreError):
-                    item.future.set_exception(outcome)
-                else:
-                    item.future.set_result(outcome)
+            item.settle(outcomes[at : at + len(item.rows)])
+            at += len(item.rows)
 
     def _commit(self, store: Store, rows: list[Row]) -> list[Outcome]:
         """Each row as committed, or the error that kept it out; never raises."""
@@ -218,4 +210,5 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 
 
 def _size(item: object) -> int:
-    return len(item.rows) if isinstance(item, _Batch) else 1
+    """Rows an item of the queue brings (none for _STOP)."""
+    return len(item.rows) if isinstance(item, _Batch | _Single) else 0
