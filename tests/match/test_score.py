@@ -4,6 +4,7 @@ is already known, and a score that could reach the threshold is always computed 
 from __future__ import annotations
 
 import orjson
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -76,3 +77,27 @@ def test_another_page_is_never_the_same_request_however_alike_the_rest() -> None
     first_page = side("/storage/v1/b/bucket/o", query)
     assert compare(sent, first_page, Policy()).failed == "query:pageToken: another page"
     assert compare(recorded, recorded, Policy()).failed is None
+
+
+@pytest.mark.parametrize(
+    ("sent_query", "recorded_query"),
+    [
+        # Auth0's checkpoint paging: two opaque cursors that share a long prefix
+        (
+            "from=MjAyMy0wMy0xNCAxMzozNjoxMy44MjkwMDBVVEMsYXV0aDB8NjQxMDc4NGQzOGIz&take=2",
+            "from=MjAyMy0wMy0xNCAxMzozNjoxMy44MjkwMDBVVEMsYXV0aDB8NjQxMDc4NGRkMzUz&take=2",
+        ),
+        ("from=20&size=10", "from=10&size=10"),  # Elasticsearch's window
+        ("first=5", "first=10"),
+        ("$top=5&$skip=10", "$top=5&$skip=5"),  # OData
+        ("count=200", "count=20"),
+    ],
+)
+def test_a_cursor_or_window_of_another_name_is_another_page_too(
+    sent_query: str, recorded_query: str
+) -> None:
+    sent = side("/api/v2/organizations/org_1/members", sent_query)
+    recorded = side("/api/v2/organizations/org_1/members", recorded_query)
+    failed = compare(sent, recorded, Policy()).failed
+    assert failed is not None and failed.endswith(": another page")
+    assert compare(sent, sent, Policy()).failed is None

@@ -4,6 +4,7 @@ requests nobody recorded, from what, and what it refuses to make up."""
 from __future__ import annotations
 
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from virt.match.engine import Engine, Match, MatchKind
 from virt.model import Interaction, Request, Response, header
 from virt.normalize import keys
+from virt.schema import pages
 from virt.schema.fallback import Fallback
 from virt.schema.infer import infer
 from virt.schema.objects import LOOK_EVERY
@@ -245,6 +247,63 @@ def test_another_page_size_cuts_the_same_collection(paged: Store) -> None:
 def test_a_page_past_the_end_is_empty_and_last(paged: Store) -> None:
     page = body(engine(paged).match(get("/items", "page=9&per_page=10")))
     assert (page["items"], page["has_more"], page["next"]) == ([], False, None)
+
+
+@pytest.fixture
+def checkpoints(store: Store) -> Store:
+    """Auth0's checkpoint paging: `take` items from the opaque cursor `from`, which the page
+    before handed out as `next`; the last page has no `next` at all."""
+    members = [{"user_id": f"auth0|{n:024x}", "email": f"m{n}@example.com"} for n in range(5)]
+    cursors = ["", "MjAyMy0wMy0xNCwxMzozNg==", "MjAyMy0wMy0xNCwxNDowMQ=="]
+    for k, start in enumerate((0, 2, 4)):
+        answer: dict[str, Any] = {"members": members[start : start + 2]}
+        if k < 2:
+            answer["next"] = cursors[k + 1]
+        query = f"from={cursors[k]}&take=2" if cursors[k] else "take=2"
+        record(store, get("/api/v2/organizations/org_1/members", query), 200, answer)
+    return store
+
+
+def test_an_opaque_cursor_leads_where_the_page_that_handed_it_out_ends(
+    checkpoints: Store,
+) -> None:
+    e = engine(checkpoints)
+    match = e.match(
+        get("/api/v2/organizations/org_1/members", "from=MjAyMy0wMy0xNCwxMzozNg==&take=3")
+    )
+    assert match.kind is MatchKind.FALLBACK
+    page = body(match)
+    assert [m["email"] for m in page["members"]] == [
+        "m2@example.com",
+        "m3@example.com",
+        "m4@example.com",
+    ]
+    # the last page, as the recorded last page says it: without `next`, not with a null one
+    assert "next" not in page
+
+
+def test_a_page_before_the_end_hands_out_a_cursor(checkpoints: Store) -> None:
+    page = body(engine(checkpoints).match(get("/api/v2/organizations/org_1/members", "take=1")))
+    assert [m["email"] for m in page["members"]] == ["m0@example.com"]
+    following = get("/api/v2/organizations/org_1/members", f"from={page['next']}&take=2")
+    after = body(engine(checkpoints).match(following))
+    assert [m["email"] for m in after["members"]] == ["m1@example.com", "m2@example.com"]
+
+
+@pytest.mark.parametrize(
+    ("query", "role", "value"),
+    [
+        ("from=20&size=10", "offset", 20),  # Elasticsearch's window
+        ("from=MjAyMy0wMy0xNCwxMzozNg%3D%3D&take=2", "cursor", "MjAyMy0wMy0xNCwxMzozNg=="),
+    ],
+)
+def test_from_is_an_offset_when_a_number_and_a_cursor_otherwise(
+    query: str, role: str, value: object
+) -> None:
+    how = pages.asked(dict(urllib.parse.parse_qsl(query)))
+    assert how is not None and how.size in (10, 2)
+    assert {"offset": how.offset, "cursor": how.cursor}[role] == value
+    assert how.names[role] == "from"
 
 
 def test_one_recording_is_enough_to_put_the_paths_id_in_the_answers_id(store: Store) -> None:

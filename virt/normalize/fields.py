@@ -153,6 +153,17 @@ PAGING_QUERY = frozenset(
         "pagesize",
         "max_results",
         "maxresults",
+        "first",
+        "size",
+        "count",
+        "top",
+        "$top",
+        "take",
+        "start",
+        "$skip",
+        "from",
+        "pagenumber",
+        "page_number",
     }
 )
 """Query parameters (by lower-case name) that say which page of a collection is asked: two

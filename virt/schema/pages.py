@@ -34,10 +34,19 @@ SIZE = (
     "count",
     "top",
     "$top",
+    "take",
 )
 PAGE = ("page", "page[number]", "pagenumber", "page_number")
-OFFSET = ("offset", "skip", "start", "$skip", "page[offset]")
-CURSOR = ("starting_after", "after", "cursor", "page[after]", "page_token", "pagetoken")
+OFFSET = ("offset", "skip", "start", "$skip", "page[offset]", "from")
+CURSOR = (
+    "starting_after",
+    "after",
+    "cursor",
+    "page[after]",
+    "page_token",
+    "pagetoken",
+    "from",
+)
 LISTS = (
     "data",
     "items",
@@ -63,6 +72,8 @@ NEXT = (
     "nextpagetoken",
 )
 TOTAL = ("total", "total_count", "totalcount", "total_results", "totalresults")
+MINTED = "virt-position-"
+"""How an opaque cursor virt made up begins (the position it leads to follows)."""
 MAX_PAGE = 1_000
 """Largest page made: a client asking for a million items gets this many."""
 
@@ -86,9 +97,12 @@ def asked(query: Mapping[str, Any]) -> Asked | None:
     values: dict[str, Any] = {}
     for role, options in (("size", SIZE), ("page", PAGE), ("offset", OFFSET), ("cursor", CURSOR)):
         for option in options:
-            if option in lowered:
-                names[role], values[role] = lowered[option]
-                break
+            if option not in lowered:
+                continue
+            if option == "from" and (role == "offset") != (_int(lowered[option][1]) is not None):
+                continue  # `from` is an offset when a number (Elasticsearch), else a cursor
+            names[role], values[role] = lowered[option]
+            break
     if not names:
         return None
     return Asked(
@@ -124,6 +138,8 @@ class Collection:
         self.total: int | None = None
         self.default_size: int | None = None
         self.base = 1
+        self.cursors: dict[str, int] = {}
+        """The opaque cursors the recorded pages handed out (in `next`), and where each leads."""
         pages = [
             r for r in profile.answers() if r.body is not NOT_JSON and list_path(r.body) == where
         ]
@@ -143,14 +159,30 @@ class Collection:
             else:
                 start = self._start(how, len(page_items))
             self._place(start, page_items)
-            self._note(r, how, page_items)
-        for r, how, page_items in cursored:  # after the pages they follow
-            self._place(self._after(how.cursor), page_items)
-            self._note(r, how, page_items)
+            self._note(r, how, page_items, start)
+        while cursored:  # each after the page whose cursor it sent, or whose last item it named
+            waiting = []
+            for r, how, page_items in cursored:
+                start = self._after(how.cursor)
+                if start is None:
+                    waiting.append((r, how, page_items))
+                else:
+                    self._place(start, page_items)
+                    self._note(r, how, page_items, start)
+            if len(waiting) == len(cursored):
+                for r, how, page_items in waiting:  # nothing says where: counted, not placed
+                    self._note(r, how, page_items, None)
+                break
+            cursored = waiting
+        nexts = {k for r in pages if isinstance(r.body, dict) for k in r.body if k.lower() in NEXT}
+        self.unsaid = {k for k in nexts if any(k not in r.body for r in pages)}
+        """The `next` keys a recorded page left out: the last page made leaves them out too."""
         known = max(self.items) + 1 if self.items else 0
         self.length = max(self.total or 0, known) if self.total is not None else known
 
-    def _note(self, r: Recorded, how: Asked | None, page_items: Sequence[Any]) -> None:
+    def _note(
+        self, r: Recorded, how: Asked | None, page_items: Sequence[Any], start: int | None
+    ) -> None:
         if self.default_size is None:
             self.default_size = how.size if how and how.size else (len(page_items) or None)
         if isinstance(r.body, dict):
@@ -161,6 +193,10 @@ class Collection:
                     and not isinstance(r.body[key], bool)
                 ):
                     self.total = max(self.total or 0, r.body[key])
+                if key.lower() in NEXT and start is not None:
+                    cursor = _cursor_in(r.body[key], how)
+                    if cursor is not None:
+                        self.cursors.setdefault(cursor, start + len(page_items))
 
     def _start(self, how: Asked, got: int) -> int:
         size = how.size or self.default_size or got or 1
@@ -171,11 +207,24 @@ class Collection:
         return 0
 
     def _after(self, cursor: str | None) -> int | None:
-        """The position after the item whose id is `cursor`; None when no item has it."""
+        """Where `cursor` leads: after the page that handed it out, or after the item whose id
+        it is; None when nothing says."""
+        if cursor in self.cursors:
+            return self.cursors[cursor]
+        if cursor is not None and cursor.startswith(MINTED):
+            return _int(cursor[len(MINTED) :])
         for position, item in self.items.items():
             if isinstance(item, dict) and str(item.get("id")) == cursor:
                 return position + 1
         return None
+
+    def cursor_to(self, position: int) -> str:
+        """An opaque cursor that leads to `position`: one the recordings handed out for it,
+        else one minted, which says it is virt's."""
+        for cursor, where in self.cursors.items():
+            if where == position:
+                return cursor
+        return f"{MINTED}{position}"
 
     def _place(self, start: int | None, page_items: Sequence[Any]) -> None:
         if start is None:
@@ -217,7 +266,10 @@ class Collection:
         else:
             body = items
         if isinstance(body, dict):
-            _tell(body, how, last, start, size, items)
+            _tell(body, how, last, start, size, items, self.cursor_to(end))
+            if last:
+                for key in self.unsaid:
+                    body.pop(key, None)
         return body, Page(how, start, size, last, self.length, self.base, items)
 
 
@@ -289,7 +341,13 @@ def _with_query(url: str, how: Asked, start: int, size: int, items: list[Any]) -
 
 
 def _tell(
-    body: dict[str, Any], how: Asked, last: bool, start: int, size: int, items: list[Any]
+    body: dict[str, Any],
+    how: Asked,
+    last: bool,
+    start: int,
+    size: int,
+    items: list[Any],
+    cursor: str,
 ) -> None:
     """Make the page's own fields true: has_more, next, and the page, size and offset."""
     for key in list(body):
@@ -297,7 +355,7 @@ def _tell(
         if lowered in MORE and isinstance(body[key], bool):
             body[key] = not last
         elif lowered in NEXT:
-            body[key] = None if last else _next(body[key], how, start, size, items)
+            body[key] = None if last else _next(body[key], how, start, size, items, cursor)
         elif (
             lowered in ("page", "page_number", "pagenumber")
             and isinstance(body[key], int)
@@ -324,13 +382,14 @@ def as_recorded(page: Any, recorded: Any) -> Any:
     return {k: recorded[k] if k.lower() in NEXT and k in recorded else v for k, v in page.items()}
 
 
-def _next(recorded: Any, how: Asked, start: int, size: int, items: list[Any]) -> Any:
-    """The next page's link or cursor, in the form the recording gave it."""
+def _next(recorded: Any, how: Asked, start: int, size: int, items: list[Any], cursor: str) -> Any:
+    """The next page's link or cursor, in the form the recording gave it: the last item's id
+    where the items have ids, else `cursor`, an opaque one that leads there."""
     last_id = items[-1].get("id") if items and isinstance(items[-1], dict) else None
     if not isinstance(recorded, str):
         return last_id if recorded is not None or last_id is not None else recorded
-    if "?" not in recorded and "=" not in recorded:
-        return str(last_id) if last_id is not None else recorded  # a bare cursor
+    if not _is_link(recorded):
+        return str(last_id) if last_id is not None else cursor  # a bare cursor
     parts = urlsplit(recorded)
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     names = how.names
@@ -338,11 +397,30 @@ def _next(recorded: Any, how: Asked, start: int, size: int, items: list[Any]) ->
         query[names["page"]] = str((how.page or 0) + 1)
     elif "offset" in names:
         query[names["offset"]] = str(start + size)
-    elif "cursor" in names and last_id is not None:
-        query[names["cursor"]] = str(last_id)
+    elif "cursor" in names:
+        query[names["cursor"]] = str(last_id) if last_id is not None else cursor
     if "size" in names:
         query[names["size"]] = str(size)
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _is_link(value: str) -> bool:
+    """Whether a recorded `next` is a URL (else a bare cursor, which may end in base64's =)."""
+    return "?" in value or value.startswith(("/", "http://", "https://"))
+
+
+def _cursor_in(value: Any, how: Asked | None) -> str | None:
+    """The cursor a recorded `next` hands out: itself when bare, else its URL's cursor
+    parameter; None when it holds none."""
+    if not isinstance(value, str) or not value:
+        return None
+    if not _is_link(value):
+        return value
+    query = dict(parse_qsl(urlsplit(value).query, keep_blank_values=True))
+    name = (how.names.get("cursor") if how else None) or next(
+        (k for k in query if k.lower() in CURSOR), None
+    )
+    return query.get(name) if name else None
 
 
 def _query(r: Recorded) -> dict[str, str]:
