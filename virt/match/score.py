@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import itertools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from virt.match.caps import FIELDS_SHOWN, first, shorten
+from virt.match.caps import FIELDS_SHOWN, VALUE_SHOWN, first, shorten
 from virt.match.rules import GROUPS, BodyMode, FieldRef, Policy
 from virt.model import Request
 from virt.normalize.canonical import NOT_JSON, json_form
@@ -33,6 +32,7 @@ from virt.normalize.fields import (
     is_volatile,
 )
 
+_OPERATION_NAMES = tuple(f"header:{h}" for h in OPERATION_HEADERS)
 GENERATED_CREDIT = 0.9
 """Credit for two different values of the same generated kind (two uuids, two timestamps)."""
 
@@ -59,6 +59,35 @@ def shown(score: float, places: int) -> float:
 
 
 @dataclass(frozen=True, slots=True)
+class Parts:
+    """What scoring needs of a side's field names, worked out once per side: a recording is
+    compared with every unrecorded request on its route."""
+
+    grouped: Mapping[str, tuple[str, ...]]
+    """The names by scoring group, in the order of the fields."""
+    volatile: frozenset[str]
+    """The names that never count by default (is_volatile)."""
+    paging: frozenset[str]
+    """The paging query fields (PAGING_QUERY)."""
+
+    @classmethod
+    def of(cls, fields: Fields) -> Parts:
+        grouped: dict[str, list[str]] = {}
+        volatile, paging = [], []
+        for name in fields:
+            grouped.setdefault(group_of(name), []).append(name)
+            if is_volatile(name):
+                volatile.append(name)
+            if name.startswith("query:") and name[6:].lower() in PAGING_QUERY:
+                paging.append(name)
+        return cls(
+            {g: tuple(names) for g, names in grouped.items()},
+            frozenset(volatile),
+            frozenset(paging),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Side:
     """One request as scoring sees it: its fields, and its JSON body data for JSONPath rules."""
 
@@ -66,6 +95,16 @@ class Side:
     data: Any = NOT_JSON
     paths: tuple[str, ...] | None = None
     """The names of the path fields, when worked out already (Side.of does)."""
+    _parts: Parts | None = field(default=None, compare=False, repr=False)
+    """Parts, once the side has been compared (a side only looked up by key never is)."""
+
+    @property
+    def parts(self) -> Parts:
+        parts = self._parts
+        if parts is None:
+            parts = Parts.of(self.fields)
+            object.__setattr__(self, "_parts", parts)  # a cache, not a change: fields are fixed
+        return parts
 
     @classmethod
     def of(cls, request: Request) -> Side:
@@ -137,8 +176,7 @@ def compare(
     With a `floor`, scoring stops as soon as the score is known to stay below it: the result
     is then `partial`, its score an upper bound, its groups and differences those compared."""
     a, b = sent.fields, recorded.fields
-    for header in OPERATION_HEADERS:
-        name = f"header:{header}"
+    for name in _OPERATION_NAMES:
         if a.get(name) != b.get(name):
             return Comparison(0.0, failed=f"{name}: another operation")
     for ref in policy.require:
@@ -152,41 +190,52 @@ def compare(
         sent_value = _value(condition.ref, sent)
         if not condition.holds(sent_value, _value(condition.ref, recorded)):
             return Comparison(0.0, failed=f"match {condition.ref.text}: {_short(sent_value)}")
+    mine, theirs = sent.parts, recorded.parts
     skip = ignored_names(sent, recorded, policy, learned)
-    for name in _paging(a, b):
-        if name not in skip and a.get(name) != b.get(name):
-            return Comparison(0.0, failed=f"{name}: another page")
-    body_names = [n for n in b if group_of(n) == "body" and n not in skip]
+    if mine.paging or theirs.paging:
+        for name in sorted(mine.paging | theirs.paging):
+            if name not in skip and a.get(name) != b.get(name):
+                return Comparison(0.0, failed=f"{name}: another page")
     if policy.body is BodyMode.EXACT and any(
-        a.get(n) != b.get(n) for n in {*body_names, *(n for n in body_of(a) if n not in skip)}
+        a.get(n) != b.get(n)
+        for n in {*theirs.grouped.get("body", ()), *mine.grouped.get("body", ())}
+        if n not in skip
     ):
         return Comparison(0.0, failed="body: not the recorded body (rule body = exact)")
-    if policy.body is BodyMode.PARTIAL and any(a.get(n) != b.get(n) for n in body_names):
+    if policy.body is BodyMode.PARTIAL and any(
+        a.get(n) != b.get(n) for n in theirs.grouped.get("body", ()) if n not in skip
+    ):
         return Comparison(0.0, failed="body: lacks recorded fields (rule body = partial)")
     differs: dict[str, tuple[str | None, str | None]] = {}
     differing = 0
-    # what the sent request adds counts against it, except headers (clients add their own)
-    # and, under body = partial, body fields
-    extra = [n for n in a if n not in b and _extra_counts(group_of(n), policy)]
     by_group: dict[str, list[str]] = {}
-    for name in itertools.chain(b, extra):
-        if name in skip:
-            continue
-        group = group_of(name)
+    for group, recorded_names in theirs.grouped.items():
         if policy.body is BodyMode.IGNORE and group == "body":
             continue
-        by_group.setdefault(group, []).append(name)
+        kept = [n for n in recorded_names if n not in skip] if skip else list(recorded_names)
+        if kept:
+            by_group[group] = kept
+    # what the sent request adds counts against it, except headers (clients add their own)
+    # and, under body = partial, body fields
+    for group, sent_names in mine.grouped.items():
+        if not _extra_counts(group, policy) or (policy.body is BodyMode.IGNORE and group == "body"):
+            continue
+        extra = [n for n in sent_names if n not in b and n not in skip]
+        if extra:
+            by_group.setdefault(group, []).extend(extra)
     weights = policy.weights
     # the heaviest groups first: with a floor, the rest are not compared once even their all
     # being equal could not lift the score to it
-    order = sorted(by_group, key=lambda g: (-weights.get(g, 0.0), GROUPS.index(g)))
-    remaining = sum(weights.get(g, 0.0) for g in order)
+    order = [g for g in _heaviest_first(weights) if g in by_group]
+    remaining = 0.0
+    for group in order:
+        remaining += weights.get(group, 0.0)
     done_credit = done_weight = 0.0
     totals: dict[str, float] = {}
     for group in order:
         credits = 0.0
-        names = by_group[group]
-        for name in names:
+        compared = by_group[group]
+        for name in compared:
             sent_value, recorded_value = a.get(name), b.get(name)
             if sent_value == recorded_value:
                 credits += 1.0
@@ -195,7 +244,14 @@ def compare(
             # 100,000 differing keys must not cost 100,000 entries per candidate (#13)
             differing += 1
             if len(differs) < FIELDS_SHOWN:
-                differs[name] = (_short(sent_value), _short(recorded_value))
+                differs[name] = (
+                    sent_value
+                    if sent_value is None or len(sent_value) <= VALUE_SHOWN
+                    else shorten(sent_value),
+                    recorded_value
+                    if recorded_value is None or len(recorded_value) <= VALUE_SHOWN
+                    else shorten(recorded_value),
+                )
             # two digests of opaque bodies look alike (hex) but say only that the bodies
             # differ: no credit, or a different body would pass for drift
             if (
@@ -207,7 +263,7 @@ def compare(
                 and kind == generated_kind(recorded_value)
             ):
                 credits += GENERATED_CREDIT
-        totals[group] = credits / len(names)
+        totals[group] = credits / len(compared)
         weight = weights.get(group, 0.0)
         done_credit += weight * totals[group]
         done_weight += weight
@@ -226,6 +282,22 @@ def compare(
         sorted(n for n in skip if not is_volatile(n) and (n in a or n in b))
     )
     return Comparison(score, groups, differs, tuple(ignored), None, differing, ignored_total)
+
+
+_ORDERS: dict[int, tuple[Mapping[str, float], tuple[str, ...]]] = {}
+"""The scoring groups heaviest first, per weights mapping (by identity: the default weights
+are one mapping for every request)."""
+
+
+def _heaviest_first(weights: Mapping[str, float]) -> tuple[str, ...]:
+    found = _ORDERS.get(id(weights))
+    if found is not None and found[0] is weights:
+        return found[1]
+    order = tuple(sorted(GROUPS, key=lambda g: (-weights.get(g, 0.0), GROUPS.index(g))))
+    if len(_ORDERS) >= 256:  # a route's rule makes new weights per request: keep a few
+        _ORDERS.clear()
+    _ORDERS[id(weights)] = (weights, order)
+    return order
 
 
 def path_bound(sent: Side, recorded: Side, policy: Policy, path_names: Collection[str]) -> float:
@@ -249,14 +321,17 @@ def path_bound(sent: Side, recorded: Side, policy: Policy, path_names: Collectio
 
 def ignored_names(
     sent: Side, recorded: Side, policy: Policy, learned: Collection[str] = ()
-) -> set[str]:
+) -> frozenset[str]:
     """The field names that take no part: volatile by default, learned, or ignored by rule."""
-    names = {n for n in sent.fields.keys() | recorded.fields.keys() if is_volatile(n)}
+    volatile = sent.parts.volatile | recorded.parts.volatile
+    if not learned and not policy.ignore:
+        return volatile
+    names = set(volatile)
     names.update(n for n in learned if n in sent.fields or n in recorded.fields)
     for ref in policy.ignore:
         names.update(_names(ref, sent))
         names.update(_names(ref, recorded))
-    return names
+    return frozenset(names)
 
 
 def signature(side: Side, skip: Collection[str]) -> str:
@@ -280,11 +355,6 @@ def _value(ref: FieldRef, side: Side) -> str | None:
     if len(names) == 1:
         return side.fields[names[0]]
     return "\x1f".join(f"{n}={side.fields[n]}" for n in names)
-
-
-def _paging(a: Fields, b: Fields) -> list[str]:
-    """The paging query fields of either request (PAGING_QUERY)."""
-    return [n for n in {*a, *b} if n.startswith("query:") and n[6:].lower() in PAGING_QUERY]
 
 
 def _extra_counts(group: str, policy: Policy) -> bool:
