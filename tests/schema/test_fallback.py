@@ -366,6 +366,26 @@ def test_validation_holds_a_body_to_its_top_level_fields_and_types_only(store: S
     assert missing.interaction is not None and missing.interaction.response.status == 422
 
 
+def test_one_body_recorded_twice_is_one_sample_and_holds_no_request_to_its_fields(
+    store: Store,
+) -> None:
+    # GitHub's issue import, recorded twice with one body: nothing says `comments` is required
+    sent = {"issue": {"title": "foo", "body": "bar"}, "comments": [{"body": "fake comments"}]}
+    for n in (1, 2):
+        record(store, send("POST", "/import/issues", sent), 202, {"id": n, "status": "pending"})
+    e = engine(store)
+    without = e.match(send("POST", "/import/issues", {"issue": {"title": "x", "body": "y"}}))
+    assert without.kind is MatchKind.FALLBACK
+    assert without.interaction is not None and without.interaction.response.status == 202
+    # a second, different body makes two samples: a body without a field both sent is refused
+    other = {"issue": {"title": "baz", "body": "qux"}, "comments": []}
+    record(store, send("POST", "/import/issues", other), 202, {"id": 3, "status": "pending"})
+    e.changed()
+    refused = e.match(send("POST", "/import/issues", {"issue": {"title": "x", "body": "y"}}))
+    assert refused.interaction is not None and refused.interaction.response.status == 422
+    assert body(refused)["violations"][0]["rule"] == "required"
+
+
 def test_between_two_shapes_equally_common_the_one_recorded_last_is_the_template(
     store: Store,
 ) -> None:

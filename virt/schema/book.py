@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from virt.memo import Memo
 from virt.model import Interaction, Request, header
 from virt.normalize.canonical import NOT_JSON
@@ -122,6 +124,21 @@ class RouteProfile:
             if r.body is not NOT_JSON:
                 by_status[r.status].append(r.body)
         return {status: infer(bodies) for status, bodies in sorted(by_status.items())}
+
+    @functools.cached_property
+    def request_samples(self) -> int:
+        """How many different request bodies the route's successful calls sent (JSON ones
+        as data, members in any order): one body sent ten times is one sample of what the API
+        accepts, not ten."""
+        seen = set()
+        for r in self.recordings:
+            if 200 <= r.status < 300:
+                data = leaves.body_data(r.interaction.request)
+                raw = r.interaction.request.body
+                seen.add(
+                    raw if data is NOT_JSON else orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+                )
+        return len(seen)
 
     @functools.cached_property
     def request_schema(self) -> dict[str, Any] | None:

@@ -1,9 +1,9 @@
 """Contract: the request body a route's recordings vouch for, and the answer to one that breaks it.
 
-Where at least MIN_VALIDATION_SAMPLES successful recordings of a route sent JSON bodies, their
-inferred schema's top-level structure is the route's request contract. A body that breaks it
-gets the route's own recorded client error (its 422 or 400), else a 422 naming the field and
-the rule, never the value sent.
+Where the successful recordings of a route sent at least MIN_VALIDATION_SAMPLES different JSON
+bodies, their inferred schema's top-level structure is the route's request contract. A body
+that breaks it gets the route's own recorded client error (its 422 or 400), else a 422 naming
+the field and the rule, never the value sent.
 """
 
 from __future__ import annotations
@@ -21,18 +21,15 @@ from virt.schema.reply import Answer, headers_for
 from virt.schema.validate import violations
 
 MIN_VALIDATION_SAMPLES = 2
-"""Successful recorded bodies a route needs before its request schema is enforced: one sample
-makes every field look required."""
+"""Different successful recorded bodies a route needs before its request schema is enforced:
+one sample, however often sent, makes every field look required."""
 
 
 def refusal(request: Request, profile: RouteProfile) -> Answer | None:
     """The route's own client-error answer (or a 422) when the request body breaks the
     structure of every recorded request body; None when it keeps it."""
     schema = profile.request_schema
-    if (
-        schema is None
-        or len([r for r in profile.recordings if 200 <= r.status < 300]) < MIN_VALIDATION_SAMPLES
-    ):
+    if schema is None or profile.request_samples < MIN_VALIDATION_SAMPLES:
         return None
     sent = leaves.body_data(request)
     if sent is NOT_JSON:

@@ -198,9 +198,8 @@ def _operation(found: RouteProfile, names: list[str], budget: _Budget) -> dict[s
     if body is None:
         media, body = FORM, _form_schema(found)
     if body is not None:
-        successes = [r for r in found.recordings if 200 <= r.status < 300]
         shape = _clean(structural(body))
-        if len(successes) < MIN_VALIDATION_SAMPLES:
+        if found.request_samples < MIN_VALIDATION_SAMPLES:
             shape = _optional(shape)  # one sample makes every field look required
         op["requestBody"] = {"required": True, "content": {media: {"schema": shape}}}
     op["responses"] = {str(status): _response(found, status, budget) for status in _statuses(found)}
