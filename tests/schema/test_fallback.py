@@ -15,7 +15,7 @@ import pytest
 from virt.match.engine import Engine, Match, MatchKind
 from virt.model import Interaction, Request, Response, header
 from virt.normalize import keys
-from virt.schema import pages
+from virt.schema import paging
 from virt.schema.fallback import Fallback
 from virt.schema.infer import infer
 from virt.schema.objects import LOOK_EVERY
@@ -300,7 +300,7 @@ def test_a_page_before_the_end_hands_out_a_cursor(checkpoints: Store) -> None:
 def test_from_is_an_offset_when_a_number_and_a_cursor_otherwise(
     query: str, role: str, value: object
 ) -> None:
-    how = pages.asked(dict(urllib.parse.parse_qsl(query)))
+    how = paging.asked(dict(urllib.parse.parse_qsl(query)))
     assert how is not None and how.size in (10, 2)
     assert {"offset": how.offset, "cursor": how.cursor}[role] == value
     assert how.names[role] == "from"

@@ -28,7 +28,7 @@ from virt.normalize.canonical import NOT_JSON, canonical_key
 from virt.normalize.fields import MAX_FIELDS_BODY
 from virt.normalize.lookup import exact_key
 from virt.normalize.uri import path_form
-from virt.schema import fill, leaves, pages
+from virt.schema import fill, leaves, pages, paging
 from virt.schema.absent import NOT_THERE, Absent, absent
 from virt.schema.book import RouteBook, RouteProfile
 from virt.schema.contract import refusal
@@ -241,11 +241,11 @@ class Fallback:
         echoes = _echoes(profile)
         explain: dict[str, Any] = {"route": profile.name, "template": template.id}
         body: Any
-        page: pages.Page | None = None
+        page: paging.Page | None = None
         where = pages.list_path(template.body) if request.method.upper() == "GET" else None
         if where is not None:
             collection = pages.Collection(profile, where)
-            how = pages.asked(
+            how = paging.asked(
                 {k.split(":", 1)[1]: v for k, v in sent.items() if k.startswith("query:")}
             )
             body, page = collection.page(how, seed)
@@ -256,7 +256,7 @@ class Fallback:
             if _creates(request):
                 body = fill.renew(body, _fresh(profile, echoes), profile.answers(), nth, seed)
         schema = profile.response_schemas.get(template.status)
-        checked = pages.as_recorded(body, template.body) if where is not None else body
+        checked = paging.as_recorded(body, template.body) if where is not None else body
         if schema is not None and not is_valid(structural(schema), checked):
             return None  # the shape broke: the schema alone makes the answer
         data = orjson.dumps(body)
@@ -298,7 +298,7 @@ class Fallback:
         items = leaves.get(data, where) if where else data
         items.extend(created)
         for key in list(data) if isinstance(data, dict) else ():
-            if key.lower() in pages.TOTAL and isinstance(data[key], int):
+            if key.lower() in paging.TOTAL and isinstance(data[key], int):
                 data[key] += len(created)
         return orjson.dumps(data)
 

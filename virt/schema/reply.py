@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from virt.model import Request, header
-from virt.schema import fill, pages
+from virt.schema import fill, paging
 from virt.schema.book import Recorded
 
 DROPPED = frozenset(
@@ -77,7 +77,7 @@ def headers_for(
     return tuple(out)
 
 
-def linked(headers: tuple[tuple[str, str], ...], page: pages.Page) -> tuple[tuple[str, str], ...]:
+def linked(headers: tuple[tuple[str, str], ...], page: paging.Page) -> tuple[tuple[str, str], ...]:
     """`headers` with their Link headers made true of `page` (dropped when no link is left)."""
     out = []
     for name, value in headers:
