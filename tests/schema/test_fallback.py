@@ -15,6 +15,7 @@ import pytest
 from virt.match.engine import Engine, Match, MatchKind
 from virt.model import Interaction, Request, Response, header
 from virt.normalize import keys
+from virt.normalize.fields import PAGING_QUERY
 from virt.schema import paging
 from virt.schema.fallback import Fallback
 from virt.schema.infer import infer
@@ -288,6 +289,12 @@ def test_a_page_before_the_end_hands_out_a_cursor(checkpoints: Store) -> None:
     following = get("/api/v2/organizations/org_1/members", f"from={page['next']}&take=2")
     after = body(engine(checkpoints).match(following))
     assert [m["email"] for m in after["members"]] == ["m1@example.com", "m2@example.com"]
+
+
+def test_every_parameter_the_fallback_pages_by_is_one_scoring_never_takes_for_another() -> None:
+    # a page the fallback would cut must never be answered by a recording of another page first
+    pages_by = {*paging.SIZE, *paging.PAGE, *paging.OFFSET, *paging.CURSOR}
+    assert pages_by <= PAGING_QUERY
 
 
 @pytest.mark.parametrize(

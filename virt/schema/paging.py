@@ -29,14 +29,8 @@ SIZE = (
     "$top",
     "take",
 )
-
-
 PAGE = ("page", "page[number]", "pagenumber", "page_number")
-
-
 OFFSET = ("offset", "skip", "start", "$skip", "page[offset]", "from")
-
-
 CURSOR = (
     "starting_after",
     "after",
@@ -46,11 +40,7 @@ CURSOR = (
     "pagetoken",
     "from",
 )
-
-
 MORE = ("has_more", "hasmore", "has_next", "hasnext", "more")
-
-
 NEXT = (
     "next",
     "next_page",
@@ -62,15 +52,9 @@ NEXT = (
     "next_page_token",
     "nextpagetoken",
 )
-
-
 TOTAL = ("total", "total_count", "totalcount", "total_results", "totalresults")
-
-
 MINTED = "virt-position-"
 """How an opaque cursor virt made up begins (the position it leads to follows)."""
-
-
 MAX_PAGE = 1_000
 """Largest page made: a client asking for a million items gets this many."""
 
