@@ -291,6 +291,21 @@ def test_a_page_before_the_end_hands_out_a_cursor(checkpoints: Store) -> None:
     assert [m["email"] for m in after["members"]] == ["m1@example.com", "m2@example.com"]
 
 
+def test_pages_by_cursor_recorded_in_any_order_take_their_places_in_the_chain(
+    store: Store,
+) -> None:
+    # Stripe-style: each page starts after the id of the item before; recorded last page first
+    items = [{"id": f"cus_{n:04d}", "name": f"customer {n}"} for n in range(12)]
+    for start in (9, 6, 3):
+        query = f"limit=3&starting_after=cus_{start - 1:04d}"
+        answer = {"data": items[start : start + 3], "has_more": start < 9}
+        record(store, get("/v1/customers", query), 200, answer)
+    record(store, get("/v1/customers", "limit=3"), 200, {"data": items[:3], "has_more": True})
+    page = body(engine(store).match(get("/v1/customers", "limit=5&starting_after=cus_0004")))
+    assert [c["id"] for c in page["data"]] == [f"cus_{n:04d}" for n in range(5, 10)]
+    assert page["has_more"] is True
+
+
 def test_every_parameter_the_fallback_pages_by_is_one_scoring_never_takes_for_another() -> None:
     # a page the fallback would cut must never be answered by a recording of another page first
     pages_by = {*paging.SIZE, *paging.PAGE, *paging.OFFSET, *paging.CURSOR}

@@ -12,6 +12,7 @@ what a request asks and writes where a page stands).
 
 from __future__ import annotations
 
+import collections
 import copy
 from collections.abc import Sequence
 from typing import Any
@@ -72,6 +73,8 @@ class Collection:
         self.base = 1
         self.cursors: dict[str, int] = {}
         """The opaque cursors the recorded pages handed out (in `next`), and where each leads."""
+        self.ids: dict[str, int] = {}
+        """The ids of the items placed, each as a cursor: where the item after it is."""
         pages = [
             r for r in profile.answers() if r.body is not NOT_JSON and list_path(r.body) == where
         ]
@@ -92,20 +95,24 @@ class Collection:
                 start = self._start(how, len(page_items))
             self._place(start, page_items)
             self._note(r, how, page_items, start)
-        while cursored:  # each after the page whose cursor it sent, or whose last item it named
-            waiting = []
-            for r, how, page_items in cursored:
-                start = self._after(how.cursor)
-                if start is None:
-                    waiting.append((r, how, page_items))
-                else:
-                    self._place(start, page_items)
-                    self._note(r, how, page_items, start)
-            if len(waiting) == len(cursored):
-                for r, how, page_items in waiting:  # nothing says where: counted, not placed
-                    self._note(r, how, page_items, None)
-                break
-            cursored = waiting
+        # a page by cursor goes after the page that handed out its cursor, or after the item
+        # its cursor names, once that is placed: in recorded order, each page looked at once
+        waiting: dict[str, list[tuple[Recorded, Asked, Sequence[Any]]]] = {}
+        ready = collections.deque(cursored)
+        while ready:
+            r, how, page_items = ready.popleft()
+            assert how.cursor is not None
+            start = self._after(how.cursor)
+            if start is None:
+                waiting.setdefault(how.cursor, []).append((r, how, page_items))
+                continue
+            new = self._place(start, page_items)
+            handed = self._note(r, how, page_items, start)
+            for key in (*new, *([handed] if handed else [])):
+                ready.extend(waiting.pop(key, ()))
+        for pending in waiting.values():  # nothing says where: counted, not placed
+            for r, how, page_items in pending:
+                self._note(r, how, page_items, None)
         nexts = {k for r in pages if isinstance(r.body, dict) for k in r.body if k.lower() in NEXT}
         self.unsaid = {k for k in nexts if any(k not in r.body for r in pages)}
         """The `next` keys a recorded page left out: the last page made leaves them out too."""
@@ -114,7 +121,10 @@ class Collection:
 
     def _note(
         self, r: Recorded, how: Asked | None, page_items: Sequence[Any], start: int | None
-    ) -> None:
+    ) -> str | None:
+        """Takes what a recorded page says of the collection (its size, a total); returns the
+        cursor it handed out for the page after it, if it is a new one."""
+        handed = None
         if self.default_size is None:
             self.default_size = how.size if how and how.size else (len(page_items) or None)
         if isinstance(r.body, dict):
@@ -127,8 +137,10 @@ class Collection:
                     self.total = max(self.total or 0, r.body[key])
                 if key.lower() in NEXT and start is not None:
                     cursor = cursor_in(r.body[key], how)
-                    if cursor is not None:
-                        self.cursors.setdefault(cursor, start + len(page_items))
+                    if cursor is not None and cursor not in self.cursors:
+                        self.cursors[cursor] = start + len(page_items)
+                        handed = cursor
+        return handed
 
     def _start(self, how: Asked, got: int) -> int:
         size = how.size or self.default_size or got or 1
@@ -143,12 +155,12 @@ class Collection:
         it is; None when nothing says."""
         if cursor in self.cursors:
             return self.cursors[cursor]
-        if cursor is not None and cursor.startswith(MINTED):
-            return as_int(cursor[len(MINTED) :])
-        for position, item in self.items.items():
-            if isinstance(item, dict) and str(item.get("id")) == cursor:
-                return position + 1
-        return None
+        if cursor is None:
+            return None
+        if cursor.startswith(MINTED):
+            position = as_int(cursor[len(MINTED) :])
+            return None if position is None else max(position, 0)
+        return self.ids.get(cursor)
 
     def cursor_to(self, position: int) -> str:
         """An opaque cursor that leads to `position`: one the recordings handed out for it,
@@ -158,11 +170,21 @@ class Collection:
                 return cursor
         return f"{MINTED}{position}"
 
-    def _place(self, start: int | None, page_items: Sequence[Any]) -> None:
+    def _place(self, start: int | None, page_items: Sequence[Any]) -> list[str]:
+        """Puts a recorded page's items in place; returns the ids of those newly placed."""
         if start is None:
-            return
+            return []
+        new = []
         for i, item in enumerate(page_items):
-            self.items.setdefault(start + i, item)
+            if start + i in self.items:
+                continue
+            self.items[start + i] = item
+            if isinstance(item, dict) and "id" in item:
+                key = str(item["id"])
+                if key not in self.ids:
+                    self.ids[key] = start + i + 1
+                    new.append(key)
+        return new
 
     def item(self, position: int, seed: bytes) -> Any:
         """The item at `position`: recorded, else the last recorded one with a new id."""
