@@ -17,6 +17,7 @@ from virt.model import Interaction, Request, Response, header
 from virt.normalize import keys
 from virt.normalize.fields import PAGING_QUERY
 from virt.schema import paging
+from virt.schema.book import SAMPLE
 from virt.schema.fallback import Fallback
 from virt.schema.infer import infer
 from virt.schema.objects import LOOK_EVERY
@@ -303,6 +304,20 @@ def test_pages_by_cursor_recorded_in_any_order_take_their_places_in_the_chain(
     record(store, get("/v1/customers", "limit=3"), 200, {"data": items[:3], "has_more": True})
     page = body(engine(store).match(get("/v1/customers", "limit=5&starting_after=cus_0004")))
     assert [c["id"] for c in page["data"]] == [f"cus_{n:04d}" for n in range(5, 10)]
+    assert page["has_more"] is True
+
+
+def test_a_collection_recorded_as_more_pages_than_a_profile_samples_is_cut_from_all_of_them(
+    store: Store,
+) -> None:
+    pages_recorded = SAMPLE + 30
+    for page in range(1, pages_recorded + 1):
+        chunk = [{"id": n, "name": f"item {n}"} for n in (2 * page - 1, 2 * page)]
+        answer = {"items": chunk, "has_more": page < pages_recorded}
+        record(store, get("/items", f"page={page}&per_page=2"), 200, answer)
+    page = body(engine(store).match(get("/items", "page=61&per_page=4")))
+    # items 241 to 244 were recorded on pages 121 and 122, past the profile's first SAMPLE
+    assert [i["name"] for i in page["items"]] == [f"item {n}" for n in range(241, 245)]
     assert page["has_more"] is True
 
 

@@ -32,6 +32,13 @@ from virt.store import Store
 
 SAMPLE = 100
 """Recordings of one route read to profile it: enough to learn shapes, bounded in time."""
+COLLECTION_ANSWERS = 1_000
+"""Recordings of one route read to cut pages from, at most: a collection recorded page by page
+has its items in all of them, not in the first SAMPLE."""
+COLLECTION_BYTES = 32 << 20
+"""Bytes of recorded answers read to cut pages from, at most."""
+COLLECTIONS_KEPT = 64
+"""Routes whose whole collection is kept read."""
 SIBLINGS_SCAN = 2_000
 """Recorded paths looked at when learning a template from sibling paths."""
 LEARNED = "{}"
@@ -191,11 +198,38 @@ class RouteBook:
     def __init__(self, store: Store, size: int = 1024) -> None:
         self.store = store
         self._profiles: Memo[str, RouteProfile | None] = Memo(size)
+        self._collections: Memo[str, list[Recorded]] = Memo(COLLECTIONS_KEPT)
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         """Forget every profile: the recordings changed."""
         self._profiles.clear()
+        self._collections.clear()
+
+    def collection_answers(self, request: Request, profile: RouteProfile) -> list[Recorded]:
+        """The success answers of `profile`'s route for cutting pages from: every one of them
+        up to COLLECTION_ANSWERS and COLLECTION_BYTES, in recorded order, where the profile's
+        sample holds only the first SAMPLE (a collection recorded as 150 pages has items past
+        the 100th page); the profile's own otherwise."""
+        if len(profile.recordings) < SAMPLE:
+            return profile.answers()
+        route = route_key(request)
+        cached = self._collections.get(route)
+        if cached is not None:
+            return cached
+        recordings, size = [], 0
+        for id, _ in self.store.group_rows(route, COLLECTION_ANSWERS):
+            recorded = _recorded(self.store, id)
+            if recorded is None:
+                continue
+            size += len(recorded.interaction.response.body)
+            if size > COLLECTION_BYTES:
+                break
+            recordings.append(recorded)
+        whole = RouteProfile(profile.method, profile.origin, profile.template, recordings)
+        found = whole.answers(profile.success) if recordings else profile.answers()
+        self._collections.put(route, found)
+        return found
 
     def profile(self, request: Request, route: str | None = None) -> RouteProfile | None:
         """The profile of `request`'s route: its route group, else a template learned from
@@ -263,19 +297,22 @@ class RouteBook:
         return None
 
     def _make(self, request: Request, template: str, ids: Sequence[int]) -> RouteProfile | None:
-        recordings = []
-        for id in ids:
-            interaction = self.store.get(id)
-            if interaction is None:
-                continue
-            resp = interaction.response
-            body = leaves.json_body(resp.body, header(resp.headers, "content-type"))
-            recordings.append(Recorded(id, interaction, body))
+        recordings = [r for id in ids if (r := _recorded(self.store, id)) is not None]
         if not recordings:
             return None
         first = recordings[0].interaction.request
         origin = f"{first.scheme}://{first.host}:{first.port}"
         return RouteProfile(request.method.upper(), origin, template, recordings)
+
+
+def _recorded(store: Store, id: int) -> Recorded | None:
+    """Recording `id` with its answer read as JSON; None when it is gone."""
+    interaction = store.get(id)
+    if interaction is None:
+        return None
+    resp = interaction.response
+    body = leaves.json_body(resp.body, header(resp.headers, "content-type"))
+    return Recorded(id, interaction, body)
 
 
 def _same_segment(a: str, b: str) -> bool:

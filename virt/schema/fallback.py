@@ -244,7 +244,7 @@ class Fallback:
         page: paging.Page | None = None
         where = pages.list_path(template.body) if request.method.upper() == "GET" else None
         if where is not None:
-            collection = pages.Collection(profile, where)
+            collection = pages.Collection(self.book.collection_answers(request, profile), where)
             how = paging.asked(
                 {k.split(":", 1)[1]: v for k, v in sent.items() if k.startswith("query:")}
             )

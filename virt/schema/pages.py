@@ -19,7 +19,7 @@ from typing import Any
 
 from virt.normalize.canonical import NOT_JSON
 from virt.schema import fill, leaves
-from virt.schema.book import Recorded, RouteProfile
+from virt.schema.book import Recorded
 from virt.schema.paging import (
     MAX_PAGE,
     MINTED,
@@ -65,7 +65,7 @@ def list_path(body: Any) -> leaves.Path | None:
 class Collection:
     """The collection behind the recorded pages of one route."""
 
-    def __init__(self, profile: RouteProfile, where: leaves.Path) -> None:
+    def __init__(self, answers: Sequence[Recorded], where: leaves.Path) -> None:
         self.where = where
         self.items: dict[int, Any] = {}
         self.total: int | None = None
@@ -75,9 +75,7 @@ class Collection:
         """The opaque cursors the recorded pages handed out (in `next`), and where each leads."""
         self.ids: dict[str, int] = {}
         """The ids of the items placed, each as a cursor: where the item after it is."""
-        pages = [
-            r for r in profile.answers() if r.body is not NOT_JSON and list_path(r.body) == where
-        ]
+        pages = [r for r in answers if r.body is not NOT_JSON and list_path(r.body) == where]
         self.template: Recorded | None = pages[0] if pages else None
         if any(_query(r).get("page") == "0" for r in pages):
             self.base = 0
