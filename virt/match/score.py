@@ -17,7 +17,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from virt.match.caps import FIELDS_SHOWN, VALUE_SHOWN, first, shorten
+from virt.match.caps import FIELDS_SHOWN, first, shorten
 from virt.match.rules import GROUPS, BodyMode, FieldRef, Policy
 from virt.model import Request
 from virt.normalize.canonical import NOT_JSON, json_form
@@ -227,9 +227,7 @@ def compare(
     # the heaviest groups first: with a floor, the rest are not compared once even their all
     # being equal could not lift the score to it
     order = [g for g in _heaviest_first(weights) if g in by_group]
-    remaining = 0.0
-    for group in order:
-        remaining += weights.get(group, 0.0)
+    remaining = sum(weights.get(g, 0.0) for g in order)
     done_credit = done_weight = 0.0
     totals: dict[str, float] = {}
     for group in order:
@@ -244,14 +242,7 @@ def compare(
             # 100,000 differing keys must not cost 100,000 entries per candidate (#13)
             differing += 1
             if len(differs) < FIELDS_SHOWN:
-                differs[name] = (
-                    sent_value
-                    if sent_value is None or len(sent_value) <= VALUE_SHOWN
-                    else shorten(sent_value),
-                    recorded_value
-                    if recorded_value is None or len(recorded_value) <= VALUE_SHOWN
-                    else shorten(recorded_value),
-                )
+                differs[name] = (_short(sent_value), _short(recorded_value))
             # two digests of opaque bodies look alike (hex) but say only that the bodies
             # differ: no credit, or a different body would pass for drift
             if (
