@@ -251,24 +251,27 @@ class PartRedactor:
         """XML (SOAP, SAML, WS-Security) with the text of secret elements and the values of
         secret attributes replaced: <wsse:Password>, <client_secret>, password="..."."""
 
-        def element(m: re.Match[str]) -> str:
+        def element(value: str) -> str:
+            return self._secret(value.strip(), keep_claims=False)
+
+        text = _XML_ELEMENT.sub(self._named_value("tag", element), text)
+        return _XML_ATTRIBUTE.sub(self._named_value("attr", self.placeholder), text)
+
+    def _named_value(
+        self, name: str, secret: Callable[[str], str]
+    ) -> Callable[[re.Match[str]], str]:
+        """A replacement for re.sub: the match's `value` group replaced by `secret` of it when
+        the match's `name` group (an element or attribute name) says it holds a secret."""
+
+        def replace(m: re.Match[str]) -> str:
             value = m.group("value")
-            if not self._named(m.group("tag"), value):
+            if not self._named(m.group(name), value):
                 return m.group(0)
             start, end = (i - m.start() for i in m.span("value"))
             whole = m.group(0)
-            return whole[:start] + self._secret(value.strip(), keep_claims=False) + whole[end:]
+            return whole[:start] + secret(value) + whole[end:]
 
-        def attribute(m: re.Match[str]) -> str:
-            value = m.group("value")
-            if not self._named(m.group("attr"), value):
-                return m.group(0)
-            start, end = (i - m.start() for i in m.span("value"))
-            whole = m.group(0)
-            return whole[:start] + self.placeholder(value) + whole[end:]
-
-        text = _XML_ELEMENT.sub(element, text)
-        return _XML_ATTRIBUTE.sub(attribute, text)
+        return replace
 
     def _multipart(self, text: str, *, keep_claims: bool) -> str:
         """A multipart body with the content of secret fields (by part name) replaced."""
