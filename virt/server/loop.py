@@ -41,8 +41,7 @@ def gc_policy() -> Iterator[None]:
         if phase == "stop" and info["generation"] > 0:
             gc.freeze()
 
-    gc.collect()
-    gc.freeze()
+    set_aside_startup()
     gc.callbacks.append(after)
     try:
         yield
