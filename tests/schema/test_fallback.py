@@ -292,6 +292,27 @@ def test_a_page_before_the_end_hands_out_a_cursor(checkpoints: Store) -> None:
     assert [m["email"] for m in after["members"]] == ["m1@example.com", "m2@example.com"]
 
 
+def test_a_page_nobody_recorded_between_two_recorded_ones_hands_out_the_cursor_after_it(
+    store: Store,
+) -> None:
+    # the first page and the last were recorded; the one between them, which handed out the
+    # last one's cursor, was not: the page made in its place leads on to the recorded one
+    members = [{"user_id": f"auth0|{n:024x}", "email": f"m{n}@example.com"} for n in range(5)]
+    route = "/api/v2/organizations/org_1/members"
+    second, third = "MjAyMy0wMy0xNCwxMzozNg==", "MjAyMy0wMy0xNCwxNDowMQ=="
+    record(store, get(route, "take=2"), 200, {"members": members[:2], "next": second})
+    record(store, get(route, f"from={third}&take=2"), 200, {"members": members[4:]})
+    page = body(engine(store).match(get(route, f"from={second}&take=2")))
+    assert page["next"] == third
+    made = [m["user_id"] for m in page["members"]]
+    assert len(made) == 2 and len(set(made)) == 2
+    assert not set(made) & {m["user_id"] for m in members}
+    assert all(m.startswith("auth0|") for m in made)
+    last = body(engine(store).match(get(route, f"from={third}&take=3")))
+    assert [m["email"] for m in last["members"]] == ["m4@example.com"]
+    assert "next" not in last
+
+
 def test_pages_by_cursor_recorded_in_any_order_take_their_places_in_the_chain(
     store: Store,
 ) -> None:

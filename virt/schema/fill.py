@@ -179,8 +179,8 @@ def _next_id(old: Any, seen: Sequence[Any], nth: int, seed: bytes) -> Any:
 
 
 def like(old: Any, seed: bytes) -> Any:
-    """A value shaped like `old`: `ch_3Nx9...` keeps its prefix and character classes, a number
-    keeps its count of digits, a uuid stays a uuid."""
+    """A value shaped like `old`: `ch_3Nx9...` (or `auth0|64a...`) keeps its prefix and character
+    classes, a number keeps its count of digits, a uuid stays a uuid."""
     rng = random.Random(hashlib.sha256(seed).digest())
     if isinstance(old, int) and not isinstance(old, bool):
         digits = max(len(str(abs(old))), 1)
@@ -188,7 +188,7 @@ def like(old: Any, seed: bytes) -> Any:
         return rng.randrange(low, 10**digits)
     if not isinstance(old, str):
         return old
-    cut = max(old.rfind("_"), old.rfind(":")) + 1 if len(old) > 4 else 0
+    cut = max(old.rfind("_"), old.rfind(":"), old.rfind("|")) + 1 if len(old) > 4 else 0
     out = [old[:cut]]
     for ch in old[cut:]:
         if ch.isdigit():

@@ -12,8 +12,10 @@ what a request asks and writes where a page stands).
 
 from __future__ import annotations
 
+import bisect
 import collections
 import copy
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -62,12 +64,21 @@ def list_path(body: Any) -> leaves.Path | None:
     return (found[0],) if len(found) == 1 else None
 
 
+_ID = re.compile(r"(_id|Id|ID)$")
+"""How the name of an item's own id ends when it is not plain `id` (`user_id`, `userId`)."""
+
+_Cursored = tuple[Recorded, Asked, Sequence[Any]]
+"""A recorded page asked for by cursor, what it asked, and its items."""
+
+
 class Collection:
     """The collection behind the recorded pages of one route."""
 
     def __init__(self, answers: Sequence[Recorded], where: leaves.Path) -> None:
         self.where = where
         self.items: dict[int, Any] = {}
+        self._key: str | None = None
+        """The key telling the items apart, once looked for ("" for none)."""
         self.total: int | None = None
         self.default_size: int | None = None
         self.base = 1
@@ -79,7 +90,7 @@ class Collection:
         self.template: Recorded | None = pages[0] if pages else None
         if any(_query(r).get("page") == "0" for r in pages):
             self.base = 0
-        cursored = []
+        cursored: list[_Cursored] = []
         for r in pages:
             query = _query(r)
             page_items = leaves.get(r.body, where) if where else r.body
@@ -94,28 +105,45 @@ class Collection:
             self._place(start, page_items)
             self._note(r, how, page_items, start)
         # a page by cursor goes after the page that handed out its cursor, or after the item
-        # its cursor names, once that is placed: in recorded order, each page looked at once
-        waiting: dict[str, list[tuple[Recorded, Asked, Sequence[Any]]]] = {}
+        # its cursor names, once that is placed: in recorded order, each page looked at once.
+        # A cursor nothing recorded handed out came from a page nobody recorded: its page goes
+        # one page past the end of what is placed, the fewest items the recordings allow
+        self.asked_at: set[int] = set()
+        """Where recorded pages by cursor start: the page that ends there handed out a cursor,
+        so it was not the last."""
+        waiting: dict[str, list[_Cursored]] = {}
+        order = {id(c[0]): n for n, c in enumerate(cursored)}
         ready = collections.deque(cursored)
-        while ready:
+        while ready or waiting:
+            if not ready:
+                orphan = min(
+                    (c for cs in waiting.values() for c in cs), key=lambda c: order[id(c[0])]
+                )
+                assert orphan[1].cursor is not None
+                gap = self.default_size or len(orphan[2]) or 1
+                self.cursors[orphan[1].cursor] = self._end() + gap
+                ready.extend(waiting.pop(orphan[1].cursor))
+                continue
             r, how, page_items = ready.popleft()
             assert how.cursor is not None
             start = self._after(how.cursor)
             if start is None:
                 waiting.setdefault(how.cursor, []).append((r, how, page_items))
                 continue
+            self.asked_at.add(start)
             new = self._place(start, page_items)
             handed = self._note(r, how, page_items, start)
             for key in (*new, *([handed] if handed else [])):
                 ready.extend(waiting.pop(key, ()))
-        for pending in waiting.values():  # nothing says where: counted, not placed
-            for r, how, page_items in pending:
-                self._note(r, how, page_items, None)
         nexts = {k for r in pages if isinstance(r.body, dict) for k in r.body if k.lower() in NEXT}
         self.unsaid = {k for k in nexts if any(k not in r.body for r in pages)}
         """The `next` keys a recorded page left out: the last page made leaves them out too."""
-        known = max(self.items) + 1 if self.items else 0
+        known = self._end()
         self.length = max(self.total or 0, known) if self.total is not None else known
+
+    def _end(self) -> int:
+        """Where the placed collection ends: after its last item, or where a cursor leads."""
+        return max([max(self.items) + 1 if self.items else 0, *self.cursors.values()])
 
     def _note(
         self, r: Recorded, how: Asked | None, page_items: Sequence[Any], start: int | None
@@ -190,14 +218,32 @@ class Collection:
             return self.items[position]
         known = sorted(self.items)
         base = copy.deepcopy(self.items[known[-1]]) if known else {}
-        if isinstance(base, dict) and "id" in base:
-            ids = [i.get("id") for i in self.items.values() if isinstance(i, dict)]
+        key = self._id_key()
+        if isinstance(base, dict) and key in base:
+            ids = [i.get(key) for i in self.items.values() if isinstance(i, dict)]
             numbers = [i for i in ids if isinstance(i, int) and not isinstance(i, bool)]
             if numbers and len(numbers) == len(ids):
-                base["id"] = max(numbers) + (position - len(known) + 1)
+                # the made-up items in order, past the largest id (gaps between recorded
+                # pages included): never an id that is on another page
+                rank = position - bisect.bisect_left(known, position)
+                base[key] = max(numbers) + rank + 1
             else:
-                base["id"] = fill.like(base["id"], seed + str(position).encode())
+                base[key] = fill.like(base[key], seed + str(position).encode())
         return base
+
+    def _id_key(self) -> str | None:
+        """The key that tells the items apart: `id`, else one named like `user_id` or `userId`
+        that every placed item has, each with a value of its own."""
+        if self._key is not None:
+            return self._key or None
+        objects = [i for i in self.items.values() if isinstance(i, dict)]
+        self._key = "id" if any("id" in o for o in objects) else ""
+        for name in [] if self._key or not objects else [n for n in objects[0] if _ID.search(n)]:
+            values = [str(o.get(name)) for o in objects if name in o]
+            if len(values) == len(objects) and len(set(values)) == len(values):
+                self._key = name
+                break
+        return self._key or None
 
     def page(self, how: Asked | None, seed: bytes) -> tuple[Any, Page]:
         """The answer for `how`, cut from the template; also where the page sits."""
@@ -211,7 +257,8 @@ class Collection:
             start = self._start(how, size)
         end = min(start + size, self.length)
         items = [self.item(p, seed) for p in range(start, end)]
-        last = end >= self.length
+        # a page that ends where a recorded page by cursor starts handed out that cursor
+        last = end >= self.length and not (end > start and end in self.asked_at)
         body = copy.deepcopy(self.template.body)
         if self.where:
             leaves.put(body, self.where, items)
