@@ -328,6 +328,57 @@ def test_pages_by_cursor_recorded_in_any_order_take_their_places_in_the_chain(
     assert page["has_more"] is True
 
 
+SIGNUP = {"client_id": "test-client_id", "connection": "db", "password": "<secret:6d43b329>"}
+
+
+@pytest.fixture
+def signups(store: Store) -> Store:
+    """Auth0's signup: the answer holds `email` and `email_verified` when the request sent an
+    email, `phone_number` and `phone_verified` when it sent a phone number."""
+    asked = [
+        {"email": "mytestaccount@example.com", "username": "mytestaccount"},
+        {"email": "mytestaccount@example.com"},
+        {"phone_number": "+12345678900"},
+        {"email": "mytestaccount@example.com", "username": "mytestaccount"},
+        {
+            "email": "mytestaccount@example.com",
+            "phone_number": "+12345678900",
+            "username": "mytestaccount",
+        },
+        {"username": "mytestaccount"},
+    ]
+    for n, sent in enumerate(asked):
+        answer: dict[str, Any] = {"_id": f"668fbaa9d0c86eb15afa21f{n}"}
+        if "email" in sent:
+            answer |= {"email": sent["email"], "email_verified": False}
+        if "username" in sent:
+            answer["username"] = sent["username"]
+        if "phone_number" in sent:
+            answer |= {"phone_number": sent["phone_number"], "phone_verified": False}
+        record(store, send("POST", "/dbconnections/signup", {**SIGNUP, **sent}), 200, answer)
+    return store
+
+
+def test_a_near_recording_that_would_answer_a_value_never_sent_is_no_match(
+    signups: Store,
+) -> None:
+    # the last but one recording, without its email: near enough to score over the threshold
+    asked = {**SIGNUP, "phone_number": "+12345678900", "username": "mytestaccount"}
+    missed = Engine(signups).match(send("POST", "/dbconnections/signup", asked))
+    assert missed.kind is MatchKind.MISS
+    assert missed.comparison is not None and missed.score >= 0.85
+    assert missed.comparison.failed == "body:$.email: not sent, and the answer repeats it"
+    made = engine(signups).match(send("POST", "/dbconnections/signup", asked))
+    assert made.kind is MatchKind.FALLBACK
+    # the answer has the fields that go with what was sent, and none that go with an email
+    assert body(made) == {
+        "_id": body(made)["_id"],
+        "username": "mytestaccount",
+        "phone_number": "+12345678900",
+        "phone_verified": False,
+    }
+
+
 def test_a_collection_recorded_as_more_pages_than_a_profile_samples_is_cut_from_all_of_them(
     store: Store,
 ) -> None:

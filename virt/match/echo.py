@@ -87,3 +87,22 @@ def echo(interaction: Interaction, sent: Fields, recorded: Fields) -> tuple[Inte
     # the encoded wire bytes no longer hold this body: the reply encodes it afresh
     new_resp = replace(resp, body=body, headers=tuple(headers), wire_body=None)
     return replace(interaction, response=new_resp), sorted(echoed)
+
+
+def unsent(sent: Fields, recorded: Fields, answer: bytes) -> str | None:
+    """The first body or form field (by name) that the recorded request sent and `sent` does
+    not, whose value the recorded `answer` repeats as a JSON string: replayed, that answer would
+    tell the client something it never said (Auth0's signup answering an `email` to a signup
+    without one). None when there is none. Values shorter than eight characters are left out:
+    `"usd"` in an answer is no proof of an echo."""
+    for name in sorted(recorded.keys() - sent.keys()):
+        value = recorded[name]
+        if name.startswith("body:") and value.startswith('"'):
+            text, quoted = orjson.loads(value), value.encode()
+        elif name.startswith("form:"):
+            text, quoted = value, orjson.dumps(value)
+        else:
+            continue  # numbers and booleans are too easily confused, headers say nothing
+        if len(text) >= _MIN_RAW and quoted in answer:
+            return name
+    return None

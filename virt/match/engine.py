@@ -234,6 +234,8 @@ class Engine:
         if not scored:
             return Match(MatchKind.MISS, key, rule=policy.rule)
         score, best_id, best = min(scored, key=lambda s: (-s[0], s[1]))
+        if best.failed is None and score >= policy.threshold:
+            best = self._unsent(sent, best_id, sides[best_id], best)
         if best.failed is not None or score < policy.threshold:
             if best.partial:  # the miss explains itself with the whole comparison
                 best = compare(sent, sides[best_id], policy, volatile)
@@ -257,6 +259,15 @@ class Engine:
         cursor = f"{session}\0@{route}\0{mark}"
         found = Found(MatchKind.FUZZY, cursor, tied, fields, score, best, sent.fields)
         return self._walk(found, key, request, policy)
+
+    def _unsent(self, sent: Side, id: int, side: Side, best: Comparison) -> Comparison:
+        """`best`, failed when recording `id` answers with the value of a field the sent
+        request does not send: a wrong answer, however near the request (virt.match.echo)."""
+        recorded = self._cache.get(id)
+        name = recorded and echo.unsent(sent.fields, side.fields, recorded.response.body)
+        if not name:
+            return best
+        return dataclasses.replace(best, failed=f"{name}: not sent, and the answer repeats it")
 
     def fall_back(self, request: Request, session: str, missed: Match) -> Match:
         """The fallback stage's answer for a request no recording answers; `missed` when

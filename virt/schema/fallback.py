@@ -28,9 +28,9 @@ from virt.normalize.canonical import NOT_JSON, canonical_key
 from virt.normalize.fields import MAX_FIELDS_BODY
 from virt.normalize.lookup import exact_key
 from virt.normalize.uri import path_form
-from virt.schema import fill, leaves, pages, paging
+from virt.schema import fill, leaves, pages, paging, presence
 from virt.schema.absent import NOT_THERE, Absent, absent
-from virt.schema.book import RouteBook, RouteProfile
+from virt.schema.book import Recorded, RouteBook, RouteProfile
 from virt.schema.contract import refusal
 from virt.schema.infer import structural
 from virt.schema.objects import GONE, Objects
@@ -252,7 +252,12 @@ class Fallback:
             body, filled = fill.fill(body, [e for e in echoes if not _in_list(e, where)], sent)
             explain["page"] = {"last": page.last, "length": collection.length}
         else:
-            body, filled = fill.fill(template.body, echoes, sent)
+            body, followed = presence.follow(
+                template.body, _ties(profile, template.status), request, _nearest(answers, ranked)
+            )
+            if followed:
+                explain["presence"] = followed
+            body, filled = fill.fill(body, echoes, sent)
             if _creates(request):
                 body = fill.renew(body, _fresh(profile, echoes), profile.answers(), nth, seed)
         schema = profile.response_schemas.get(template.status)
@@ -348,6 +353,21 @@ def _echoes(profile: RouteProfile) -> list[fill.Echo]:
         if profile.echoes is None:
             profile.echoes = fill.learn(profile.recordings)
         return profile.echoes
+
+
+def _ties(profile: RouteProfile, status: int) -> list[presence.Tie]:
+    with profile._lock:
+        if profile.ties is None:
+            profile.ties = {}
+        if status not in profile.ties:
+            profile.ties[status] = presence.learn(profile.recordings, status)
+        return profile.ties[status]
+
+
+def _nearest(answers: Sequence[Recorded], ranked: Sequence[int]) -> list[Recorded]:
+    """`answers`, the nearest recordings (in `ranked`) first, then in recorded order."""
+    order = {id: n for n, id in enumerate(ranked)}
+    return sorted(answers, key=lambda r: (order.get(r.id, len(order)), r.id))
 
 
 def _in_list(echo: fill.Echo, where: leaves.Path) -> bool:
