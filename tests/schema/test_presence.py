@@ -60,7 +60,7 @@ def test_fields_that_come_with_a_request_field_in_every_recording_are_tied_to_it
 def test_an_answer_follows_the_fields_the_request_sends() -> None:
     asked = request({"client_id": "web", "phone_number": "+19999999999", "username": "e"})
     template = RECORDED[0].body  # email and username
-    made, changed = follow(template, learn(RECORDED, 200), asked, RECORDED)
+    made, changed = follow(template, learn(RECORDED, 200), asked, RECORDED, ())
     assert sorted(made) == ["_id", "phone_number", "phone_verified", "username"]
     assert changed == ["-email", "-email_verified", "+phone_number", "+phone_verified"]
     assert "email" in template  # the recording's own answer is left as it was
@@ -74,9 +74,9 @@ def test_a_field_tied_to_fields_sent_together_waits_for_all_of_them_or_none() ->
     tie = Tie("address", ("body:city", "body:street"))
     donor = signup(9, {}, {"_id": "1", "address": "1 Main St"})
     half = request({"city": "Paris"})
-    assert follow({"_id": "2"}, [tie], half, [donor]) == ({"_id": "2"}, [])
+    assert follow({"_id": "2"}, [tie], half, [donor], ()) == ({"_id": "2"}, [])
     both = request({"city": "Paris", "street": "Rue de Rivoli"})
-    assert follow({"_id": "2"}, [tie], both, [donor])[0] == {"_id": "2", "address": "1 Main St"}
+    assert follow({"_id": "2"}, [tie], both, [donor], ())[0] == {"_id": "2", "address": "1 Main St"}
 
 
 def test_what_a_request_sends_is_its_query_form_and_top_level_body_fields() -> None:
@@ -92,3 +92,12 @@ def test_what_a_request_sends_is_its_query_form_and_top_level_body_fields() -> N
     )
     assert sent(form) == {"query:expand", "form:amount", "form:metadata[order]"}
     assert sent(request({"user": {"name": "n"}})) == {"body:user"}
+
+
+def test_a_field_put_in_takes_the_value_of_the_nearest_recording_that_has_it() -> None:
+    tie = Tie("plan", ("body:plan_id",))
+    far = signup(1, {}, {"_id": "1", "plan": {"name": "free"}})
+    near = signup(2, {}, {"_id": "2", "plan": {"name": "pro"}})
+    asked = request({"plan_id": "pro-2024"})
+    assert follow({"_id": "3"}, [tie], asked, [far, near], ())[0]["plan"] == {"name": "free"}
+    assert follow({"_id": "3"}, [tie], asked, [far, near], (2, 1))[0]["plan"] == {"name": "pro"}

@@ -33,6 +33,8 @@ _NEVER = frozenset(
 """Fields whose values say nothing about this exchange: never echoed."""
 _MIN_RAW = 8
 """Shortest value replaced as plain text (headers, non-JSON bodies)."""
+_MAX_UNSENT = 32
+"""Fields missing from a request that `unsent` looks for in an answer, at most."""
 
 
 def pairs(sent: Fields, recorded: Fields) -> list[tuple[str, str, str]]:
@@ -95,14 +97,20 @@ def unsent(sent: Fields, recorded: Fields, answer: bytes) -> str | None:
     tell the client something it never said (Auth0's signup answering an `email` to a signup
     without one). None when there is none. Values shorter than eight characters are left out:
     `"usd"` in an answer is no proof of an echo."""
+    looked = 0
     for name in sorted(recorded.keys() - sent.keys()):
         value = recorded[name]
         if name.startswith("body:") and value.startswith('"'):
-            text, quoted = orjson.loads(value), value.encode()
+            text = orjson.loads(value)
         elif name.startswith("form:"):
-            text, quoted = value, orjson.dumps(value)
+            text = value
         else:
             continue  # numbers and booleans are too easily confused, headers say nothing
-        if len(text) >= _MIN_RAW and quoted in answer:
+        if len(text) < _MIN_RAW:
+            continue
+        looked += 1
+        if looked > _MAX_UNSENT:
+            break  # each look scans the answer: a bound, for requests that lack thousands
+        if orjson.dumps(text) in answer:
             return name
     return None

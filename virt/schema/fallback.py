@@ -30,7 +30,7 @@ from virt.normalize.lookup import exact_key
 from virt.normalize.uri import path_form
 from virt.schema import fill, leaves, pages, paging, presence
 from virt.schema.absent import NOT_THERE, Absent, absent
-from virt.schema.book import Recorded, RouteBook, RouteProfile
+from virt.schema.book import RouteBook, RouteProfile
 from virt.schema.contract import refusal
 from virt.schema.infer import structural
 from virt.schema.objects import GONE, Objects
@@ -253,7 +253,7 @@ class Fallback:
             explain["page"] = {"last": page.last, "length": collection.length}
         else:
             body, followed = presence.follow(
-                template.body, _ties(profile, template.status), request, _nearest(answers, ranked)
+                template.body, _ties(profile, template.status), request, answers, ranked
             )
             if followed:
                 explain["presence"] = followed
@@ -362,12 +362,6 @@ def _ties(profile: RouteProfile, status: int) -> list[presence.Tie]:
         if status not in profile.ties:
             profile.ties[status] = presence.learn(profile.recordings, status)
         return profile.ties[status]
-
-
-def _nearest(answers: Sequence[Recorded], ranked: Sequence[int]) -> list[Recorded]:
-    """`answers`, the nearest recordings (in `ranked`) first, then in recorded order."""
-    order = {id: n for n, id in enumerate(ranked)}
-    return sorted(answers, key=lambda r: (order.get(r.id, len(order)), r.id))
 
 
 def _in_list(echo: fill.Echo, where: leaves.Path) -> bool:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from virt.model import Request, header
-from virt.normalize.canonical import NOT_JSON
 from virt.normalize.uri import pairs
 from virt.schema import leaves
 from virt.schema.book import Recorded
@@ -84,10 +83,15 @@ def learn(recordings: Sequence[Recorded], status: int) -> list[Tie]:
 
 
 def follow(
-    body: Any, ties: Sequence[Tie], request: Request, donors: Sequence[Recorded]
+    body: Any,
+    ties: Sequence[Tie],
+    request: Request,
+    answers: Sequence[Recorded],
+    ranked: Sequence[int],
 ) -> tuple[Any, list[str]]:
     """`body` (not changed) with its tied fields put in or left out as `request` asks; also
-    what changed, as `+key` and `-key`. `donors`, nearest first, give the values put in."""
+    what changed, as `+key` and `-key`. A field put in takes its value from the nearest of
+    `answers` that has it: the first in `ranked` (ids, nearest first), else the first recorded."""
     if not ties or not isinstance(body, dict):
         return body, []
     asked = sent(request)
@@ -98,13 +102,20 @@ def follow(
         if any(there) and not all(there):
             continue  # the request sends some of the fields it goes with: nothing says which
         if all(there) and tie.key not in out:
-            donor = next(
-                (d for d in donors if isinstance(d.body, dict) and tie.key in d.body), None
-            )
-            if donor is not None and donor.body is not NOT_JSON:
+            donor = _donor(tie.key, answers, ranked)
+            if donor is not None:
                 out[tie.key] = copy.deepcopy(donor.body[tie.key])
                 changed.append(f"+{tie.key}")
         elif not any(there) and tie.key in out:
             del out[tie.key]
             changed.append(f"-{tie.key}")
     return (out, changed) if changed else (body, [])
+
+
+def _donor(key: str, answers: Sequence[Recorded], ranked: Sequence[int]) -> Recorded | None:
+    """The nearest of `answers` whose object has `key`."""
+    having = [r for r in answers if isinstance(r.body, dict) and key in r.body]
+    if not having:
+        return None
+    order = {id: n for n, id in enumerate(ranked)}
+    return min(having, key=lambda r: (order.get(r.id, len(order)), r.id))
