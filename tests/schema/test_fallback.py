@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
+from tests.schema.samples import signup_answer
 from virt.match.engine import Engine, Match, MatchKind
 from virt.model import Interaction, Request, Response, header
 from virt.normalize import keys
@@ -348,13 +349,7 @@ def signups(store: Store) -> Store:
         {"username": "mytestaccount"},
     ]
     for n, sent in enumerate(asked):
-        answer: dict[str, Any] = {"_id": f"668fbaa9d0c86eb15afa21f{n}"}
-        if "email" in sent:
-            answer |= {"email": sent["email"], "email_verified": False}
-        if "username" in sent:
-            answer["username"] = sent["username"]
-        if "phone_number" in sent:
-            answer |= {"phone_number": sent["phone_number"], "phone_verified": False}
+        answer = signup_answer(sent, f"668fbaa9d0c86eb15afa21f{n}")
         record(store, send("POST", "/dbconnections/signup", {**SIGNUP, **sent}), 200, answer)
     return store
 

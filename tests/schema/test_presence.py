@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from tests.schema.samples import signup_answer
 from virt.model import Interaction, Request, Response
 from virt.schema.book import Recorded
 from virt.schema.presence import Tie, follow, learn, sent
@@ -25,17 +26,6 @@ def request(body: dict[str, Any]) -> Request:
     return Request("POST", "https", "h", 443, "/signup", headers=JSON, body=orjson.dumps(body))
 
 
-def answer_to(body: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"_id": "668f"}
-    if "email" in body:
-        out |= {"email": body["email"], "email_verified": False}
-    if "username" in body:
-        out["username"] = body["username"]
-    if "phone_number" in body:
-        out |= {"phone_number": body["phone_number"], "phone_verified": False}
-    return out
-
-
 ASKED = [
     {"email": "a@example.com", "username": "a"},
     {"email": "b@example.com"},
@@ -43,7 +33,7 @@ ASKED = [
     {"email": "c@example.com", "phone_number": "+12345678901", "username": "c"},
     {"username": "d"},
 ]
-RECORDED = [signup(n, {"client_id": "web", **b}, answer_to(b)) for n, b in enumerate(ASKED, 1)]
+RECORDED = [signup(n, {"client_id": "web", **b}, signup_answer(b)) for n, b in enumerate(ASKED, 1)]
 
 
 def test_fields_that_come_with_a_request_field_in_every_recording_are_tied_to_it() -> None:
