@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from virt.model import Interaction, Request, Response, Timings
 from virt.normalize import exact_key
-from virt.store import SCHEMA_VERSION, Origin, Store, Summary
+from virt.store import SCHEMA_VERSION, Origin, Store, Summary, reads
 
 
 def interaction(
@@ -259,6 +259,18 @@ def test_nearest_ranks_same_host_and_path_first_then_same_method(store: Store) -
         Summary(other_method, "POST", "https://h.example/p", 201),
         Summary(other_path, "GET", "https://h.example/other", 200),
     ]
+
+
+def test_nearest_finds_the_same_method_on_a_path_crowded_with_others(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # more recordings of other methods on the path than a scan looks at: the same method is
+    # found by its own seek of the route index, not among the first rows of the path
+    monkeypatch.setattr(reads, "NEAREST_SCAN", 3)
+    for _ in range(4):
+        add(store, interaction("DELETE", "h.example", "/p"))
+    post = add(store, interaction("POST", "h.example", "/p", status=201)).id
+    assert [s.id for s in store.nearest("POST", "h.example", "/p", limit=1)] == [post]
 
 
 def test_nearest_respects_the_limit(store: Store) -> None:

@@ -260,14 +260,20 @@ class Reads:
     def nearest(self, method: str, host: str, path: str, limit: int = 5) -> list[Summary]:
         """Recordings closest to a request by method, host and path, without scanning the table.
 
-        Same host and path first (any method, the same method first), then same host and method,
-        each among the first NEAREST_SCAN recordings of the host (or path) in the route index.
+        Same host, path and method first (one seek of the route index), then same host and path
+        with any method, then same host and method, these two each among the first NEAREST_SCAN
+        recordings of the path (or host) in the route index.
         """
         found: dict[int, Summary] = {}
         # each query looks at NEAREST_SCAN rows of the route index at most: a miss on a host
         # with a million recordings costs what it costs on a small one
         columns = "id, method, scheme, host, port, path, query, status"
         queries: list[tuple[str, list[Any]]] = [
+            (  # one seek of the route index: usually all a miss needs
+                f"SELECT {columns} FROM interactions "
+                "WHERE host = ? AND path = ? AND method = ? ORDER BY id LIMIT ?",
+                [host, path, method, limit],
+            ),
             (
                 f"SELECT {columns} FROM (SELECT {columns} FROM interactions "
                 "WHERE host = ? AND path = ? LIMIT ?) ORDER BY method != ?, id LIMIT ?",
@@ -281,8 +287,10 @@ class Reads:
         ]
         if not _is_utf8(path):
             # a path decoded with surrogateescape cannot be bound, nor equal any stored one
-            del queries[0]
+            del queries[:2]
         for sql, params in queries:
+            if len(found) >= limit:
+                break
             for row in self.db.query(sql, params):
                 if len(found) >= limit:
                     break
