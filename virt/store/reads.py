@@ -264,23 +264,22 @@ class Reads:
         with any method, then same host and method, these two each among the first NEAREST_SCAN
         recordings of the path (or host) in the route index.
         """
-        found: dict[int, Summary] = {}
-        # each query looks at NEAREST_SCAN rows of the route index at most: a miss on a host
-        # with a million recordings costs what it costs on a small one
-        columns = "id, method, scheme, host, port, path, query, status"
+        # each query looks at NEAREST_SCAN rows of the route index at most, and reads ids and
+        # methods from the index alone: a miss on a host with a million recordings costs what
+        # it costs on a small one, and only the rows listed are read from the table
         queries: list[tuple[str, list[Any]]] = [
             (  # one seek of the route index: usually all a miss needs
-                f"SELECT {columns} FROM interactions "
+                "SELECT id FROM interactions "
                 "WHERE host = ? AND path = ? AND method = ? ORDER BY id LIMIT ?",
                 [host, path, method, limit],
             ),
             (
-                f"SELECT {columns} FROM (SELECT {columns} FROM interactions "
+                "SELECT id FROM (SELECT id, method FROM interactions "
                 "WHERE host = ? AND path = ? LIMIT ?) ORDER BY method != ?, id LIMIT ?",
                 [host, path, NEAREST_SCAN, method, limit],
             ),
             (
-                f"SELECT {columns} FROM (SELECT {columns} FROM interactions "
+                "SELECT id FROM (SELECT id, method FROM interactions "
                 "WHERE host = ? LIMIT ?) WHERE method = ? ORDER BY id LIMIT ?",
                 [host, NEAREST_SCAN, method, limit],
             ),
@@ -288,18 +287,31 @@ class Reads:
         if not _is_utf8(path):
             # a path decoded with surrogateescape cannot be bound, nor equal any stored one
             del queries[:2]
+        ids: dict[int, None] = {}
         for sql, params in queries:
-            if len(found) >= limit:
+            for (id,) in self.db.execute(sql, params):
+                ids.setdefault(id, None)
+            if len(ids) >= limit:
                 break
-            for row in self.db.query(sql, params):
-                if len(found) >= limit:
-                    break
+        chosen = list(ids)[:limit]
+        if not chosen:
+            return []
+        marks = ", ".join("?" for _ in chosen)
+        columns = "id, method, scheme, host, port, path, query, status"
+        rows = {
+            row["id"]: row
+            for row in self.db.query(
+                f"SELECT {columns} FROM interactions WHERE id IN ({marks})", chosen
+            )
+        }
+        found = []
+        for id in chosen:
+            row = rows.get(id)
+            if row is not None:  # deleted between the two reads
                 origin = Origin(row["scheme"], row["host"], row["port"]).url
                 target = row["path"] + (f"?{row['query']}" if row["query"] else "")
-                found.setdefault(
-                    row["id"], Summary(row["id"], row["method"], origin + target, row["status"])
-                )
-        return list(found.values())[:limit]
+                found.append(Summary(id, row["method"], origin + target, row["status"]))
+        return found
 
     def tags(self, ids: Sequence[int]) -> dict[int, list[str]]:
         """Tags of each of `ids`, sorted; ids without tags are left out."""
