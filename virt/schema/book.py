@@ -76,9 +76,9 @@ class RouteProfile:
     """The echoes learned from the recordings (virt.schema.fill), once asked for."""
     fresh: list[Any] | None = field(default=None, repr=False)
     """The places of identifiers made fresh on each call (virt.schema.fill), once asked for."""
-    ties: dict[int, list[Any]] | None = field(default=None, repr=False)
-    """The answer fields that come and go with request fields, per status (virt.schema.presence),
-    once asked for."""
+    ties: list[Any] | None = field(default=None, repr=False)
+    """The answer fields that come and go with request fields in the success answers
+    (virt.schema.presence), once asked for."""
     absent: Any = field(default=None, repr=False)
     """What the recordings say about ids the API never had (virt.schema.absent), once asked
     for: its Evidence, or False when they say nothing."""

@@ -253,7 +253,7 @@ class Fallback:
             explain["page"] = {"last": page.last, "length": collection.length}
         else:
             body, followed = presence.follow(
-                template.body, _ties(profile, template.status), request, answers, ranked
+                template.body, _ties(profile), request, answers, ranked
             )
             if followed:
                 explain["presence"] = followed
@@ -355,13 +355,12 @@ def _echoes(profile: RouteProfile) -> list[fill.Echo]:
         return profile.echoes
 
 
-def _ties(profile: RouteProfile, status: int) -> list[presence.Tie]:
+def _ties(profile: RouteProfile) -> list[presence.Tie]:
+    """The ties of the route's success answers, among which every template is chosen."""
     with profile._lock:
         if profile.ties is None:
-            profile.ties = {}
-        if status not in profile.ties:
-            profile.ties[status] = presence.learn(profile.recordings, status)
-        return profile.ties[status]
+            profile.ties = presence.learn(profile.recordings, profile.success or 0)
+        return profile.ties
 
 
 def _in_list(echo: fill.Echo, where: leaves.Path) -> bool:
