@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from virt.model import Interaction, Request, Response, Timings
 from virt.normalize import exact_key
-from virt.store import SCHEMA_VERSION, Origin, Store, Summary, reads
+from virt.store import SCHEMA_VERSION, Origin, Store, Summary, browse
 
 
 def interaction(
@@ -266,7 +266,7 @@ def test_nearest_finds_the_same_method_on_a_path_crowded_with_others(
 ) -> None:
     # more recordings of other methods on the path than a scan looks at: the same method is
     # found by its own seek of the route index, not among the first rows of the path
-    monkeypatch.setattr(reads, "NEAREST_SCAN", 3)
+    monkeypatch.setattr(browse, "NEAREST_SCAN", 3)
     for _ in range(4):
         add(store, interaction("DELETE", "h.example", "/p"))
     post = add(store, interaction("POST", "h.example", "/p", status=201)).id
