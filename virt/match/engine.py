@@ -21,7 +21,6 @@ from virt.match import echo, nearmiss, patterns
 from virt.match.cache import Cache
 from virt.match.cursor import named, recorded_operation, unsigned
 from virt.match.journal import Journal
-from virt.match.nearmiss import with_segments
 from virt.match.prepared import Prepared
 from virt.match.result import Found, Match, MatchKind
 from virt.match.rules import Policy, Rules
@@ -31,17 +30,16 @@ from virt.match.score import (
     compare,
     ignored_names,
     path_bound,
-    shown,
     signature,
 )
-from virt.match.stage import FallbackStage, Refused, fallback_match
+from virt.match.stage import FallbackStage, Refused, fallback_match, with_body
 from virt.model import Interaction, Request
 from virt.normalize import exact_key, keys
 from virt.normalize.canonical import canonical_key
 from virt.normalize.fields import Operation, fields, header_fields, operation
 from virt.normalize.route import route_key
 from virt.state import MemoryState, SessionState
-from virt.store import Origin, Store, Summary
+from virt.store import Origin, Store
 
 log = logging.getLogger("virt.match")
 
@@ -124,16 +122,7 @@ class Engine:
             resp = found.interaction.response
             body = stage.with_created(request, session, resp.status, resp.body, resp.headers)
             if body is not None:
-                headers = tuple(
-                    (n, str(len(body)) if n.lower() == "content-length" else v)
-                    for n, v in resp.headers
-                    if n.lower() not in ("content-encoding", "etag")
-                )
-                changed = dataclasses.replace(
-                    resp, body=body, headers=headers, wire_body=None, encoding=None
-                )
-                answer = dataclasses.replace(found.interaction, response=changed)
-                found = dataclasses.replace(found, interaction=answer)
+                found = with_body(found, body)
         return found
 
     def _match(self, request: Request, session: str, prepared: Prepared | None) -> Match:
@@ -350,35 +339,13 @@ class Engine:
     ) -> list[dict[str, Any]]:
         """The recordings closest to `request`, for the miss report: the candidates matching
         scored (`ranked`, best first) and those of the same host and path or method (index
-        seeks, never a scan), ranked by the same scorer with every path segment counted (so
-        `/simple/six/` comes before a `.whl` download for `/simple/attrs/`), bodies included;
-        each with a field-by-field diff and its comparison."""
+        seeks, never a scan), as nearmiss.report ranks and describes them."""
         policy = self.rules.policy(request)
         sent = prepared.side if prepared else Side.of(request)
-        pool: dict[int, Any] = {}
-        for id in ranked[:NEAREST_POOL]:
-            pool.setdefault(id, None)
-        for summary in self.store.nearest(request.method, request.host, request.path, NEAREST_POOL):
-            pool[summary.id] = summary
-        whole = with_segments(sent, request)
-        scored: list[tuple[float, int, Interaction, Comparison]] = []
-        for id in pool:
-            recorded = self._cache.get(id)
-            side = self._cache.side(id, recorded.request) if recorded is not None else None
-            if recorded is None or side is None:
-                continue
-            rank = compare(whole, with_segments(side, recorded.request), policy)
-            score = rank.score if rank.failed is None else -1.0
-            scored.append((score, id, recorded, compare(sent, side, policy)))
-        scored.sort(key=lambda s: (-s[0], s[1]))
-        out = []
-        for score, _, recorded, comparison in scored[:limit]:
-            entry: dict[str, Any] = Summary.of(recorded).as_dict()
-            entry["similarity"] = shown(max(score, 0.0), 4)
-            entry["diff"] = nearmiss.diff(request, recorded.request)
-            entry["comparison"] = comparison.as_dict()
-            out.append(entry)
-        return out
+        pool = dict.fromkeys(ranked[:NEAREST_POOL])
+        found = self.store.nearest(request.method, request.host, request.path, NEAREST_POOL)
+        pool.update(dict.fromkeys(summary.id for summary in found))
+        return nearmiss.report(request, sent, policy, pool, self._cache, limit)
 
     def origins(self) -> list[Origin]:
         """Recorded upstreams, cached until `changed` is called (here or in another worker)."""

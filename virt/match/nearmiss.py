@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from virt.match.cache import Cache
 from virt.match.caps import first, shorten
-from virt.match.score import Side
-from virt.model import Request
+from virt.match.rules import Policy
+from virt.match.score import Comparison, Side, compare, shown
+from virt.model import Interaction, Request
 from virt.normalize import query_pairs
 from virt.normalize.canonical import body_form
 from virt.normalize.uri import path_form
+from virt.store import Summary
 
 _COMPARED_BODIES = 1 << 20
 """Bytes of two bodies past which the report does not work out whether they mean the same."""
@@ -63,3 +67,31 @@ def with_segments(side: Side, request: Request) -> Side:
         if segment and f"path[{i}]" not in side.fields
     }
     return Side({**side.fields, **extra}, side.data) if extra else side
+
+
+def report(
+    request: Request, sent: Side, policy: Policy, pool: Iterable[int], cache: Cache, limit: int
+) -> list[dict[str, Any]]:
+    """The recordings of `pool` closest to `request`, best first, at most `limit`: ranked by
+    the scorer with every path segment counted (so `/simple/six/` comes before a `.whl`
+    download for `/simple/attrs/`), bodies included; each with its summary, its similarity, a
+    field-by-field diff and its comparison with `sent` under `policy`."""
+    whole = with_segments(sent, request)
+    scored: list[tuple[float, int, Interaction, Comparison]] = []
+    for id in pool:
+        recorded = cache.get(id)
+        side = cache.side(id, recorded.request) if recorded is not None else None
+        if recorded is None or side is None:
+            continue  # deleted since it was ranked
+        rank = compare(whole, with_segments(side, recorded.request), policy)
+        score = rank.score if rank.failed is None else -1.0
+        scored.append((score, id, recorded, compare(sent, side, policy)))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    out = []
+    for score, _, recorded, comparison in scored[:limit]:
+        entry: dict[str, Any] = Summary.of(recorded).as_dict()
+        entry["similarity"] = shown(max(score, 0.0), 4)
+        entry["diff"] = diff(request, recorded.request)
+        entry["comparison"] = comparison.as_dict()
+        out.append(entry)
+    return out

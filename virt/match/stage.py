@@ -7,6 +7,7 @@ stay apart and `--no-fallback` is simply an engine without one.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any, Protocol, runtime_checkable
@@ -90,3 +91,19 @@ def fallback_match(key: str, request: Request, made: Answered) -> Match:
     interaction = Interaction(request, response, id=made.template)
     explain = {**made.explain, "source": made.source}
     return Match(MatchKind.FALLBACK, key, interaction, fallback=explain, source=made.source)
+
+
+def with_body(found: Match, body: bytes) -> Match:
+    """`found` answering `body` in place of its recorded body (objects a session created added
+    to a list): Content-Length follows it, and the recorded Content-Encoding and ETag, which
+    described the old bytes, are dropped."""
+    assert found.interaction is not None
+    resp = found.interaction.response
+    headers = tuple(
+        (n, str(len(body)) if n.lower() == "content-length" else v)
+        for n, v in resp.headers
+        if n.lower() not in ("content-encoding", "etag")
+    )
+    changed = dataclasses.replace(resp, body=body, headers=headers, wire_body=None, encoding=None)
+    answer = dataclasses.replace(found.interaction, response=changed)
+    return dataclasses.replace(found, interaction=answer)
