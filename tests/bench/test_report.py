@@ -42,13 +42,14 @@ def test_the_million_row_is_held_to_the_thousand_row_and_to_three_seconds() -> N
             1_000_000,
             0.6,
             side("virt serve", 8500, p99=6.0, ready=2.5),
-            side("bare app", 12000),
+            side("bare app", 10800),
         ),
     ]
     found = {target: (measured, verdict) for target, measured, verdict in report.targets(rows)}
     assert found["direct door p99 < 5 ms at 1,000"] == ("2.00 ms", "PASS")
     assert found["direct door p99 < 5 ms at 1,000,000"] == ("6.00 ms", "MISS")
-    assert found["direct door at 1,000,000 within 10% of 1,000"] == ("85%", "MISS")
+    # beside it, what the bare app kept of its own figure in the same run
+    assert found["direct door at 1,000,000 within 10% of 1,000"] == ("85% (bare app: 90%)", "MISS")
     assert found["direct door ready < 3 s at 1,000,000"] == ("2.50 s", "PASS")
 
 
