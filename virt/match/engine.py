@@ -203,7 +203,8 @@ class Engine:
         volatile = self._cache.volatile(route)
         scored: list[tuple[float, int, Comparison]] = []
         sides: dict[int, Side] = {}
-        path_names = [n for n in sent.fields if n.startswith("path[")]
+        path_names = sent.path_names()
+        bound = path_bound(sent, policy, path_names) if path_names else None
         passed: list[int] = []
         """Candidates whose path alone shows they cannot reach the threshold: not scored
         further (a request for an id nobody recorded would score every recording of the
@@ -211,9 +212,9 @@ class Engine:
         for id, recorded in group:
             side = sides[id] = self._cache.side(id, recorded) or Side({})
             if (
-                path_names
+                bound is not None
                 and len(scored) >= ALWAYS_SCORED
-                and path_bound(sent, side, policy, path_names) < policy.threshold
+                and bound(side) < policy.threshold
             ):
                 passed.append(id)
                 continue

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -291,23 +291,37 @@ def _heaviest_first(weights: Mapping[str, float]) -> tuple[str, ...]:
     return order
 
 
-def path_bound(sent: Side, recorded: Side, policy: Policy, path_names: Collection[str]) -> float:
-    """An upper bound of `compare(sent, recorded, policy, ...).score` from the path fields
-    alone (`path_names`, those of `sent`): every other group is taken as equal and present.
+def path_bound(sent: Side, policy: Policy, path_names: Sequence[str]) -> Callable[[Side], float]:
+    """For one sent request, a function giving an upper bound of
+    `compare(sent, recorded, policy, ...).score` from the path fields alone (`path_names`, those
+    of `sent`, and the recording's own): every other group is taken as equal and present.
     Identifiers in the path are never volatile nor learned, so with no ignore rule the path
     group's score is exact, and a recording of another id is known to lose without scoring
-    its query, headers and body. 1.0 when nothing can be said cheaply."""
-    if policy.ignore:
-        return 1.0  # an ignore rule may drop path fields: no cheap bound
-    b = recorded.fields
-    names = {*path_names, *recorded.path_names()}
-    if not names:
-        return 1.0
-    a = sent.fields
-    path = sum(a.get(n) == b.get(n) for n in names) / len(names)
+    its query, headers and body. The bound is 1.0 when nothing can be said cheaply. What does
+    not depend on the recording is worked out once: a request for an id nobody recorded is
+    bounded against every recording of its route."""
     weight = policy.weights.get("path", 0.0)
     total = sum(policy.weights.get(g, 0.0) for g in GROUPS)
-    return 1.0 - weight * (1.0 - path) / total if total else 1.0
+    if policy.ignore or not total:
+        return _no_bound  # an ignore rule may drop path fields: no cheap bound
+    a = sent.fields
+    mine = tuple(path_names)
+    mine_set = frozenset(mine)
+
+    def bound(recorded: Side) -> float:
+        b = recorded.fields
+        theirs = recorded.path_names()
+        names: Collection[str] = mine if theirs == mine else mine_set.union(theirs)
+        if not names:
+            return 1.0
+        path = sum(a.get(n) == b.get(n) for n in names) / len(names)
+        return 1.0 - weight * (1.0 - path) / total
+
+    return bound
+
+
+def _no_bound(recorded: Side) -> float:
+    return 1.0
 
 
 def ignored_names(
