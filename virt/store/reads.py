@@ -213,7 +213,10 @@ class Reads(Browse):
 def merged(
     first: list[tuple[int, Request]], rest: list[tuple[int, Request]], limit: int
 ) -> list[tuple[int, Request]]:
-    """`first`, then the rows of `rest` not in it, at most `limit` in all."""
+    """`first`, then the rows of `rest` not in it, at most `limit` in all; `rest` holds each id
+    once (rows of one query)."""
+    if not first:  # a path nobody recorded: the route's first rows as they are
+        return rest[:limit]
     out = dict(first[:limit])
     for id, request in rest:
         if len(out) >= limit:
