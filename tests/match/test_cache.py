@@ -126,3 +126,22 @@ def test_a_full_cache_takes_a_new_recording_only_when_it_is_read_a_second_time(
     assert body(engine, item(250)) is None
     assert body(engine, item(50)) == b"item 50"  # still there
     assert body(engine, item(0)) is None  # the oldest row went for item 260's
+
+
+def test_steps_of_any_size_read_every_recording_once_and_keep_sequences_whole(db: Path) -> None:
+    # virt serve makes its steps smaller while the disk is slow, larger again when it is not
+    engine = Engine(Store.open(db))
+    sizes = iter([8, 128, 3, 64, 8])
+    steps = 0
+    while engine.warm(next(sizes, 16)):
+        steps += 1
+    assert steps > 5
+    wipe(db)
+    assert [body(engine, item(n)) for n in (0, 7, 8, 150, 299)] == [
+        b"item 0",
+        b"item 7",
+        b"item 8",
+        b"item 150",
+        b"item 299",
+    ]
+    assert [body(engine, POLL) for _ in range(4)] == [b"pending", b"running", b"done", b"done"]

@@ -207,9 +207,9 @@ class Cache:
             self._origins = self.store.origins()
         return self._origins
 
-    def warm(self) -> bool:
-        """Read the next recordings into memory, in id order, WARM_CHUNK at a time; False when
-        there is nothing more to do.
+    def warm(self, chunk_size: int = WARM_CHUNK) -> bool:
+        """Read the next `chunk_size` recordings into memory, in id order; False when there is
+        nothing more to do.
 
         Replay then answers a recording asked for the first time from memory, as it answers
         one asked before, instead of reading the database. Warming never evicts: it
@@ -224,7 +224,7 @@ class Cache:
             warm = self._warm = _Warming(epoch=self._epoch)
         if warm.done:
             return False
-        chunk = self.store.scan(warm.after, WARM_CHUNK)
+        chunk = self.store.scan(warm.after, chunk_size)
         rows = self._rows
         for interaction, exact, current in chunk:
             id = interaction.id
@@ -239,7 +239,7 @@ class Cache:
                 self._row_bytes += size
             if current and exact is not None and len(warm.ids) <= _IDS_CACHE:
                 warm.ids.setdefault(exact, []).append(id)
-        if len(chunk) < WARM_CHUNK:
+        if len(chunk) < chunk_size:
             warm.done = True
             if len(warm.ids) + len(self._ids) <= _IDS_CACHE:
                 for key, ids in warm.ids.items():

@@ -18,7 +18,7 @@ from typing import Any
 
 from virt.errors import StateError, StateUnavailable
 from virt.match import echo, nearmiss, patterns
-from virt.match.cache import Cache
+from virt.match.cache import WARM_CHUNK, Cache
 from virt.match.cursor import named, recorded_operation, unsigned
 from virt.match.journal import Journal
 from virt.match.prepared import Prepared
@@ -384,10 +384,11 @@ class Engine:
             for follow in self.followers:
                 follow()
 
-    def warm(self) -> bool:
-        """One step of reading the recordings into memory ahead of the requests for them;
-        False once done. Meant to be called between requests until it says False."""
-        return self._cache.warm()
+    def warm(self, chunk_size: int = WARM_CHUNK) -> bool:
+        """One step of reading the recordings into memory ahead of the requests for them,
+        `chunk_size` of them; False once done. Meant to be called between requests until it
+        says False."""
+        return self._cache.warm(chunk_size)
 
     def recorded(self, interaction: Interaction) -> None:
         """Note an interaction written while serving (passthrough), so it can answer from now on."""

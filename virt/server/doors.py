@@ -26,6 +26,7 @@ from virt.capture.addon import default_session
 from virt.capture.forward import Forwarder
 from virt.errors import StoreReadOnly
 from virt.faults import FaultLog, Plan
+from virt.match.cache import WARM_CHUNK
 from virt.match.engine import Engine
 from virt.match.rules import Rules
 from virt.mitm.certs import LeafCertificates
@@ -56,6 +57,10 @@ SUMMARY_EVERY_S = 10.0
 """How often the hits and misses since the last summary are logged (at INFO, when any)."""
 MISSES_SHOWN = 50
 """Distinct misses in the table printed at stop."""
+WARM_STEP_S = 0.002
+"""What one step of reading the recordings ahead may hold the loop up for, about."""
+WARM_CHUNK_LEAST = 8
+"""Recordings a step reads at least, however slow the disk."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,10 +253,21 @@ async def _serve(
 async def _warm(engine: Engine) -> None:
     """Read the recordings into memory a chunk at a time between requests, so that the first
     request for each is answered as fast as the next ones."""
-    started, steps = time.monotonic(), 0
+    started, steps, size = time.monotonic(), 0, WARM_CHUNK
     try:
-        while engine.warm():
+        while True:
+            step = time.perf_counter()
+            if not engine.warm(size):
+                break
             steps += 1
+            # a step holds up every request waiting on the loop: where the file's pages are
+            # not in the page cache (at start, or dropped by the kernel since), each row costs
+            # a read from disk, so the steps get smaller until each is WARM_STEP_S again
+            took = time.perf_counter() - step
+            if took > WARM_STEP_S and size > WARM_CHUNK_LEAST:
+                size //= 2
+            elif took < WARM_STEP_S / 2 and size < WARM_CHUNK:
+                size *= 2
             await asyncio.sleep(0)
     except Exception as e:  # a damaged row: requests for it say so themselves
         log.warning("reading the recordings ahead stopped: %s", e)
