@@ -11,7 +11,6 @@ import contextlib
 import logging
 import os
 import socket
-import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,6 @@ from virt.capture.addon import default_session
 from virt.capture.forward import Forwarder
 from virt.errors import StoreReadOnly
 from virt.faults import FaultLog, Plan
-from virt.match.cache import WARM_CHUNK
 from virt.match.engine import Engine
 from virt.match.rules import Rules
 from virt.mitm.certs import LeafCertificates
@@ -45,6 +43,7 @@ from virt.schema.openapi import OpenApi, documents
 from virt.server.loop import full_collections, gc_policy, run_loop
 from virt.server.settings import ServeSettings
 from virt.server.signals import stop_on_signals
+from virt.server.warm import warm_up
 from virt.state import MemoryState, SessionState, open_state
 from virt.store import Store
 from virt.store.journal import JournalWriter
@@ -57,10 +56,6 @@ SUMMARY_EVERY_S = 10.0
 """How often the hits and misses since the last summary are logged (at INFO, when any)."""
 MISSES_SHOWN = 50
 """Distinct misses in the table printed at stop."""
-WARM_STEP_S = 0.002
-"""What one step of reading the recordings ahead may hold the loop up for, about."""
-WARM_CHUNK_LEAST = 8
-"""Recordings a step reads at least, however slow the disk."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +233,7 @@ async def _serve(
             )
         summary = spawn(_summaries(engine), name="summary")
         collections = spawn(full_collections(), name="full garbage collections")
-        warming = spawn(_warm(engine), name="cache warm-up")
+        warming = spawn(warm_up(engine), name="cache warm-up")
         try:
             await _until_first_ends(jobs, stop)
         finally:
@@ -248,31 +243,6 @@ async def _serve(
             _report_misses(engine, index if several else None)
             if forwarder is not None:
                 await forwarder.aclose()
-
-
-async def _warm(engine: Engine) -> None:
-    """Read the recordings into memory a chunk at a time between requests, so that the first
-    request for each is answered as fast as the next ones."""
-    started, steps, size = time.monotonic(), 0, WARM_CHUNK
-    try:
-        while True:
-            step = time.perf_counter()
-            if not engine.warm(size):
-                break
-            steps += 1
-            # a step holds up every request waiting on the loop: where the file's pages are
-            # not in the page cache (at start, or dropped by the kernel since), each row costs
-            # a read from disk, so the steps get smaller until each is WARM_STEP_S again
-            took = time.perf_counter() - step
-            if took > WARM_STEP_S and size > WARM_CHUNK_LEAST:
-                size //= 2
-            elif took < WARM_STEP_S / 2 and size < WARM_CHUNK:
-                size *= 2
-            await asyncio.sleep(0)
-    except Exception as e:  # a damaged row: requests for it say so themselves
-        log.warning("reading the recordings ahead stopped: %s", e)
-        return
-    log.debug("cache warm: %d steps in %.1f s", steps, time.monotonic() - started)
 
 
 def _read_ahead(db: Path) -> None:
