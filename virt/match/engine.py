@@ -203,8 +203,7 @@ class Engine:
         volatile = self._cache.volatile(route)
         scored: list[tuple[float, int, Comparison]] = []
         sides: dict[int, Side] = {}
-        path_names = sent.path_names()
-        bound = path_bound(sent, policy, path_names) if path_names else None
+        bound = path_bound(sent, policy) if sent.path_names() else None
         passed: list[int] = []
         """Candidates whose path alone shows they cannot reach the threshold: not scored
         further (a request for an id nobody recorded would score every recording of the

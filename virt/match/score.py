@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -291,10 +291,10 @@ def _heaviest_first(weights: Mapping[str, float]) -> tuple[str, ...]:
     return order
 
 
-def path_bound(sent: Side, policy: Policy, path_names: Sequence[str]) -> Callable[[Side], float]:
+def path_bound(sent: Side, policy: Policy) -> Callable[[Side], float]:
     """For one sent request, a function giving an upper bound of
-    `compare(sent, recorded, policy, ...).score` from the path fields alone (`path_names`, those
-    of `sent`, and the recording's own): every other group is taken as equal and present.
+    `compare(sent, recorded, policy, ...).score` from the path fields alone (those of `sent`
+    and the recording's own): every other group is taken as equal and present.
     Identifiers in the path are never volatile nor learned, so with no ignore rule the path
     group's score is exact, and a recording of another id is known to lose without scoring
     its query, headers and body. The bound is 1.0 when nothing can be said cheaply. What does
@@ -305,7 +305,7 @@ def path_bound(sent: Side, policy: Policy, path_names: Sequence[str]) -> Callabl
     if policy.ignore or not total:
         return _no_bound  # an ignore rule may drop path fields: no cheap bound
     a = sent.fields
-    mine = tuple(path_names)
+    mine = sent.path_names()
     mine_set = frozenset(mine)
 
     def bound(recorded: Side) -> float:
