@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 # curl is one of the real clients the tests drive, libfaketime moves virt's clock a day
 # ahead in the token tests, and redis-server holds the shared session state of the replica
 # tests (each test starts its own on a free port), and chromium is the real browser the web
-# page's tests drive (Playwright's own download is not used); install them where they are missing
+# page's tests drive (Playwright's own download is not used), and wrk is the load of make bench,
+# which its tests drive too; install them where they are missing
 FAKETIME_LIB ?= $(firstword $(wildcard /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1))
 system-deps:
 	@command -v curl >/dev/null 2>&1 || { \
@@ -36,7 +37,7 @@ system-deps:
 		echo "installing chromium" >&2; \
 		(apt-get update -qq && apt-get install -y -qq chromium) >/dev/null || \
 		{ echo "chromium is missing and could not be installed: apt-get install chromium" >&2; exit 1; }; }
-	@$(MAKE) --no-print-directory image-deps
+	@$(MAKE) --no-print-directory image-deps bench-deps
 
 # buildah builds and runs the image without a Docker engine, debootstrap makes the stand-in
 # for python:3.11-slim where no registry answers, and docker-compose checks examples/compose/

@@ -26,7 +26,7 @@ def compose_config(**env: str) -> dict[str, Any]:
     """The compose file as docker-compose resolves it (variables interpolated, defaults filled)
     with `env`; fails the test with docker-compose's own message when it does not validate."""
     if shutil.which("docker-compose") is None:
-        pytest.skip("docker-compose is missing: make system-deps installs it")
+        pytest.fail("docker-compose is missing: make system-deps installs it")
     done = subprocess.run(
         ["docker-compose", "-f", str(COMPOSE_FILE), "config"],
         env=clean_env(**env),

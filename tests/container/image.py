@@ -61,7 +61,7 @@ def built_image() -> tuple[list[str], str]:
     """(buildah with the tests' storage, the image's name), building it when missing; once
     per test session."""
     if shutil.which("buildah") is None:
-        pytest.skip("buildah is missing: make system-deps installs it")
+        pytest.fail("buildah is missing: make system-deps installs it")
     CACHE.mkdir(parents=True, exist_ok=True)
     with _locked(CACHE / "image.lock"):
         buildah = storage()
