@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from virt.match.caps import FIELDS_SHOWN, first, shorten
+from virt.match.caps import FIELDS_SHOWN, VALUE_SHOWN, first, shorten
 from virt.match.rules import GROUPS, BodyMode, FieldRef, Policy
 from virt.model import Request
 from virt.normalize.canonical import NOT_JSON, json_form
@@ -69,6 +69,9 @@ class Parts:
     """The names that never count by default (is_volatile)."""
     paging: frozenset[str]
     """The paging query fields (PAGING_QUERY)."""
+    operation: tuple[str | None, ...]
+    """The values of the operation headers (_OPERATION_NAMES), None where absent: two sides
+    of different operations differ here, compared at once."""
 
     @classmethod
     def of(cls, fields: Fields) -> Parts:
@@ -84,6 +87,7 @@ class Parts:
             {g: tuple(names) for g, names in grouped.items()},
             frozenset(volatile),
             frozenset(paging),
+            tuple(fields.get(n) for n in _OPERATION_NAMES),
         )
 
 
@@ -176,9 +180,11 @@ def compare(
     With a `floor`, scoring stops as soon as the score is known to stay below it: the result
     is then `partial`, its score an upper bound, its groups and differences those compared."""
     a, b = sent.fields, recorded.fields
-    for name in _OPERATION_NAMES:
-        if a.get(name) != b.get(name):
-            return Comparison(0.0, failed=f"{name}: another operation")
+    mine, theirs = sent.parts, recorded.parts
+    if mine.operation != theirs.operation:
+        for name in _OPERATION_NAMES:
+            if a.get(name) != b.get(name):
+                return Comparison(0.0, failed=f"{name}: another operation")
     for ref in policy.require:
         required = set(_names(ref, sent)) | set(_names(ref, recorded))
         if not required:
@@ -190,7 +196,6 @@ def compare(
         sent_value = _value(condition.ref, sent)
         if not condition.holds(sent_value, _value(condition.ref, recorded)):
             return Comparison(0.0, failed=f"match {condition.ref.text}: {_short(sent_value)}")
-    mine, theirs = sent.parts, recorded.parts
     skip = ignored_names(sent, recorded, policy, learned)
     if mine.paging or theirs.paging:
         for name in sorted(mine.paging | theirs.paging):
@@ -208,26 +213,30 @@ def compare(
         return Comparison(0.0, failed="body: lacks recorded fields (rule body = partial)")
     differs: dict[str, tuple[str | None, str | None]] = {}
     differing = 0
-    by_group: dict[str, list[str]] = {}
+    body_counts = policy.body is not BodyMode.IGNORE
+    by_group: dict[str, tuple[str, ...]] = {}
     for group, recorded_names in theirs.grouped.items():
-        if policy.body is BodyMode.IGNORE and group == "body":
+        if not body_counts and group == "body":
             continue
-        kept = [n for n in recorded_names if n not in skip] if skip else list(recorded_names)
+        kept = tuple(n for n in recorded_names if n not in skip) if skip else recorded_names
         if kept:
             by_group[group] = kept
     # what the sent request adds counts against it, except headers (clients add their own)
     # and, under body = partial, body fields
+    extra_body = body_counts and policy.body is not BodyMode.PARTIAL
     for group, sent_names in mine.grouped.items():
-        if not _extra_counts(group, policy) or (policy.body is BodyMode.IGNORE and group == "body"):
+        if group == "headers" or (group == "body" and not extra_body):
             continue
-        extra = [n for n in sent_names if n not in b and n not in skip]
+        extra = tuple(n for n in sent_names if n not in b and n not in skip)
         if extra:
-            by_group.setdefault(group, []).extend(extra)
+            by_group[group] = by_group.get(group, ()) + extra
     weights = policy.weights
     # the heaviest groups first: with a floor, the rest are not compared once even their all
     # being equal could not lift the score to it
     order = [g for g in _heaviest_first(weights) if g in by_group]
-    remaining = sum(weights.get(g, 0.0) for g in order)
+    remaining = 0.0
+    for group in order:
+        remaining += weights.get(group, 0.0)
     done_credit = done_weight = 0.0
     totals: dict[str, float] = {}
     for group in order:
@@ -242,7 +251,14 @@ def compare(
             # 100,000 differing keys must not cost 100,000 entries per candidate (#13)
             differing += 1
             if len(differs) < FIELDS_SHOWN:
-                differs[name] = (_short(sent_value), _short(recorded_value))
+                differs[name] = (
+                    sent_value
+                    if sent_value is None or len(sent_value) <= VALUE_SHOWN
+                    else shorten(sent_value),
+                    recorded_value
+                    if recorded_value is None or len(recorded_value) <= VALUE_SHOWN
+                    else shorten(recorded_value),
+                )
             # two digests of opaque bodies look alike (hex) but say only that the bodies
             # differ: no credit, or a different body would pass for drift
             if (
@@ -328,7 +344,8 @@ def ignored_names(
     sent: Side, recorded: Side, policy: Policy, learned: Collection[str] = ()
 ) -> frozenset[str]:
     """The field names that take no part: volatile by default, learned, or ignored by rule."""
-    volatile = sent.parts.volatile | recorded.parts.volatile
+    mine, theirs = sent.parts.volatile, recorded.parts.volatile
+    volatile = mine | theirs if mine and theirs else mine or theirs
     if not learned and not policy.ignore:
         return volatile
     names = set(volatile)
@@ -360,12 +377,6 @@ def _value(ref: FieldRef, side: Side) -> str | None:
     if len(names) == 1:
         return side.fields[names[0]]
     return "\x1f".join(f"{n}={side.fields[n]}" for n in names)
-
-
-def _extra_counts(group: str, policy: Policy) -> bool:
-    if group == "headers":
-        return False
-    return group != "body" or policy.body is not BodyMode.PARTIAL
 
 
 def body_of(fields: Fields) -> list[str]:
