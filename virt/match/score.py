@@ -251,6 +251,8 @@ def compare(
             # 100,000 differing keys must not cost 100,000 entries per candidate (#13)
             differing += 1
             if len(differs) < FIELDS_SHOWN:
+                # shorten's own test, inline: this runs for the first differing fields of
+                # every candidate, and most values are short
                 differs[name] = (
                     sent_value
                     if sent_value is None or len(sent_value) <= VALUE_SHOWN
